@@ -1,0 +1,50 @@
+"""The command line: one module per group of commands, each with ``register(subparsers)``.
+
+Every command module adds its sub-commands and sets ``handler`` (a function taking the parsed
+arguments and returning an exit code). Exit codes a cron job can act on are in ``exitcodes``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from ..errors import AtlasError
+from . import exitcodes
+
+# Each module registers its own sub-commands; the order is the order of ``--help``.
+COMMAND_MODULES = ("validate", "jobs", "sandbox")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, with every command module's sub-commands."""
+    parser = argparse.ArgumentParser(
+        prog="python -m atlas_core",
+        description="Atlas Bulk Ops: validate spreadsheets, submit them to Atlas, track and export results.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command and return its exit code; errors end as one plain line on stderr."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.handler(args) or 0)
+    except AtlasError as exc:
+        print(f"error: {exc.user_message()}", file=sys.stderr)
+        return exitcodes.for_error(exc)
+    except KeyboardInterrupt:
+        print("interrupted: the ledger keeps what was done; run the command again to resume.", file=sys.stderr)
+        return exitcodes.INTERRUPTED

@@ -1,0 +1,27 @@
+"""Exit codes of ``python -m atlas_core``, so a cron job can tell outcomes apart."""
+
+from __future__ import annotations
+
+from ..errors import AtlasError, AuthError, ConfigError, IntakeError, TransportError, ServerError
+
+OK = 0  # done (a file with bad rows that was read is still OK for `validate`)
+FAILURE = 1  # an error not covered below
+UNREADABLE = 2  # the input file could not be read, or the command line was wrong
+CONFIG = 3  # settings are missing or wrong
+AUTH = 4  # Atlas refused the credentials
+UNAVAILABLE = 5  # Atlas could not be reached or is down; nothing lost, run again later
+INCOMPLETE = 6  # finished, but some documents are uncertain, rejected or still pending
+INTERRUPTED = 130
+
+
+def for_error(exc: AtlasError) -> int:
+    """The exit code for an error that ended a command."""
+    if isinstance(exc, IntakeError):
+        return UNREADABLE
+    if isinstance(exc, ConfigError):
+        return CONFIG
+    if isinstance(exc, AuthError):
+        return AUTH
+    if isinstance(exc, TransportError | ServerError):
+        return UNAVAILABLE
+    return FAILURE
