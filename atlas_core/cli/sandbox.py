@@ -1,0 +1,112 @@
+"""``python -m atlas_core sandbox``: run the built-in Atlas in the foreground until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import threading
+
+from ..config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings
+from ..errors import ConfigError
+from ..sandbox import Behaviour, SandboxServer
+from . import exitcodes
+
+DEFAULT_PORT = 8765
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``sandbox`` command."""
+    parser = subparsers.add_parser(
+        "sandbox",
+        help="run the built-in Atlas sandbox on a loopback port until Ctrl-C",
+        description="Run the built-in Atlas sandbox (a fake Atlas Bulk API) in the foreground. "
+        "Point ATLAS_BASE_URL at the printed URL, with the printed credentials.",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port (default: {DEFAULT_PORT}; 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--state",
+        metavar="PATH",
+        default=None,
+        help="journal of accepted uploads (default: ATLAS_SANDBOX_STATE_PATH or data/sandbox.jsonl; '' keeps it in memory)",
+    )
+    parser.add_argument(
+        "--behaviour",
+        metavar="JSON",
+        default=None,
+        help='behaviour switches as JSON, e.g. \'{"pending_style": "empty", "rate_503": 0.1}\'',
+    )
+    parser.add_argument(
+        "--processing-seconds",
+        type=float,
+        default=None,
+        metavar="S",
+        help="mean seconds until an accepted document is finished (default: 2)",
+    )
+    parser.set_defaults(handler=run_sandbox)
+
+
+def behaviour_from_args(args: argparse.Namespace) -> Behaviour:
+    """The Behaviour the flags ask for; ConfigError with a plain message when they are wrong."""
+    switches = {}
+    if args.behaviour:
+        try:
+            switches = json.loads(args.behaviour)
+        except ValueError as exc:
+            raise ConfigError(
+                f"--behaviour is not valid JSON ({exc}).",
+                hint='Write it like \'{"pending_style": "empty"}\'.',
+            ) from None
+        if not isinstance(switches, dict):
+            raise ConfigError("--behaviour must be a JSON object of switches.")
+    if args.processing_seconds is not None:
+        switches["processing_seconds"] = args.processing_seconds
+    try:
+        return Behaviour.from_dict(switches)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"--behaviour has a bad switch: {exc}.",
+            hint="See atlas_core/sandbox/behaviour.py for every switch.",
+        ) from None
+
+
+def run_sandbox(args: argparse.Namespace) -> int:
+    """Serve until interrupted, then stop cleanly."""
+    behaviour = behaviour_from_args(args)
+    state = args.state
+    if state is None:
+        state = Settings.from_mapping(os.environ).sandbox_state_path
+    server = SandboxServer(
+        host=args.host, port=args.port, state_path=state or None, behaviour=behaviour
+    )
+    try:
+        server.start()
+    except OSError as exc:
+        raise ConfigError(
+            f"The sandbox cannot listen on {args.host}:{args.port} ({exc.strerror}).",
+            hint="Pick another port with --port, or --port 0 for any free one.",
+        ) from None
+    print(f"Atlas sandbox listening on {server.url}", flush=True)
+    print(f"  ATLAS_BASE_URL={server.url}", flush=True)
+    print(f"  ATLAS_CLIENT_ID={SANDBOX_CLIENT_ID}", flush=True)
+    print(
+        f"  ATLAS_CLIENT_SECRET={SANDBOX_CLIENT_SECRET}  (sandbox only, not a secret)", flush=True
+    )
+    print(f"  journal: {server.state_path or '(memory only)'}", flush=True)
+    print("Press Ctrl-C to stop.", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    print("Atlas sandbox stopped.", flush=True)
+    return exitcodes.OK
