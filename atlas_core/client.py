@@ -1,0 +1,366 @@
+"""AtlasClient: tokens, multiupload, extracts pages and retries, safe to share between threads.
+
+Resending rules, because Atlas has no idempotency key and a resent upload may create a second
+batch: reads and token requests are retried on any transport failure, 429 and 5xx; a multiupload
+only when it certainly never reached Atlas (the connection was never made) or Atlas refused it
+(429, 503). Everything else that may have arrived raises OutcomeUnknownError.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from types import TracebackType
+from typing import Any
+
+import requests
+
+from .config import (
+    DEFAULT_AUTH_PATH,
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_READ_TIMEOUT,
+    DEFAULT_TOKEN_MARGIN,
+    MAX_PER_PAGE,
+    Settings,
+)
+from .errors import (
+    ApiError,
+    AtlasError,
+    AuthError,
+    BadRequestError,
+    ConfigError,
+    OutcomeUnknownError,
+    ProtocolError,
+    error_for_response,
+    redact,
+)
+from .extracts import (
+    ExtractsPage,
+    ItemCollector,
+    PageWalk,
+    clamp_per_page,
+    collect_pages,
+    pages_after,
+    parse_extracts_page,
+)
+from .receipts import RECEIPT_HINT, Receipt, UploadItem, check_receipts, upload_payload
+from .retrying import RetryPolicy, parse_retry_after
+from .tokens import TokenCache
+from .transport import REFUSED_STATUSES, ClientStats, StatsCounters, Transport
+
+__all__ = [
+    "AtlasClient",
+    "ClientStats",
+    "ExtractsPage",
+    "Receipt",
+    "RetryPolicy",
+    "UploadItem",
+]
+
+log = logging.getLogger(__name__)
+
+MULTIUPLOAD_PATH = "/v1/bulk/multiupload"
+EXTRACTS_PATH = "/v1/bulk/extracts"
+DEFAULT_POOL_SIZE = 16
+DOCUMENTED_TOKEN_LIFETIME = 3600.0  # seconds (Authentication page), used when expires_in is absent
+
+
+def _seconds(value: Any) -> float | None:
+    """A positive number of seconds from a JSON value (number or numeric string), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if 0 < seconds < float("inf") else None
+
+
+def _mask(client_id: str) -> str:
+    return ("*" * max(len(client_id) - 4, 4) + client_id[-4:]) if client_id else "(not set)"
+
+
+class AtlasClient:
+    """A client for the Atlas Bulk API; one instance is meant to be shared by every thread."""
+
+    def __init__(
+        self,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        auth_path: str = DEFAULT_AUTH_PATH,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        token_margin: float = DEFAULT_TOKEN_MARGIN,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not base_url or not base_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"The Atlas base URL must start with http:// or https:// (got {base_url!r})."
+            )
+        if not client_id or not client_secret:
+            raise ConfigError("The Atlas client id and client secret are both required.")
+        if not auth_path.startswith("/"):
+            raise ConfigError(f"The Atlas token path must start with '/' (got {auth_path!r}).")
+        self.base_url = base_url.rstrip("/")
+        self.auth_path = auth_path
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._pool_size = max(1, pool_size)
+        self._counters = StatsCounters()
+        self._transport = Transport(
+            self.base_url,
+            timeout=(float(connect_timeout), float(read_timeout)),
+            retry=retry or RetryPolicy(),
+            pool_size=self._pool_size,
+            counters=self._counters,
+        )
+        self._tokens = TokenCache(self._mint_token, margin=token_margin, clock=clock)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AtlasClient:
+        """A client configured from Settings (base URL, credentials, timeouts, retries)."""
+        if settings.uses_sandbox or not settings.client_id or not settings.client_secret:
+            raise ConfigError(
+                "No Atlas base URL and credentials are set, so there is no Atlas to connect to."
+            )
+        return cls(
+            settings.base_url or "",
+            settings.client_id,
+            settings.client_secret,
+            auth_path=settings.auth_path,
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            retry=RetryPolicy(settings.max_retries, settings.backoff_base, settings.backoff_cap),
+            token_margin=settings.token_margin,
+            pool_size=max(
+                DEFAULT_POOL_SIZE, settings.submit_concurrency + settings.refresh_concurrency
+            ),
+        )
+
+    def __repr__(self) -> str:
+        return f"AtlasClient(base_url={self.base_url!r}, client_id={_mask(self._client_id)!r})"
+
+    def __enter__(self) -> AtlasClient:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close pooled connections and forget the token."""
+        self._tokens.forget()
+        self._transport.close()
+
+    @property
+    def stats(self) -> ClientStats:
+        """A consistent snapshot of the counters."""
+        return self._counters.snapshot()
+
+    # -- public calls --------------------------------------------------------------------------
+
+    def authenticate(self) -> float:
+        """Mint a token now (a connection test) and return its lifetime in seconds."""
+        return self._tokens.mint_now()
+
+    def multiupload(self, product_type: str, items: Iterable[UploadItem]) -> list[Receipt]:
+        """Submit documents as one batch; return one checked Receipt per document, in sent order."""
+        items = list(items)
+        payload = upload_payload(product_type, items)
+        response = self._authorized("POST", MULTIUPLOAD_PATH, body=payload, resend_safe=False)
+        status = response.status_code
+        if 500 <= status and status not in REFUSED_STATUSES:
+            api_error = self._api_error(response, count=False)
+            # A gateway error or a crash may come after Atlas created the batch.
+            raise self._failed(
+                OutcomeUnknownError(
+                    f"Atlas answered {status} to an upload of {len(items)} documents, so it may or may "
+                    f"not have created the batch ({api_error.message}).",
+                    url=api_error.url,
+                )
+            )
+        if not 200 <= status < 300:
+            raise self._api_error(response)
+        body = self._json(response, f"the upload of {len(items)} documents", hint=RECEIPT_HINT)
+        try:
+            receipts = check_receipts(body, items)
+        except ProtocolError as exc:
+            raise self._failed(exc) from None
+        log.info("uploaded %d documents as batch %s", len(receipts), receipts[0].batch_id)
+        return receipts
+
+    def extracts_page(
+        self, batch_id: str, page: int = 1, per_page: int = MAX_PER_PAGE
+    ) -> ExtractsPage:
+        """One page of a batch's results; per_page is clamped to Atlas's maximum of 50."""
+        if not batch_id:
+            raise ValueError("batch_id must not be empty")
+        page = max(1, int(page))
+        per_page = clamp_per_page(per_page)
+        params = {"batch_id": batch_id, "page": page, "per_page": per_page}
+        response = self._authorized("GET", EXTRACTS_PATH, params=params, resend_safe=True)
+        if not 200 <= response.status_code < 300:
+            raise self._api_error(response)
+        body = self._json(response, f"extracts page {page} of batch {batch_id}")
+        try:
+            return parse_extracts_page(body, page=page, per_page=per_page)
+        except ProtocolError as exc:
+            raise self._failed(exc) from None
+
+    def iter_extracts(self, batch_id: str, per_page: int = MAX_PER_PAGE) -> Iterator[dict]:
+        """Every item of a batch, page by page, each document once; the walk always ends."""
+        first = self.extracts_page(batch_id, 1, per_page)
+        collector = ItemCollector()
+        yield from collector.add(first.items)
+        walk = PageWalk(batch_id, per_page)
+        for page in pages_after(first, 1, self._page_getter(batch_id, per_page), walk):
+            yield from collector.add(page.items)
+
+    def fetch_extracts(
+        self, batch_id: str, *, concurrency: int = 8, per_page: int = MAX_PER_PAGE
+    ) -> list[dict]:
+        """Every item of a batch, each document once: page 1, then the other pages in parallel."""
+        first = self.extracts_page(batch_id, 1, per_page)
+        walk = PageWalk(batch_id, per_page)
+        workers = max(1, min(concurrency, self._pool_size))
+        return collect_pages(first, self._page_getter(batch_id, per_page), walk, workers=workers)
+
+    def _page_getter(self, batch_id: str, per_page: int) -> Callable[[int], ExtractsPage | None]:
+        def get_page(number: int) -> ExtractsPage | None:
+            try:
+                return self.extracts_page(batch_id, number, per_page)
+            except BadRequestError as exc:
+                # Atlas may refuse a page past the end instead of answering it empty.
+                log.info(
+                    "extracts page %d of %s refused (%d): the end", number, batch_id, exc.status
+                )
+                return None
+
+        return get_page
+
+    # -- tokens --------------------------------------------------------------------------------
+
+    def _mint_token(self) -> tuple[str, float]:
+        headers = {"Client-Id": self._client_id, "Client-Secret": self._client_secret}
+        response = self._transport.send("POST", self.auth_path, headers=headers, resend_safe=True)[
+            0
+        ]
+        if not 200 <= response.status_code < 300:
+            error = self._api_error(response, count=False)
+            if isinstance(error, AuthError):
+                error = AuthError(
+                    f"Atlas did not accept the client id and secret ({error.message}).",
+                    status=error.status,
+                    body=error.body,
+                    text=error.text,
+                    url=error.url,
+                )
+            raise self._failed(error)
+        body = self._json(response, "the token request", show_body=False)
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token.strip():
+            keys = sorted(body) if isinstance(body, dict) else type(body).__name__
+            raise self._failed(
+                ProtocolError(f"Atlas's token answer has no access_token (it holds {keys}).")
+            )
+        expires_in = _seconds(body.get("expires_in"))
+        if expires_in is None:
+            log.warning(
+                "token answer has no usable expires_in; assuming the documented %.0f s",
+                DOCUMENTED_TOKEN_LIFETIME,
+            )
+            expires_in = DOCUMENTED_TOKEN_LIFETIME
+        self._counters.bump("tokens_minted")
+        log.info("minted a token valid for %.0f s", expires_in)
+        return token, float(expires_in)
+
+    # -- sending -------------------------------------------------------------------------------
+
+    def _authorized(
+        self,
+        method: str,
+        path: str,
+        *,
+        resend_safe: bool,
+        params: dict | None = None,
+        body: Any = None,
+    ) -> requests.Response:
+        """Send with the token; on a 401 mint once more and resend (Atlas did not take it)."""
+        response, used = self._transport.send(
+            method, path, params=params, body=body, resend_safe=resend_safe, token=self._tokens.get
+        )
+        if response.status_code != 401:
+            return response
+        self._counters.bump("reauthentications")
+        log.info("%s %s -> 401; minting a new token and trying once more", method, path)
+        response.close()
+        self._tokens.renew(used or "")
+        response, _ = self._transport.send(
+            method, path, params=params, body=body, resend_safe=resend_safe, token=self._tokens.get
+        )
+        if response.status_code == 401:
+            error = self._api_error(response, count=False)
+            raise self._failed(
+                AuthError(
+                    f"Atlas refused a freshly minted token too ({error.message}).",
+                    status=401,
+                    body=error.body,
+                    text=error.text,
+                    url=error.url,
+                )
+            )
+        return response
+
+    # -- errors --------------------------------------------------------------------------------
+
+    def _secrets(self) -> tuple[str, ...]:
+        return (self._client_secret, *self._tokens.secrets())
+
+    def _failed(self, error: AtlasError) -> AtlasError:
+        self._counters.error(type(error).__name__)
+        return error
+
+    def _api_error(self, response: requests.Response, *, count: bool = True) -> ApiError:
+        error = error_for_response(
+            response.status_code,
+            response.text,
+            url=response.url,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            secrets=self._secrets(),
+        )
+        log.info(
+            "Atlas answered %d for %s",
+            response.status_code,
+            response.request.path_url.split("?")[0],
+        )
+        if count:
+            self._counters.error(type(error).__name__)
+        return error
+
+    def _json(
+        self,
+        response: requests.Response,
+        what: str,
+        *,
+        show_body: bool = True,
+        hint: str | None = None,
+    ) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            pass  # raised below, outside the handler: the decode error holds the whole body
+        snippet = (
+            redact(" ".join(response.text.split())[:200], self._secrets())
+            if show_body
+            else "(hidden)"
+        )
+        raise self._failed(
+            ProtocolError(
+                f"Atlas answered {what} with {response.status_code} but not with JSON: {snippet!r}.",
+                hint=hint,
+            )
+        )
