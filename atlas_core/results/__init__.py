@@ -1,0 +1,33 @@
+"""Results out: flattening file_data, exports, reconciliation and the failed-documents file.
+
+Pure functions over document-row dicts from the ledger: no HTTP and no SQL here.
+"""
+
+from .export import FORMATS, LAYOUTS, MIME_TYPES, documents_frame, export_documents, write_documents
+from .flatten import FIXED_COLUMNS, LONG_COLUMNS, field_triples, flatten_file_data, long_rows
+from .neutralise import neutralise_text
+from .reconciliation import (
+    ReconciliationIssue,
+    ReconciliationReport,
+    failed_documents_file,
+    reconcile,
+)
+
+__all__ = [
+    "FIXED_COLUMNS",
+    "FORMATS",
+    "LAYOUTS",
+    "LONG_COLUMNS",
+    "MIME_TYPES",
+    "ReconciliationIssue",
+    "ReconciliationReport",
+    "documents_frame",
+    "export_documents",
+    "failed_documents_file",
+    "field_triples",
+    "flatten_file_data",
+    "long_rows",
+    "neutralise_text",
+    "reconcile",
+    "write_documents",
+]

@@ -1,0 +1,271 @@
+"""Flattening a document's ``file_data`` into cells: the wide and long layouts, field triples.
+
+Wide layout, for each field ``f`` of ``file_data`` other than ``document_type``:
+
+- ``f`` holds the value and ``f_confidence`` the confidence score (empty when Atlas sent none);
+- extra keys of a field object become ``f_<key>`` (``aadhaar_number_redact_url``);
+- an object without a ``value`` key is split into its parts, ``f.<part>``
+  (``formatted_address.city``), deeper ones as ``a.b.c``; its ``confidence_score``, if any,
+  goes to ``f_confidence``;
+- a field named like one of the six fixed columns (``status``, ``error``, ...) is written
+  ``field_<name>``; any other clash gets a numbered suffix (``name_confidence_2``);
+- lists, objects past a depth of 6, booleans and non-finite numbers become stable text (compact
+  JSON with sorted keys); numbers stay numbers; a confidence sent as text ("0.93") becomes a number.
+
+Keys are walked in sorted order, so the same ``file_data`` always gives the same columns whatever
+order Atlas sent its keys in. Column order: documented fields of the document's type in the
+contract's order, each followed by its confidence, extra keys and parts; then the rest by name.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .fields import field_ranks, part_rank
+
+FIXED_COLUMNS: tuple[str, ...] = (
+    "document_id",
+    "batch_id",
+    "file_url",
+    "status",
+    "document_type",
+    "error",
+)
+LONG_COLUMNS: tuple[str, ...] = (
+    "document_id",
+    "batch_id",
+    "status",
+    "document_type",
+    "error",
+    "field",
+    "value",
+    "confidence",
+)
+CONFIDENCE_SUFFIX = "_confidence"
+MAX_DEPTH = 6  # deeper objects become JSON text in one cell rather than dozens of columns
+
+Cell = str | int | float | None
+SortKey = tuple[Any, ...]
+_FIXED = frozenset(FIXED_COLUMNS)
+
+
+def stable_text(value: Any) -> str:
+    """Compact JSON with sorted keys for lists, objects and odd values; never raises."""
+    try:
+        return json.dumps(
+            value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str
+        )
+    except (TypeError, ValueError, RecursionError):
+        return str(value)[:10_000]
+
+
+def to_cell(value: Any) -> Cell:
+    """One JSON value as a cell: None, a finite number, or text."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else stable_text(value)
+    return stable_text(value)
+
+
+def to_confidence(value: Any) -> Cell:
+    """A confidence score as a cell, turning numeric text such as "0.93" into a number."""
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return value
+        return number if math.isfinite(number) else value
+    return to_cell(value)
+
+
+def parse_file_data(value: Any) -> Any:
+    """``file_data`` as stored: a dict, JSON text of one (decoded), or anything else as it is."""
+    if isinstance(value, str | bytes):
+        try:
+            return json.loads(value)
+        except (ValueError, RecursionError):
+            return value
+    return value
+
+
+class _Walker:
+    """Collects wide cells (with their sort keys) and long entries in one pass over file_data."""
+
+    def __init__(self) -> None:
+        self.cells: dict[str, tuple[Cell, SortKey]] = {}
+        self._entries: list[tuple[SortKey, str, Cell, Cell]] = []
+
+    def entries(self, ranks: Mapping[str, int]) -> list[tuple[str, Cell, Cell]]:
+        ordered = sorted(
+            self._entries, key=lambda entry: (ranks.get(entry[0][0], len(ranks)), entry[0])
+        )
+        return [entry[1:] for entry in ordered]
+
+    def put(self, column: str, value: Cell, key: SortKey) -> str:
+        if column in _FIXED:
+            column = "field_" + column
+        base, n = column, 1
+        while column in self.cells:
+            n += 1
+            column = f"{base}_{n}"
+        self.cells[column] = (value, key if n == 1 else key + (n,))
+        return column
+
+    def walk_top(self, file_data: Any) -> None:
+        if not isinstance(file_data, Mapping):
+            if file_data is not None:  # an unexpected shape is shown, not dropped
+                cell = to_cell(file_data)
+                self.put("file_data", cell, ("file_data", 0))
+                self._entries.append((("file_data", 0), "file_data", cell, None))
+            return
+        for name in sorted({str(k): k for k in file_data}.items()):
+            text, original = name
+            if text == "document_type":
+                continue
+            base = text if text and text not in _FIXED else "field_" + text
+            self.walk(base, text, file_data[original], (text,), 0, top=True)
+
+    def walk(self, column: str, name: str, value: Any, key: SortKey, depth: int, top: bool) -> None:
+        if isinstance(value, Mapping) and depth < MAX_DEPTH:
+            keys = {str(k): k for k in value}
+            if "value" in keys:
+                self._field_object(column, name, value, keys, key)
+                return
+            parts = sorted(
+                (k for k in keys if k != "confidence_score"), key=lambda p: (part_rank(p), p)
+            )
+            confidence = (
+                to_confidence(value[keys["confidence_score"]])
+                if "confidence_score" in keys
+                else None
+            )
+            if "confidence_score" in keys or (top and not parts):
+                self.put(column + CONFIDENCE_SUFFIX, confidence, key + (1,))
+            if not parts:
+                self.put(column, None, key + (0,))
+                self._entries.append((key + (0,), name, None, confidence))
+            for part in parts:
+                self.walk(
+                    f"{column}.{part}",
+                    f"{name}.{part}",
+                    value[keys[part]],
+                    key + (3, part_rank(part), part),
+                    depth + 1,
+                    top=False,
+                )
+            return
+        cell = to_cell(value)
+        column = self.put(column, cell, key + (0,))
+        if top:
+            self.put(column + CONFIDENCE_SUFFIX, None, key + (1,))
+        self._entries.append((key + (0,), name, cell, None))
+
+    def _field_object(
+        self, column: str, name: str, value: Mapping, keys: dict[str, Any], key: SortKey
+    ) -> None:
+        cell = to_cell(value[keys["value"]])
+        confidence = (
+            to_confidence(value[keys["confidence_score"]]) if "confidence_score" in keys else None
+        )
+        column = self.put(column, cell, key + (0,))
+        self.put(column + CONFIDENCE_SUFFIX, confidence, key + (1,))
+        self._entries.append((key + (0,), name, cell, confidence))
+        for extra in sorted(k for k in keys if k not in ("value", "confidence_score")):
+            extra_cell = to_cell(value[keys[extra]])
+            self.put(f"{column}_{extra}", extra_cell, key + (2, extra))
+            self._entries.append((key + (2, extra), f"{name}_{extra}", extra_cell, None))
+
+
+def _walk(file_data: Any) -> _Walker:
+    walker = _Walker()
+    walker.walk_top(parse_file_data(file_data))
+    return walker
+
+
+def flatten_with_keys(file_data: Any) -> dict[str, tuple[Cell, SortKey]]:
+    """The wide cells of one ``file_data`` with each column's sort key (for the export header)."""
+    return _walk(file_data).cells
+
+
+def column_order(keys: Mapping[str, SortKey], document_types: Iterable[object] = ()) -> list[str]:
+    """Field columns in stable order: documented fields of the types present, then the rest."""
+    ranks = field_ranks(document_types)
+    return sorted(
+        keys, key=lambda column: (ranks.get(keys[column][0], len(ranks)), keys[column], column)
+    )
+
+
+def flatten_file_data(file_data: Any) -> dict[str, Cell]:
+    """The wide-layout field columns of one document (see the module docstring for the rules)."""
+    file_data = parse_file_data(file_data)
+    cells = _walk(file_data).cells
+    order = column_order({c: v[1] for c, v in cells.items()}, [_own_type(file_data)])
+    return {column: cells[column][0] for column in order}
+
+
+def field_entries(file_data: Any, document_type: object = None) -> list[tuple[str, Cell, Cell]]:
+    """(field, value, confidence) for each field, part and extra key, in stable order."""
+    file_data = parse_file_data(file_data)
+    return _walk(file_data).entries(field_ranks([document_type or _own_type(file_data)]))
+
+
+def _own_type(file_data: Any) -> object:
+    return file_data.get("document_type") if isinstance(file_data, Mapping) else None
+
+
+def field_triples(file_data: Any) -> list[tuple[str, str | None, float | None]]:
+    """(field, value as text, numeric confidence), unique by field: for the ledger's table."""
+    triples: dict[str, tuple[str, str | None, float | None]] = {}
+    for name, value, confidence in field_entries(file_data):
+        if name in triples:
+            continue
+        text = None if value is None else str(value)
+        number = float(confidence) if isinstance(confidence, int | float) else None
+        triples[name] = (name, text, number)
+    return list(triples.values())
+
+
+def document_type_of(row: Mapping[str, Any], file_data: Any = None) -> Cell:
+    """The row's document type, falling back to the one inside its file_data."""
+    doc_type = row.get("document_type")
+    if doc_type is None and isinstance(file_data, Mapping):
+        doc_type = file_data.get("document_type")
+    return to_cell(doc_type)
+
+
+def fixed_cells(row: Mapping[str, Any], file_data: Any = None) -> dict[str, Cell]:
+    """The six fixed columns of one document row (``status`` is the row's state)."""
+    return {
+        "document_id": to_cell(row.get("document_id")),
+        "batch_id": to_cell(row.get("batch_id")),
+        "file_url": to_cell(row.get("file_url")),
+        "status": to_cell(row.get("state", row.get("status"))),
+        "document_type": document_type_of(row, file_data),
+        "error": to_cell(row.get("error")),
+    }
+
+
+def long_rows(doc_row: Mapping[str, Any]) -> list[dict[str, Cell]]:
+    """One row per field, part and extra key of a document; one row with no field if it has none."""
+    file_data = parse_file_data(doc_row.get("file_data"))
+    fixed = fixed_cells(doc_row, file_data)
+    base = {column: fixed[column] for column in LONG_COLUMNS if column in fixed}
+    entries = field_entries(file_data, fixed["document_type"]) or [(None, None, None)]
+    return [
+        {**base, "field": name, "value": value, "confidence": confidence}
+        for name, value, confidence in entries
+    ]
+
+
+def iter_long_rows(rows: Iterable[Mapping[str, Any]]) -> Iterable[dict[str, Cell]]:
+    """Long-layout rows for many documents, lazily."""
+    for row in rows:
+        yield from long_rows(row)
