@@ -1,0 +1,112 @@
+"""``python -m atlas_core validate FILE``: check a spreadsheet before anything is sent to Atlas."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from ..config import Settings
+from ..intake import ValidationReport, read_spreadsheet, validate_sheet
+from . import exitcodes
+
+TABLE_ROWS = 20  # problems shown in the readable summary; --json and --problems-file have all
+
+# The engine room sets this to a function (settings -> known_ids callable, or None) so that
+# `validate` warns about IDs the ledger already holds; without it no ledger is opened.
+known_ids_hook: Callable[[Settings], Callable[[list[str]], Iterable[str]] | None] | None = None
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``validate`` command."""
+    parser = subparsers.add_parser(
+        "validate",
+        help="check a spreadsheet of file URLs and document IDs; nothing is sent",
+        description="Read a CSV, TSV, xlsx, xlsm, xls or ods file, find the URL and ID columns "
+        "and explain every bad row. Exit 0 when the file was read (even with bad rows), "
+        "2 when it could not be read.",
+    )
+    parser.add_argument("file", type=Path, help="the spreadsheet to check")
+    parser.add_argument(
+        "--sheet", help="the sheet to read in a workbook (default: the first with data)"
+    )
+    parser.add_argument(
+        "--url-column", help="the column holding the file URLs (default: found by name or content)"
+    )
+    parser.add_argument(
+        "--id-column",
+        help="the column holding the document IDs (default: found by name or content)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object instead of a summary"
+    )
+    parser.add_argument(
+        "--problems-file",
+        type=Path,
+        help="also write the rows with a 'problems' column to this .csv or .xlsx file, to fix and re-upload",
+    )
+    parser.set_defaults(handler=run_validate)
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    """Read, validate and print; IntakeError propagates to main (exit 2, reason on stderr)."""
+    settings = Settings.from_mapping(os.environ)
+    sheet = read_spreadsheet(
+        args.file,
+        sheet=args.sheet,
+        max_bytes=settings.max_file_mb * 1024 * 1024,
+        max_rows=settings.max_rows,
+    )
+    known_ids = known_ids_hook(settings) if known_ids_hook is not None else None
+    report = validate_sheet(
+        sheet, url_column=args.url_column, id_column=args.id_column, known_ids=known_ids
+    )
+    if args.problems_file is not None:
+        fmt = "xlsx" if args.problems_file.suffix.lower() in (".xlsx", ".xlsm") else "csv"
+        args.problems_file.write_bytes(report.problems_file(fmt))
+    if args.json:
+        json.dump(report.to_dict(), sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        print(render_summary(report))
+    return exitcodes.OK
+
+
+def render_summary(report: ValidationReport) -> str:
+    """A readable summary: what was read, the totals, the codes, and the first problems."""
+    sheet = report.sheet
+    where = f" (sheet {sheet.sheet_name!r})" if sheet.sheet_name else ""
+    lines = [
+        f"{sheet.filename}{where}: header on row {sheet.header_row}; "
+        f"URLs in {report.url_column!r} ({report.mapping.url_found_by}), "
+        f"IDs in {report.id_column!r} ({report.mapping.id_found_by}).",
+        *(f"note: {n}" for n in sheet.notes),
+        f"{report.rows:,} rows: {report.valid:,} valid, {report.invalid:,} invalid, "
+        f"{report.warnings:,} with warnings.",
+    ]
+    codes = report.codes()
+    if codes:
+        lines.append("Problems: " + ", ".join(f"{code} x{n:,}" for code, n in codes.items()))
+        table = report.problems_frame().head(TABLE_ROWS)
+        lines.append("")
+        lines.append(f"{'row':>7}  {'severity':<8}  {'code':<18}  {'value':<32}  message")
+        for item in table.itertuples(index=False):
+            value = _clip(repr(item.value), 32)
+            lines.append(
+                f"{item.row:>7}  {item.severity:<8}  {item.code:<18}  {value:<32}  {item.message}"
+            )
+        hidden = len(report.problems_frame()) - len(table)
+        if hidden > 0:
+            lines.append(
+                f"... and {hidden:,} more (use --json or --problems-file for all of them)."
+            )
+    else:
+        lines.append("No problems found.")
+    return "\n".join(lines)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -1,0 +1,70 @@
+"""The file to fix and re-upload: the rows as read plus a ``problems`` column, as CSV or xlsx."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from .report import ValidationReport
+
+# Characters XML (and so xlsx) cannot hold, or turns into another (a lone CR reads back as LF);
+# the xlsx export shows them as \xNN. The CSV export keeps every byte.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\ufffe\uffff]")
+# Excel treats a typed cell starting with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def export_frame(report: ValidationReport, *, only_problems: bool = False) -> pd.DataFrame:
+    """The sheet's rows with their original columns and a ``problems`` column."""
+    frame = report.sheet.frame.copy()
+    messages = report.messages_by_position()
+    column = "problems"
+    while column in frame.columns:
+        column = f"_{column}"
+    problems = pd.Series("", index=range(len(frame)), dtype=object)
+    problems[messages.index] = messages.to_numpy(dtype=object)
+    frame[column] = problems.to_numpy()
+    if only_problems:
+        frame = frame.iloc[messages.index.to_numpy()]
+    return frame
+
+
+def problems_file(
+    report: ValidationReport, fmt: str = "csv", *, only_problems: bool = False
+) -> bytes:
+    """CSV (UTF-8 with BOM, so Excel shows every script) or xlsx bytes of ``export_frame``."""
+    frame = export_frame(report, only_problems=only_problems)
+    if fmt == "csv":
+        return ("\ufeff" + frame.to_csv(index=False)).encode("utf-8")
+    if fmt == "xlsx":
+        return _xlsx_bytes(frame)
+    raise ValueError(f"unknown export format {fmt!r}; use 'csv' or 'xlsx'")
+
+
+def _xlsx_bytes(frame: pd.DataFrame) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("rows")
+
+    def text_cell(value: object) -> WriteOnlyCell:
+        text = _XML_ILLEGAL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+        cell = WriteOnlyCell(sheet)
+        # Set as a plain string: assigning through .value would make "=..." a live formula.
+        cell._value = text
+        cell.data_type = "s"
+        if text.startswith(FORMULA_STARTS):
+            cell.quotePrefix = True  # typed-in text marker: Excel never evaluates it, even on edit
+        return cell
+
+    sheet.append([text_cell(c) for c in frame.columns])
+    for row in frame.itertuples(index=False):
+        sheet.append([text_cell(v) for v in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

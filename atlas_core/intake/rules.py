@@ -1,0 +1,279 @@
+"""The row checks, each over a whole column at once (Arrow-backed string operations, no row loops).
+
+Every check yields a Finding: a code, a boolean mask over the rows and the message(s) for the
+rows it marks. Values are never changed: checks that ignore surrounding spaces work on a
+stripped copy, and the value reported is always the cell as read.
+
+Choices made here:
+- ID_WHITESPACE is an error, not a warning. The ID must go to Atlas exactly as read, and an ID
+  with a stray space would come back from Atlas as " 0012", matching nothing in the analyst's
+  own records; fixing it in the sheet takes a second, untangling it later does not.
+- ID_DUPLICATE compares IDs without their surrounding spaces, so "0012" and "0012 " are the
+  same document to it (and every occurrence is reported), while "ab" and "AB" are different.
+- ID_NUMBER_MANGLED: scientific notation with a signed exponent (Excel's display, 1.23457E+15),
+  a digit string with more than 15 significant digits that are all zero after the 15th (what
+  Excel's rounding leaves), and numeric xlsx cells of 16 or more digits. A 16-digit ID that
+  does not end in zeros is left alone: it cannot have come out of Excel's rounding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from .presigned import expiry_times
+from .textops import (
+    Strings,
+    arrow_strings,
+    byte_lengths,
+    duplicated_rows,
+    extract,
+    lengths,
+    matches,
+    rows_with_unusual_bytes,
+    strip,
+    subset,
+)
+
+MAX_URL_LENGTH = 2048
+MAX_ID_LENGTH = 128
+EXPIRY_WARNING = timedelta(hours=1)
+DOCUMENT_EXTENSIONS = ("jpg", "jpeg", "png", "pdf", "tif", "tiff", "webp", "heic", "bmp", "gif")
+
+ERROR_CODES = (
+    "URL_MISSING", "URL_CONTROL_CHARS", "URL_HAS_SPACES", "URL_NOT_HTTP", "URL_TOO_LONG",
+    "URL_EXPIRED", "ID_MISSING", "ID_CONTROL_CHARS", "ID_WHITESPACE", "ID_TOO_LONG",
+    "ID_NUMBER_MANGLED", "ID_DUPLICATE",
+)  # fmt: skip
+WARNING_CODES = ("URL_EXPIRING_SOON", "URL_EXTENSION", "URL_DUPLICATE", "ID_IN_LEDGER")
+CODE_ORDER = {code: i for i, code in enumerate(ERROR_CODES + WARNING_CODES)}
+
+# C0/C1 controls and the invisible format characters a copy-paste from a web page brings along.
+_CONTROL = "[\\x00-\\x1f\\x7f-\\x9f\u200b-\u200f\u2028\u2029\u2060\ufeff]"
+# Spaces, including the no-break and typographic ones (tab/CR/LF count as control characters).
+_SPACE = "[ \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]"
+_HTTP_WITH_HOST = r"(?i)^https?://[^/?#\s]"
+# The last path segment's extension: the dot and letters right before the query or the end.
+_PATH_EXTENSION = r"^[A-Za-z]+://[^/?#]+/[^?#]*\.(?P<g>[A-Za-z0-9]{1,10})(?:[?#]|$)"
+_HAS_EXTENSION = r"^[A-Za-z]+://[^/?#]+/[^?#]*\.[A-Za-z0-9]{1,10}(?:[?#]|$)"
+_DOCUMENT_EXTENSION = (
+    r"(?i)^[a-z]+://[^/?#]+/[^?#]*\.(?:" + "|".join(DOCUMENT_EXTENSIONS) + r")(?:[?#]|$)"
+)
+_SCHEME = r"^\s*(?P<g>[A-Za-z][A-Za-z0-9+.\-]{0,20}):"
+_PADDED_URL = (
+    "The URL has spaces before or after it; remove them (the link is used exactly as written)."
+)
+_SPACE_IN_URL = "The URL contains a space; a working link writes it as %20. Copy the link again from its source."
+# Excel's scientific display (1.23457E+15, 1,2E+15 in comma locales) always signs the exponent.
+_SCIENTIFIC = r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]\d+$"
+# More than 15 significant digits, all zero after the 15th: what Excel leaves of a long number.
+_ROUNDED = r"^0*[1-9]\d{14}0+$"
+
+KnownIds = Callable[[list[str]], Iterable[str]]
+
+
+@dataclass
+class Finding:
+    """One check's result: the rows it marks and their message (one for all, or one per marked row)."""
+
+    code: str
+    column: str
+    mask: np.ndarray
+    message: str | np.ndarray
+
+
+def url_findings(urls: pd.Series, column: str, now: datetime) -> tuple[list[Finding], np.ndarray]:
+    """The URL checks; also returns the mask of well-formed URLs (the ones later checks look at)."""
+    strings = arrow_strings(urls)
+    size = byte_lengths(strings)
+    present = size > 0
+    http = matches(strings, _HTTP_WITH_HOST)
+    control = np.zeros(len(urls), dtype=bool)
+    spaces = np.zeros(len(urls), dtype=bool)
+    padded = np.zeros(len(urls), dtype=bool)
+    # Spaces and control characters are rare: one byte scan finds the rows that may hold them
+    # (any non-ASCII byte counts), then the exact checks look at those rows only.
+    odd = rows_with_unusual_bytes(strings)
+    if len(odd):
+        sub = subset(strings, odd)
+        stripped = strip(sub)
+        present[odd] = lengths(stripped) > 0
+        control[odd] = matches(sub, _CONTROL)
+        spaces[odd] = matches(sub, _SPACE)
+        padded[odd] = lengths(stripped) != lengths(sub)
+        http[odd] = matches(stripped, _HTTP_WITH_HOST)
+    length = size.copy()
+    long_rows = np.flatnonzero(
+        size > MAX_URL_LENGTH
+    )  # bytes >= characters: only these can be too long
+    if len(long_rows):
+        length[long_rows] = lengths(subset(strings, long_rows))
+    control &= present
+    spaces &= present
+    not_http = present & ~http
+    too_long = present & (length > MAX_URL_LENGTH)
+    well_formed = present & ~(control | spaces | not_http | too_long)
+    findings = [
+        Finding("URL_MISSING", column, ~present, "The file URL is empty; add the link to the document."),
+        Finding("URL_CONTROL_CHARS", column, control, "The URL contains invisible characters (a tab, a line break or another control character); paste it again as plain text."),
+        Finding("URL_HAS_SPACES", column, spaces, np.where(padded[spaces], _PADDED_URL, _SPACE_IN_URL).astype(object)),
+        Finding("URL_NOT_HTTP", column, not_http, _scheme_messages(strings, not_http)),
+        Finding("URL_TOO_LONG", column, too_long, _length_messages(length, too_long, "URL", MAX_URL_LENGTH)),
+    ]  # fmt: skip
+    expires = expiry_times(strings, well_formed)
+    has_expiry = ~np.isnat(expires)
+    now64 = np.datetime64(int(now.timestamp()), "s")
+    expired = has_expiry & (expires <= now64)
+    soon = has_expiry & ~expired & (expires <= now64 + np.timedelta64(EXPIRY_WARNING))
+    findings.append(
+        Finding(
+            "URL_EXPIRED",
+            column,
+            expired,
+            _expiry_messages(expires, expired, "expired at {} UTC; create a new pre-signed link."),
+        )
+    )
+    findings.append(Finding("URL_EXPIRING_SOON", column, soon, _expiry_messages(expires, soon, "expires at {} UTC, within the hour; Atlas may not download it in time.")))  # fmt: skip
+    # Regex passes without capture groups (RE2 then runs its fast DFA); rows without a document
+    # extension are usually few, and only they get the second pass and the extraction.
+    odd_ext = well_formed & ~matches(strings, _DOCUMENT_EXTENSION)
+    maybe = np.flatnonzero(odd_ext)
+    if len(maybe):
+        odd_ext[maybe] = matches(subset(strings, maybe), _HAS_EXTENSION)
+    extension = np.full(len(urls), None, dtype=object)
+    if odd_ext.any():
+        extension[odd_ext] = extract(subset(strings, np.flatnonzero(odd_ext)), _PATH_EXTENSION)
+    findings.append(
+        Finding("URL_EXTENSION", column, odd_ext, _extension_messages(extension, odd_ext))
+    )
+    return findings, well_formed
+
+
+def id_findings(
+    ids: pd.Series, column: str, mangled_rows: np.ndarray
+) -> tuple[list[Finding], pd.Series, np.ndarray]:
+    """The ID checks; also returns the stripped IDs and the mask of present IDs."""
+    strings = arrow_strings(ids)
+    stripped = strip(strings)
+    length = lengths(strings)
+    present = lengths(stripped) > 0
+    control = present & matches(strings, _CONTROL)
+    padded = present & (lengths(stripped) != length) & ~control
+    too_long = present & (length > MAX_ID_LENGTH)
+    mangled = present & (
+        matches(stripped, _SCIENTIFIC) | matches(stripped, _ROUNDED) | mangled_rows
+    )
+    findings = [
+        Finding("ID_MISSING", column, ~present, "The document ID is empty; every document needs an ID."),
+        Finding("ID_CONTROL_CHARS", column, control, "The document ID contains invisible characters (a tab, a line break or another control character); type it again."),
+        Finding("ID_WHITESPACE", column, padded, "The document ID has spaces before or after it; remove them, so results match your records exactly."),
+        Finding("ID_TOO_LONG", column, too_long, _length_messages(length, too_long, "document ID", MAX_ID_LENGTH)),
+        Finding("ID_NUMBER_MANGLED", column, mangled, "Excel has turned this ID into a number and lost digits (scientific notation, or rounded after 15 digits); format the column as Text and enter the IDs again."),
+    ]  # fmt: skip
+    return findings, pd.Series(pd.arrays.ArrowStringArray(stripped), index=ids.index), present
+
+
+def duplicate_ids(
+    stripped: pd.Series, present: np.ndarray, rows: np.ndarray, column: str
+) -> Finding:
+    """ID_DUPLICATE on every occurrence of an ID used more than once (ignoring surrounding spaces)."""
+    dup = present & duplicated_rows(arrow_strings(stripped))
+    message: str | np.ndarray = ""
+    if dup.any():
+        listing = _row_listing(stripped[dup].to_numpy(dtype=object), rows[dup])
+        message = np.array(
+            [f"The document ID {key!r} is used {n} times in this file ({where}); each document needs its own ID."
+             for key, (n, where) in zip(stripped[dup].to_numpy(dtype=object), listing, strict=True)],
+            dtype=object,
+        )  # fmt: skip
+    return Finding("ID_DUPLICATE", column, dup, message)
+
+
+def duplicate_urls(
+    urls: pd.Series,
+    repeated: np.ndarray,
+    stripped_ids: pd.Series,
+    usable: np.ndarray,
+    rows: np.ndarray,
+    column: str,
+) -> Finding:
+    """URL_DUPLICATE on rows whose URL (``repeated``: seen more than once) appears under another ID."""
+    mask = np.zeros(len(urls), dtype=bool)
+    message: str | np.ndarray = ""
+    candidates = usable & repeated
+    if candidates.any():
+        pairs = pd.DataFrame({"url": urls[candidates], "id": stripped_ids[candidates]})
+        ids_per_url = pairs.drop_duplicates().groupby("url", sort=False)["id"].size()
+        shared = ids_per_url[ids_per_url > 1]
+        mask[candidates] = pairs["url"].isin(shared.index).to_numpy(dtype=bool)
+        values = urls[mask].to_numpy(dtype=object)
+        listing = _row_listing(values, rows[mask])
+        message = np.array(
+            [f"The same URL is used for {shared[u]} different document IDs ({where}); Atlas will read the same image for each."
+             for u, (_, where) in zip(values, listing, strict=True)],
+            dtype=object,
+        )  # fmt: skip
+    return Finding("URL_DUPLICATE", column, mask, message)
+
+
+def ledger_ids(
+    stripped: pd.Series, present: np.ndarray, known_ids: KnownIds | None, column: str
+) -> Finding:
+    """ID_IN_LEDGER on rows whose ID the ledger already holds (when a ledger is wired in)."""
+    mask = np.zeros(len(stripped), dtype=bool)
+    if known_ids is not None and present.any():
+        unique = pd.unique(stripped[present]).tolist()
+        known = set(known_ids(unique))
+        if known:
+            mask = present & stripped.isin(known).to_numpy(dtype=bool)
+    return Finding(
+        "ID_IN_LEDGER",
+        column,
+        mask,
+        "This document ID was already sent to Atlas in an earlier upload; sending it again creates a second result.",
+    )
+
+
+def _row_listing(keys: np.ndarray, rows: np.ndarray, shown: int = 5) -> list[tuple[int, str]]:
+    groups: dict[object, list[int]] = {}
+    for key, row in zip(keys, rows.tolist(), strict=True):
+        groups.setdefault(key, []).append(row)
+    text = {}
+    for key, where in groups.items():
+        more = f" and {len(where) - shown} more" if len(where) > shown else ""
+        text[key] = (len(where), "rows " + ", ".join(map(str, where[:shown])) + more)
+    return [text[k] for k in keys]
+
+
+def _scheme_messages(strings: Strings, mask: np.ndarray) -> np.ndarray:
+    schemes = extract(subset(strings, np.flatnonzero(mask)), _SCHEME)
+    return np.array(
+        [f"Atlas can only download http:// or https:// links, and this one starts with '{s}:'."
+         if s and s.lower() not in ("http", "https") else
+         "This is not a web link: it must start with http:// or https:// followed by a host name."
+         for s in schemes],
+        dtype=object,
+    )  # fmt: skip
+
+
+def _length_messages(lengths: np.ndarray, mask: np.ndarray, what: str, limit: int) -> np.ndarray:
+    return np.array(
+        [f"The {what} is {n:,} characters long; the limit is {limit:,}." for n in lengths[mask]],
+        dtype=object,
+    )
+
+
+def _expiry_messages(expires: np.ndarray, mask: np.ndarray, template: str) -> np.ndarray:
+    stamps = pd.to_datetime(expires[mask]).strftime("%Y-%m-%d %H:%M")
+    return np.array(["This pre-signed link " + template.format(s) for s in stamps], dtype=object)
+
+
+def _extension_messages(extension: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    return np.array(
+        [f"The link points to a '.{e}' file, while Atlas reads images and PDFs ({', '.join(DOCUMENT_EXTENSIONS)}); check it is the document." for e in extension[mask]],
+        dtype=object,
+    )  # fmt: skip

@@ -1,0 +1,129 @@
+"""``python -m atlas_core validate``: the JSON shape, the summary, and exit codes 0 and 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import atlas_core.cli as cli
+from atlas_core.cli import exitcodes
+
+CORPUS = Path(__file__).parent / "corpus"
+
+
+@pytest.fixture
+def run(monkeypatch, capsys):
+    """Run the real CLI entry point with only the validate command registered; (code, out, err)."""
+    # Other rooms' command modules may not exist yet in this tree; validate needs none of them.
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("validate",))
+    monkeypatch.delenv("ATLAS_MAX_ROWS", raising=False)
+
+    def invoke(*argv: str) -> tuple[int, str, str]:
+        code = cli.main(list(argv))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return invoke
+
+
+def test_json_output(run):
+    code, out, err = run("validate", str(CORPUS / "codes.csv"), "--json")
+    assert code == exitcodes.OK == 0
+    shape = json.loads(out)
+    assert list(shape) == [
+        "rows",
+        "valid",
+        "invalid",
+        "warnings",
+        "url_column",
+        "id_column",
+        "issues",
+    ]
+    assert shape["rows"] == shape["valid"] + shape["invalid"] == 23
+    assert (shape["url_column"], shape["id_column"]) == ("url", "reference")
+    assert {i["code"] for i in shape["issues"]} >= {"URL_MISSING", "ID_DUPLICATE", "URL_NOT_HTTP"}
+    assert all(
+        set(i) == {"row", "column", "value", "code", "severity", "message"} for i in shape["issues"]
+    )
+    assert err == ""
+
+
+def test_summary_output(run):
+    code, out, _ = run("validate", str(CORPUS / "title_rows.csv"))
+    assert code == 0
+    assert "header on row 4" in out
+    assert "'S3 URL' (name)" in out and "'Doc ID' (name)" in out
+    assert "3 rows:" in out
+
+
+def test_summary_lists_the_first_problems(run):
+    code, out, _ = run("validate", str(CORPUS / "codes.csv"))
+    assert code == 0
+    assert "URL_MISSING" in out and "ID_DUPLICATE" in out
+    assert "... and" in out  # more problems than the table shows
+
+
+def test_overrides_and_sheet(run):
+    code, out, _ = run(
+        "validate", str(CORPUS / "numbers_and_sheets.xlsx"), "--sheet", "Documents",
+        "--url-column", "File URL", "--id-column", "Amount", "--json",
+    )  # fmt: skip
+    assert code == 0
+    shape = json.loads(out)
+    assert (shape["url_column"], shape["id_column"]) == ("File URL", "Amount")
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (("empty.csv",), "The file is empty."),
+        (("password_protected.xlsx",), "password-protected"),
+        (("binary_renamed.csv",), "binary data"),
+        (("utf8_comma.csv", "--id-column", "nope"), "'document_id', 'file_url', 'customer'"),
+        (("numbers_and_sheets.xlsx", "--sheet", "Missing"), "no sheet named 'Missing'"),
+        (("does_not_exist.csv",), "cannot be opened"),
+    ],
+)
+def test_unreadable_exits_2_with_the_reason_on_stderr(run, argv, words):
+    code, out, err = run("validate", str(CORPUS / argv[0]), *argv[1:], "--json")
+    assert code == exitcodes.UNREADABLE == 2
+    assert out == ""
+    assert err.startswith("error: ") and words in err
+    assert "Traceback" not in err
+
+
+def test_row_limit_from_settings(run, monkeypatch):
+    monkeypatch.setenv("ATLAS_MAX_ROWS", "5")
+    code, _, err = run("validate", str(CORPUS / "codes.csv"))
+    assert code == 2 and "at most 5" in err
+
+
+def test_problems_file_is_written(run, tmp_path):
+    target = tmp_path / "fix-me.csv"
+    code, _, _ = run("validate", str(CORPUS / "codes.csv"), "--problems-file", str(target))
+    assert code == 0
+    text = target.read_bytes().decode("utf-8-sig")
+    assert text.splitlines()[0] == "reference,url,expected_code,problems"
+    assert "[URL_MISSING]" in text
+
+
+def test_ledger_hook_adds_in_ledger_warnings(run, monkeypatch):
+    import atlas_core.cli.validate as validate_command
+
+    asked: list[list[str]] = []
+
+    def known_ids_for(settings):
+        def known_ids(ids: list[str]) -> list[str]:
+            asked.append(ids)
+            return ["00124"]
+
+        return known_ids
+
+    monkeypatch.setattr(validate_command, "known_ids_hook", known_ids_for)
+    code, out, _ = run("validate", str(CORPUS / "utf8_comma.csv"), "--json")
+    assert code == 0
+    in_ledger = [i for i in json.loads(out)["issues"] if i["code"] == "ID_IN_LEDGER"]
+    assert [(i["row"], i["value"], i["severity"]) for i in in_ledger] == [(3, "00124", "warning")]
+    assert sorted(asked[0]) == ["00123", "00124", "A-77", "R/2025/9"]
