@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import AtlasError, AuthError, ConfigError, IntakeError, TransportError, ServerError
+from ..errors import AtlasError, AuthError, ConfigError, IntakeError, ServerError, TransportError
 
 OK = 0  # done (a file with bad rows that was read is still OK for `validate`)
 FAILURE = 1  # an error not covered below

@@ -1,0 +1,372 @@
+"""The job commands: submit, resume, refresh, status, export, retry-failed, resolve-uncertain,
+send-held, cancel and worker. Each opens the runtime, does one job and returns an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from ..config import Settings
+from ..errors import ConfigError
+from ..ledger import Ledger
+from ..ledger import states as S
+from . import exitcodes, validate
+
+DEFAULT_MAX_WAIT = 600.0  # seconds `submit` waits out Atlas being busy before leaving work queued
+DEFAULT_REFRESH_TIMEOUT = 3600.0
+
+
+def _known_ids(settings: Settings) -> Any:
+    # `validate` warns about IDs already in the ledger, but never creates a ledger to do so.
+    return Ledger(settings.db_path).known_ids if Path(settings.db_path).exists() else None
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the job commands."""
+    validate.known_ids_hook = _known_ids
+    p = subparsers.add_parser("submit", help="validate a spreadsheet, record it and send its valid rows")
+    p.add_argument("file", type=Path, help="the spreadsheet of file URLs and document IDs")
+    p.add_argument("--product-type", required=True, help="the Atlas product type code")
+    p.add_argument("--chunk-size", type=int, help="documents per request (default: ATLAS_CHUNK_SIZE)")
+    p.add_argument("--pilot", type=int, metavar="N", help="send only the first N valid rows (send-held sends the rest)")
+    p.add_argument("--sheet", help="the sheet to read in a workbook")
+    p.add_argument("--url-column", help="the column holding the file URLs")
+    p.add_argument("--id-column", help="the column holding the document IDs")
+    p.add_argument("--force", action="store_true", help="send IDs already submitted before, too")
+    p.add_argument("--submitted-by", help="who submits (shown on the dashboard)")
+    p.add_argument("--max-wait", type=float, default=DEFAULT_MAX_WAIT, help="seconds to wait out a busy Atlas")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=run_submit)
+
+    p = subparsers.add_parser("resume", help="send whatever is queued (after a crash or a busy Atlas)")
+    p.add_argument("--max-wait", type=float, default=DEFAULT_MAX_WAIT)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=run_resume)
+
+    p = subparsers.add_parser("refresh", help="poll Atlas for results now")
+    p.add_argument("--batch", help="only this batch")
+    p.add_argument("--wait", action="store_true", help="keep polling until every batch is finished")
+    p.add_argument("--timeout", type=float, default=DEFAULT_REFRESH_TIMEOUT, help="seconds --wait waits at most")
+    p.set_defaults(handler=run_refresh)
+
+    p = subparsers.add_parser("status", help="show every batch with its counts and state")
+    p.add_argument("--upload", type=int, help="only this upload")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=run_status)
+
+    p = subparsers.add_parser("export", help="write the results to a CSV, XLSX or JSON file")
+    p.add_argument("--output", type=Path, required=True, help="the file to write")
+    scope = p.add_mutually_exclusive_group()
+    scope.add_argument("--batch", help="only this batch")
+    scope.add_argument("--upload", type=int, help="only this upload")
+    p.add_argument("--format", choices=("csv", "xlsx", "json"), help="default: from the file's suffix")
+    p.add_argument("--layout", choices=("wide", "long"), default="wide", help="one row per document or per field")
+    p.set_defaults(handler=run_export)
+
+    p = subparsers.add_parser("retry-failed", help="send the failed documents again as a new attempt")
+    scope = p.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--upload", type=int)
+    scope.add_argument("--batch")
+    p.set_defaults(handler=run_retry_failed)
+
+    p = subparsers.add_parser("resolve-uncertain", help="resend or drop the documents of an uncertain request")
+    p.add_argument("--chunk", type=int, required=True, help="the request (chunk) id shown by `status`")
+    p.add_argument("--action", choices=("resend", "drop"), required=True)
+    p.add_argument("--by", help="who decided (kept in the ledger)")
+    p.set_defaults(handler=run_resolve)
+
+    p = subparsers.add_parser("send-held", help="send the rows a --pilot run held back")
+    p.add_argument("--upload", type=int, required=True)
+    p.add_argument("--force", action="store_true", help="send IDs submitted since, too")
+    p.set_defaults(handler=run_send_held)
+
+    p = subparsers.add_parser("cancel", help="cancel the queued (unsent) documents of an upload")
+    p.add_argument("--upload", type=int, required=True)
+    p.set_defaults(handler=run_cancel)
+
+    p = subparsers.add_parser("worker", help="submit and refresh in the background until SIGTERM or Ctrl-C")
+    p.set_defaults(handler=run_worker)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Settings from the environment, with this command's flags on top."""
+    flags = {"chunk_size": getattr(args, "chunk_size", None)}
+    return Settings.from_mapping(os.environ, {k: v for k, v in flags.items() if v is not None})
+
+
+@contextmanager
+def runtime_for(args: argparse.Namespace) -> Iterator[Any]:
+    """The runtime, saying on stderr when the sandbox stands in for Atlas."""
+    from ..engine import open_runtime
+
+    with open_runtime(settings_from(args)) as runtime:
+        if runtime.banner:
+            print(f"note: {runtime.banner}", file=sys.stderr)
+        yield runtime
+
+
+def _bar(total: int, what: str) -> tqdm:
+    return tqdm(total=total, unit=what, file=sys.stderr, disable=not sys.stderr.isatty(), leave=False)
+
+
+def _send(runtime: Any, *, upload_id: int | None, total: int, max_wait: float) -> Any:
+    from ..engine import Heartbeat, WorkerIdentity, recover_orphans, send_until_answered
+
+    settings, ledger = runtime.settings, runtime.ledger
+    recover_orphans(ledger)
+    identity = WorkerIdentity(kind="cli")
+    with Heartbeat(ledger, identity), _bar(total, "doc") as bar:
+        return send_until_answered(
+            ledger, runtime.client, worker_id=identity.worker_id, upload_id=upload_id,
+            concurrency=settings.submit_concurrency, backoff_base=settings.backoff_base,
+            backoff_cap=settings.backoff_cap, max_wait=max_wait, progress=bar.update,
+        )
+
+
+def _send_outcome(runtime: Any, upload_id: int | None, summary: Any) -> tuple[dict[str, Any], int]:
+    ledger = runtime.ledger
+    left = ledger.queued_work(upload_id=upload_id)["queued"]
+    counts = {"submitted": summary.documents_sent, "uncertain": summary.uncertain,
+              "rejected": summary.rejected, "left_queued_chunks": left,
+              "batches": sorted(set(summary.batches))}
+    upload = ledger.upload(upload_id) if upload_id is not None else None
+    if upload is not None:
+        # From the ledger, not this process's tally: a worker may have sent some chunks of it.
+        counts.update(
+            submitted=upload["submitted"] + upload["extracted"] + upload["failed"],
+            uncertain=upload["uncertain"], rejected=upload["rejected"],
+            batches=sorted(b["batch_id"] for b in _all_batches(ledger, upload_id, 0.0)),
+        )
+    if left:
+        code = exitcodes.UNAVAILABLE
+    elif counts["uncertain"] or counts["rejected"]:
+        code = exitcodes.INCOMPLETE
+    else:
+        code = exitcodes.OK
+    return counts, code
+
+
+def _print(payload: dict[str, Any], as_json: bool, sentence: str) -> None:
+    if as_json:
+        print(json.dumps(payload, ensure_ascii=False))
+    else:
+        print(sentence)
+
+
+def run_submit(args: argparse.Namespace) -> int:
+    """Validate, record, send and wait until every request of the upload is answered."""
+    from ..engine import plan_upload, queue_upload
+    from ..intake import read_spreadsheet, validate_sheet
+
+    with runtime_for(args) as runtime:
+        settings, ledger = runtime.settings, runtime.ledger
+        if args.product_type not in settings.product_types:
+            raise ConfigError(
+                f"Product type {args.product_type!r} is not one of ATLAS_PRODUCT_TYPES "
+                f"({', '.join(settings.product_types)}).",
+                hint="Use a code Atlas gave you, or add it to ATLAS_PRODUCT_TYPES.",
+            )
+        sheet = read_spreadsheet(args.file, sheet=args.sheet, max_bytes=settings.max_file_mb * 1024 * 1024,
+                                 max_rows=settings.max_rows)
+        report = validate_sheet(sheet, url_column=args.url_column, id_column=args.id_column,
+                                known_ids=ledger.known_ids)
+        plan = plan_upload(ledger, sheet, report, product_type=args.product_type,
+                           chunk_size=settings.chunk_size, pilot=args.pilot, force=args.force,
+                           submitted_by=args.submitted_by)
+        if plan.same_file_uploads:
+            print(f"warning: this same file was uploaded before (upload "
+                  f"{', '.join(map(str, plan.same_file_uploads))}).", file=sys.stderr)
+        if plan.duplicate_ids and not args.force:
+            print(f"warning: {len(plan.duplicate_ids)} document ID(s) were already submitted and are "
+                  "skipped (use --force to send them again).", file=sys.stderr)
+        queued = queue_upload(ledger, plan)
+        summary = _send(runtime, upload_id=queued.upload_id, total=queued.queued, max_wait=args.max_wait)
+        counts, code = _send_outcome(runtime, queued.upload_id, summary)
+        payload = {"upload_id": queued.upload_id, **counts, "skipped": queued.skipped,
+                   "invalid": queued.invalid, "held": queued.held}
+        _print(payload, args.json,
+               f"Upload {queued.upload_id}: {counts['submitted']} sent in {len(counts['batches'])} batch(es), "
+               f"{queued.skipped} skipped, {queued.invalid} invalid, {queued.held} held, "
+               f"{counts['uncertain']} uncertain, {counts['rejected']} rejected.")
+        if counts["left_queued_chunks"]:
+            print("Atlas stayed unavailable; the rest is queued: run `python -m atlas_core resume` later.",
+                  file=sys.stderr)
+        elsewhere = ledger.queued_work()["queued"] - counts["left_queued_chunks"]
+        if elsewhere:
+            print(f"note: {elsewhere} request(s) of earlier uploads are still queued: "
+                  "`python -m atlas_core resume` sends them.", file=sys.stderr)
+        return code
+
+
+def run_resume(args: argparse.Namespace) -> int:
+    """Send every queued request (work left by a crash or by a busy Atlas)."""
+    with runtime_for(args) as runtime:
+        summary = _send(runtime, upload_id=None, total=0, max_wait=args.max_wait)
+        counts, code = _send_outcome(runtime, None, summary)
+        _print(counts, args.json, f"{counts['submitted']} document(s) sent, {counts['uncertain']} uncertain, "
+               f"{counts['rejected']} rejected, {counts['left_queued_chunks']} request(s) still queued.")
+        return code
+
+
+def run_refresh(args: argparse.Namespace) -> int:
+    """Poll now (ignoring the schedule); with --wait keep polling until everything is finished."""
+    from ..engine import refresh_batches
+
+    with runtime_for(args) as runtime:
+        ledger = runtime.ledger
+        ids = [args.batch] if args.batch else None
+        deadline = time.monotonic() + args.timeout
+        summary = refresh_batches(ledger, runtime.client, batch_ids=ids, force=True,
+                                  concurrency=runtime.settings.refresh_concurrency)
+        while args.wait and _unfinished(ledger, args.batch) and time.monotonic() < deadline:
+            due = ledger.next_poll_due() or time.time()
+            time.sleep(min(max(due - time.time(), 0.1), 5.0, max(deadline - time.monotonic(), 0)))
+            summary = refresh_batches(ledger, runtime.client, batch_ids=ids, force=bool(ids),
+                                      concurrency=runtime.settings.refresh_concurrency)
+        pending = _unfinished(ledger, args.batch)
+        print(f"Polled {summary.polled} batch(es); {pending} still processing.")
+        for batch_id, error in summary.errors.items():
+            print(f"warning: {batch_id}: {error}", file=sys.stderr)
+        if summary.errors and not summary.polled:
+            return exitcodes.UNAVAILABLE
+        if args.wait and (pending or _undecided(ledger)):
+            return exitcodes.INCOMPLETE
+        return exitcodes.OK
+
+
+def _unfinished(ledger: Ledger, batch_id: str | None) -> int:
+    if batch_id:
+        batch = ledger.batch(batch_id)
+        return int(batch is not None and batch["state"] == S.PROCESSING)
+    return len(ledger.due_batches(all_unfinished=True))
+
+
+def _undecided(ledger: Ledger) -> int:
+    return len(ledger.chunks_in_state(S.UNCERTAIN)) + len(ledger.chunks_in_state(S.REJECTED))
+
+
+def _all_batches(ledger: Ledger, upload_id: int | None, stalled_after: float) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    while True:
+        page, total = ledger.batches_overview(upload_id=upload_id, limit=500, offset=len(rows),
+                                              stalled_after=stalled_after)
+        rows.extend(page)
+        if not page or len(rows) >= total:
+            return rows
+
+
+def run_status(args: argparse.Namespace) -> int:
+    """Per batch: documents, extracted, failed, pending and state; plus what waits for a decision."""
+    with runtime_for(args) as runtime:
+        ledger = runtime.ledger
+        batches = [
+            {k: b[k] for k in ("batch_id", "upload_id", "product_type", "documents", "extracted",
+                               "failed", "pending", "state")}
+            for b in _all_batches(ledger, args.upload, runtime.settings.stalled_after)
+        ]
+        uncertain = [{"chunk": c["id"], "upload_id": c["upload_id"], "documents": c["documents"],
+                      "error": c["error"]} for c in ledger.chunks_in_state(S.UNCERTAIN, upload_id=args.upload)]
+        queued = ledger.queued_work(upload_id=args.upload)
+        if args.json:
+            print(json.dumps({"batches": batches, "uncertain_chunks": uncertain,
+                              "queued_chunks": queued["queued"]}, ensure_ascii=False))
+            return exitcodes.OK
+        print(f"{'batch':<36} {'upload':>6} {'docs':>6} {'done':>6} {'failed':>6} {'pending':>7}  state")
+        for b in batches:
+            print(f"{b['batch_id']:<36} {b['upload_id']:>6} {b['documents']:>6} {b['extracted']:>6} "
+                  f"{b['failed']:>6} {b['pending']:>7}  {b['state']}")
+        for c in uncertain:
+            print(f"uncertain request {c['chunk']} (upload {c['upload_id']}, {c['documents']} documents): "
+                  f"decide with `resolve-uncertain --chunk {c['chunk']} --action resend|drop`.")
+        if queued["queued"]:
+            print(f"{queued['queued']} request(s) queued: `resume` sends them.")
+        return exitcodes.OK
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Stream the documents of the ledger (or one batch or upload) to a file."""
+    from ..results import write_documents
+
+    fmt = args.format or {".xlsx": "xlsx", ".json": "json"}.get(args.output.suffix.lower(), "csv")
+    with runtime_for(args) as runtime:
+        rows = runtime.ledger.iter_documents(upload_id=args.upload, batch_id=args.batch)
+        count = write_documents(rows, args.output, fmt=fmt, layout=args.layout)
+    print(f"Wrote {count} row(s) to {args.output}.")
+    return exitcodes.OK
+
+
+def run_retry_failed(args: argparse.Namespace) -> int:
+    """Queue the failed documents again (attempt+1) and send them."""
+    from ..engine import retry_failed
+
+    with runtime_for(args) as runtime:
+        result = retry_failed(runtime.ledger, upload_id=args.upload, batch_id=args.batch)
+        print(result.message)
+        if not result.documents:
+            return exitcodes.OK
+        summary = _send(runtime, upload_id=None, total=result.documents, max_wait=DEFAULT_MAX_WAIT)
+        return _send_outcome(runtime, None, summary)[1]
+
+
+def run_resolve(args: argparse.Namespace) -> int:
+    """Record the user's decision on an uncertain request; a resend is sent at once."""
+    from ..engine import resolve_uncertain
+
+    with runtime_for(args) as runtime:
+        result = resolve_uncertain(runtime.ledger, args.chunk, args.action, resolved_by=args.by)
+        print(result.message)
+        if not result.chunks:
+            return exitcodes.OK
+        summary = _send(runtime, upload_id=None, total=result.documents, max_wait=DEFAULT_MAX_WAIT)
+        return _send_outcome(runtime, None, summary)[1]
+
+
+def run_send_held(args: argparse.Namespace) -> int:
+    """Queue and send the rows a pilot run held back."""
+    from ..engine import submit_held
+
+    with runtime_for(args) as runtime:
+        result = submit_held(runtime.ledger, args.upload, force=args.force)
+        print(result.message)
+        summary = _send(runtime, upload_id=args.upload, total=result.documents, max_wait=DEFAULT_MAX_WAIT)
+        return _send_outcome(runtime, args.upload, summary)[1]
+
+
+def run_cancel(args: argparse.Namespace) -> int:
+    """Cancel the queued documents of an upload."""
+    from ..engine import cancel_upload
+
+    with runtime_for(args) as runtime:
+        print(cancel_upload(runtime.ledger, args.upload).message)
+    return exitcodes.OK
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    """Submit and refresh until SIGTERM or Ctrl-C, then finish the current step and exit 0."""
+    from ..engine import Worker
+
+    with runtime_for(args) as runtime:
+        worker = Worker(runtime)
+
+        def stop(signum: int, frame: Any) -> None:
+            worker.stop(timeout=0)
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            print(f"worker {worker.identity.worker_id} running; SIGTERM or Ctrl-C stops it.", file=sys.stderr)
+            worker.run_until_stopped()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    print("worker stopped.", file=sys.stderr)
+    return exitcodes.OK

@@ -1,0 +1,116 @@
+"""Who is doing the work: a worker id per process or thread, its heartbeat, and finding orphans.
+
+A chunk in state 'sending' belongs to the worker that claimed it. When that worker's process is
+gone (same host and its pid is not alive, or alive but a different process, or no heartbeat for
+a while), whatever it was sending is marked uncertain: it may or may not have reached Atlas, so
+it is never resent without the user's say.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from dataclasses import dataclass, field
+
+from ..ledger import Ledger, now_ts
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_INTERVAL = 5.0  # seconds between heartbeats of a live worker
+HEARTBEAT_TIMEOUT = 120.0  # a worker silent this long is gone, whatever its host says
+
+
+def _pid_started(pid: int) -> str | None:
+    # Field 22 of /proc/<pid>/stat is the start time: it tells a reused pid from the original.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def process_alive(pid: int, pid_started: str | None = None) -> bool:
+    """True when a process with this pid runs on this host (and is the same one, when known)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    if pid_started is not None:
+        current = _pid_started(pid)
+        return current is None or current == pid_started
+    return True
+
+
+@dataclass
+class WorkerIdentity:
+    """This process's worker id, host and pid, registered in the ledger's workers table."""
+
+    kind: str = "worker"
+    worker_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    host: str = field(default_factory=socket.gethostname)
+    pid: int = field(default_factory=os.getpid)
+    pid_started: str | None = field(default_factory=lambda: _pid_started(os.getpid()))
+
+    def register(self, ledger: Ledger) -> None:
+        """Record this worker as alive in the ledger."""
+        ledger.register_worker(
+            self.worker_id, host=self.host, pid=self.pid, pid_started=self.pid_started, kind=self.kind
+        )
+
+
+class Heartbeat:
+    """A daemon thread that keeps a worker's heartbeat fresh while some work runs."""
+
+    def __init__(self, ledger: Ledger, identity: WorkerIdentity, interval: float = HEARTBEAT_INTERVAL):
+        self.ledger, self.identity, self.interval = ledger, identity, interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> Heartbeat:
+        self.identity.register(self.ledger)
+        self._thread = threading.Thread(target=self._run, name="atlas-heartbeat", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.ledger.stop_worker(self.identity.worker_id)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.ledger.heartbeat(self.identity.worker_id)
+            except Exception:  # a busy ledger must not kill the heartbeat; the next beat retries
+                log.warning("heartbeat failed", exc_info=True)
+
+
+def recover_orphans(
+    ledger: Ledger, *, timeout: float = HEARTBEAT_TIMEOUT, now: float | None = None,
+    host: str | None = None,
+) -> int:
+    """Mark chunks in flight whose worker is gone as uncertain; return how many."""
+    now = now_ts() if now is None else now
+    host = socket.gethostname() if host is None else host
+    orphans = []
+    for chunk in ledger.sending_chunks():
+        if chunk["host"] is None:  # never registered: nobody can be sending it
+            gone = True
+        elif chunk["stopped_at"] is not None:
+            gone = True
+        elif chunk["host"] == host and not process_alive(chunk["pid"], chunk["pid_started"]):
+            gone = True
+        else:
+            gone = (chunk["heartbeat_at"] or 0) < now - timeout
+        if gone:
+            orphans.append((chunk["chunk_id"], chunk["claimed_by"]))
+    count = ledger.mark_orphans_uncertain(orphans, now=now) if orphans else 0
+    if count:
+        log.warning("%d chunk(s) were in flight when their process stopped; marked uncertain", count)
+    return count

@@ -1,0 +1,185 @@
+"""Sending queued chunks to Atlas with bounded concurrency and recording each answer atomically.
+
+Each lane claims a chunk (atomically, so several processes can share one ledger), sends it and
+records what Atlas said before taking the next. What happens on each answer:
+
+- 201 with receipts -> the chunk is sent, its documents submitted, the batch recorded;
+- OutcomeUnknownError (or a 2xx we cannot read) -> uncertain: never resent without the user;
+- 400/422 and other refusals -> rejected, with Atlas's message;
+- 429/5xx/connection refused (after the client's own retries) -> back in the queue with a delay;
+- 401/410 -> back in the queue, and sending stops: settings need fixing first.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from ..client import AtlasClient, UploadItem
+from ..errors import (
+    ApiError,
+    AtlasError,
+    AuthError,
+    GoneError,
+    OutcomeUnknownError,
+    ProtocolError,
+    RateLimitedError,
+    TransportError,
+)
+from ..ledger import ClaimedChunk, Ledger, now_ts
+from ..ledger import states as S
+
+log = logging.getLogger(__name__)
+
+REQUEUE_CAP = 300.0  # seconds: a chunk refused by a busy Atlas is tried again at least this often
+SENDING_POLL = 0.2  # seconds between looks at chunks another worker is sending
+
+
+@dataclass
+class SendSummary:
+    """What one round of sending did."""
+
+    chunks_sent: int = 0
+    documents_sent: int = 0
+    uncertain: int = 0  # documents
+    rejected: int = 0  # documents
+    requeued: int = 0  # chunks put back because Atlas was busy or unreachable
+    batches: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, **counts: int) -> None:
+        """Add counts from one lane (thread-safe)."""
+        with self._lock:
+            for name, value in counts.items():
+                setattr(self, name, getattr(self, name) + value)
+
+
+def requeue_delay(attempts: int, error: AtlasError, base: float, cap: float) -> float:
+    """How long a chunk waits before its next attempt: Atlas's Retry-After, else doubling backoff."""
+    if isinstance(error, RateLimitedError) and error.retry_after:
+        return min(float(error.retry_after), REQUEUE_CAP)
+    return min(base * 2 ** max(attempts - 1, 0), cap)
+
+
+def send_chunk(
+    ledger: Ledger, client: AtlasClient, chunk: ClaimedChunk, summary: SendSummary,
+    *, backoff_base: float, backoff_cap: float,
+) -> None:
+    """Send one claimed chunk and record the outcome; raise only on 401/410 (after requeueing)."""
+    if not chunk.documents:
+        ledger.record_chunk_failure(chunk.chunk_id, S.CANCELLED, "No documents were left to send.")
+        return
+    items = [UploadItem(file_url=url, document_id=doc_id) for _, doc_id, url in chunk.documents]
+    try:
+        receipts = client.multiupload(chunk.product_type, items)
+    except (OutcomeUnknownError, ProtocolError) as exc:
+        ledger.record_chunk_failure(chunk.chunk_id, S.UNCERTAIN, exc.user_message())
+        summary.add(uncertain=len(items))
+        summary.errors.append(exc.message)
+        return
+    except (AuthError, GoneError) as exc:
+        ledger.requeue_chunk(chunk.chunk_id, exc.message, retry_at=now_ts())
+        raise
+    except (TransportError, ApiError) as exc:
+        if exc.retry_safe:
+            delay = requeue_delay(chunk.attempts, exc, backoff_base, backoff_cap)
+            ledger.requeue_chunk(chunk.chunk_id, exc.message, retry_at=now_ts() + delay)
+            summary.add(requeued=1)
+            log.info("chunk %s put back in the queue for %.1fs: %s", chunk.chunk_id, delay, exc.message)
+        else:
+            ledger.record_chunk_failure(chunk.chunk_id, S.REJECTED, exc.message)
+            summary.add(rejected=len(items))
+        summary.errors.append(exc.message)
+        return
+    batches = ledger.record_sent(
+        chunk.chunk_id, [(r.batch_id, r.document_id, r.file_uuid) for r in receipts]
+    )
+    summary.add(chunks_sent=1, documents_sent=len(receipts))
+    with summary._lock:
+        summary.batches.extend(batches)
+
+
+def send_queued(
+    ledger: Ledger,
+    client: AtlasClient,
+    *,
+    worker_id: str,
+    upload_id: int | None = None,
+    concurrency: int = 4,
+    backoff_base: float = 0.5,
+    backoff_cap: float = 30.0,
+    progress: Callable[[int], None] | None = None,
+    stop: threading.Event | None = None,
+) -> SendSummary:
+    """Send every chunk that is queued and due now, ``concurrency`` requests at a time."""
+    summary = SendSummary()
+    stop = stop or threading.Event()
+    fatal: list[AtlasError] = []
+
+    def lane() -> None:
+        while not stop.is_set():
+            chunk = ledger.claim_chunk(worker_id, upload_id=upload_id)
+            if chunk is None:
+                return
+            try:
+                send_chunk(ledger, client, chunk, summary,
+                           backoff_base=backoff_base, backoff_cap=backoff_cap)
+            except AtlasError as exc:
+                fatal.append(exc)
+                stop.set()
+                return
+            if progress is not None:
+                progress(len(chunk.documents))
+
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="atlas-send") as pool:
+        futures = [pool.submit(lane) for _ in range(concurrency)]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:
+            # Ctrl-C: the lanes record the answers already on their way, then take nothing new.
+            stop.set()
+            raise
+    if fatal:
+        raise fatal[0]
+    return summary
+
+
+def send_until_answered(
+    ledger: Ledger,
+    client: AtlasClient,
+    *,
+    worker_id: str,
+    upload_id: int | None = None,
+    concurrency: int = 4,
+    backoff_base: float = 0.5,
+    backoff_cap: float = 30.0,
+    max_wait: float = 600.0,
+    progress: Callable[[int], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SendSummary:
+    """Send until no chunk of the upload is queued or in flight, waiting at most ``max_wait`` s."""
+    total = SendSummary()
+    deadline = time.monotonic() + max_wait
+    while True:
+        round_ = send_queued(ledger, client, worker_id=worker_id, upload_id=upload_id,
+                             concurrency=concurrency, backoff_base=backoff_base,
+                             backoff_cap=backoff_cap, progress=progress)
+        for name in ("chunks_sent", "documents_sent", "uncertain", "rejected", "requeued"):
+            setattr(total, name, getattr(total, name) + getattr(round_, name))
+        total.batches.extend(round_.batches)
+        total.errors.extend(round_.errors)
+        work = ledger.queued_work(upload_id=upload_id)
+        if not work["queued"] and not work["sending"]:
+            return total
+        # Queued ones wait out their backoff; chunks another worker is sending are waited for.
+        due = work["next_due"] if work["queued"] else None
+        wait = max((due or 0) - now_ts(), 0.05) if due is not None else SENDING_POLL
+        if time.monotonic() + wait > deadline:
+            return total
+        sleep(min(wait, backoff_cap))

@@ -1,0 +1,164 @@
+"""Polling batches: which are due, storing their results, and the backoff schedule."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import states as S
+from .records import Interpreted
+from .store import LedgerCore, now_ts
+
+POLL_BASE = 5.0  # seconds before the first re-poll of a batch without progress
+POLL_CAP = 300.0  # an old batch is still looked at every five minutes
+POLL_LEASE = 120.0  # a batch being polled is not due for others for this long
+
+
+def poll_delay(step: int) -> float:
+    """Seconds until the next poll after ``step`` polls in a row without progress."""
+    return min(POLL_BASE * 2 ** min(step, 16), POLL_CAP)
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """A batch's counts after storing a poll's results."""
+
+    batch_id: str
+    documents: int
+    extracted: int
+    failed: int
+    state: str
+    changed: int  # documents whose result is new or different this time
+    next_poll_at: float | None
+
+    @property
+    def pending(self) -> int:
+        """Documents sent in this batch that have no result yet."""
+        return self.documents - self.extracted - self.failed
+
+
+class BatchLedger(LedgerCore):
+    """Batches and the results stored for their documents."""
+
+    def due_batches(self, *, now: float | None = None, all_unfinished: bool = False) -> list[str]:
+        """Ids of unfinished batches whose next poll is due (or all unfinished ones), oldest first."""
+        now = now_ts() if now is None else now
+        with self.reading() as db:
+            return [r[0] for r in db.execute(
+                "SELECT batch_id FROM batches WHERE state = ? AND (? OR next_poll_at <= ?)"
+                " ORDER BY next_poll_at, created_at",
+                [S.PROCESSING, int(all_unfinished), now],
+            )]
+
+    def next_poll_due(self) -> float | None:
+        """When the earliest unfinished batch is next due, or None when all are finished."""
+        with self.reading() as db:
+            return db.execute(
+                "SELECT min(next_poll_at) FROM batches WHERE state = ?", [S.PROCESSING]
+            ).fetchone()[0]
+
+    def claim_poll(self, batch_id: str, *, force: bool = False, now: float | None = None) -> bool:
+        """Take the right to poll a batch now (so two workers do not poll it at once)."""
+        now = now_ts() if now is None else now
+        with self.transaction() as db:
+            return bool(db.execute(
+                "UPDATE batches SET next_poll_at = ? WHERE batch_id = ? AND state = ?"
+                " AND (? OR next_poll_at IS NULL OR next_poll_at <= ?)",
+                [now + POLL_LEASE, batch_id, S.PROCESSING, int(force), now],
+            ).rowcount)
+
+    def batch_document_ids(self, batch_id: str) -> list[str]:
+        """The document ids this ledger sent in a batch."""
+        with self.reading() as db:
+            return [r[0] for r in db.execute(
+                "SELECT document_id FROM documents WHERE batch_id = ? ORDER BY id", [batch_id]
+            )]
+
+    def record_results(
+        self,
+        batch_id: str,
+        results: Sequence[Interpreted],
+        *,
+        total_items_reported: int | None = None,
+        keep_open: bool = False,
+        now: float | None = None,
+    ) -> BatchProgress:
+        """Store a poll's results for a batch, update its counts, state and next poll time."""
+        now = now_ts() if now is None else now
+        with self.transaction() as db:
+            known: dict[str, list[Any]] = {}
+            for row in db.execute(
+                "SELECT id, document_id, state, file_data, error FROM documents"
+                " WHERE batch_id = ? AND state IN (?, ?, ?)",
+                [batch_id, S.SUBMITTED, S.EXTRACTED, S.FAILED],
+            ):
+                known.setdefault(row[1], []).append(row)
+            updates: list[tuple[Any, ...]] = []
+            for res in results:
+                if res.state not in S.FINISHED_DOCUMENT_STATES:
+                    continue
+                data = res.file_data_json
+                if data is None and res.file_data is not None:
+                    data = json.dumps(res.file_data, ensure_ascii=False)
+                for row in known.get(res.document_id, ()):
+                    if row[2] == res.state and row[3] == data and row[4] == res.error:
+                        continue
+                    updates.append((res.state, res.error, res.document_type, data, res.min_confidence,
+                                    now, now, row[0]))
+            db.conn.executemany(
+                "UPDATE documents SET state = ?, error = ?, document_type = ?, file_data = ?,"
+                " min_confidence = ?, updated_at = ?, finished_at = ? WHERE id = ?",
+                updates,
+            )
+            return self._update_batch(db, batch_id, len(updates), total_items_reported, keep_open, now)
+
+    @staticmethod
+    def _update_batch(db: Any, batch_id: str, changed: int, total_items: int | None,
+                      keep_open: bool, now: float) -> BatchProgress:
+        counts = db.execute(
+            "SELECT count(*), sum(state = ?), sum(state = ?) FROM documents WHERE batch_id = ?",
+            [S.EXTRACTED, S.FAILED, batch_id],
+        ).fetchone()
+        documents, extracted, failed = counts[0], counts[1] or 0, counts[2] or 0
+        batch = db.execute(
+            "SELECT extracted, failed, poll_step FROM batches WHERE batch_id = ?", [batch_id]
+        ).fetchone()
+        progressed = batch is not None and (extracted + failed) > (batch[0] + batch[1])
+        step = 0 if progressed else (batch[2] + 1 if batch else 0)
+        # keep_open: some failures may only mean "not done yet", so a later answer may still win.
+        done = documents > 0 and extracted + failed >= documents and not keep_open
+        state = (S.COMPLETE if failed == 0 else S.COMPLETE_WITH_FAILURES) if done else S.PROCESSING
+        next_poll = None if done else now + poll_delay(step)
+        db.execute(
+            "UPDATE batches SET documents = ?, extracted = ?, failed = ?, state = ?, last_polled_at = ?,"
+            " next_poll_at = ?, poll_step = ?, last_error = NULL,"
+            " total_items_reported = coalesce(?, total_items_reported),"
+            " last_progress_at = CASE WHEN ? THEN ? ELSE last_progress_at END,"
+            " completed_at = CASE WHEN ? THEN coalesce(completed_at, ?) ELSE NULL END"
+            " WHERE batch_id = ?",
+            [documents, extracted, failed, state, now, next_poll, step, total_items,
+             int(progressed), now, int(done), now, batch_id],
+        )
+        return BatchProgress(batch_id, documents, extracted, failed, state, changed, next_poll)
+
+    def record_poll_error(self, batch_id: str, error: str | None, *, now: float | None = None) -> float:
+        """Note a failed or not-ready poll: keep the reason, back off; return the next poll time."""
+        now = now_ts() if now is None else now
+        with self.transaction() as db:
+            row = db.execute("SELECT poll_step FROM batches WHERE batch_id = ?", [batch_id]).fetchone()
+            step = (row[0] if row else 0) + 1
+            next_poll = now + poll_delay(step)
+            db.execute(
+                "UPDATE batches SET last_polled_at = ?, next_poll_at = ?, poll_step = ?, last_error = ?"
+                " WHERE batch_id = ? AND state = ?",
+                [now, next_poll, step, error, batch_id, S.PROCESSING],
+            )
+        return next_poll
+
+    def batch(self, batch_id: str) -> dict[str, Any] | None:
+        """One batch's stored row (counts, schedule, last error), or None."""
+        with self.reading() as db:
+            row = db.execute("SELECT * FROM batches WHERE batch_id = ?", [batch_id]).fetchone()
+        return dict(row) if row else None

@@ -1,0 +1,300 @@
+"""Sending chunks: claiming one atomically, recording Atlas's answer, resolving uncertain ones."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from . import states as S
+from .records import ClaimedChunk
+from .store import LedgerCore, now_ts
+from .uploads import queue_documents
+
+FIRST_POLL_DELAY = 5.0  # seconds after submitting before a batch is first polled
+
+
+class ChunkLedger(LedgerCore):
+    """The life of a chunk from queued to sent, uncertain, rejected or cancelled."""
+
+    def claim_chunk(
+        self, worker_id: str, *, upload_id: int | None = None, now: float | None = None
+    ) -> ClaimedChunk | None:
+        """Take the next due queued chunk for ``worker_id`` (atomic across processes), or None."""
+        now = now_ts() if now is None else now
+        with self.transaction() as db:
+            # One UPDATE ... WHERE state='queued' under BEGIN IMMEDIATE: two workers can
+            # never both win the same chunk.
+            row = db.execute(
+                "UPDATE chunks SET state = ?, claimed_by = ?, claimed_at = ?, updated_at = ?,"
+                " attempts = attempts + 1"
+                " WHERE id = (SELECT id FROM chunks WHERE state = ?"
+                " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+                " AND (? IS NULL OR upload_id = ?) ORDER BY upload_id, sequence LIMIT 1)"
+                " AND state = ? RETURNING id, upload_id, attempts",
+                [S.SENDING, worker_id, now, now, S.QUEUED, now, upload_id, upload_id, S.QUEUED],
+            ).fetchone()
+            if row is None:
+                return None
+            product_type = db.execute(
+                "SELECT product_type FROM uploads WHERE id = ?", [row["upload_id"]]
+            ).fetchone()[0]
+            docs = db.execute(
+                "SELECT id, document_id, file_url FROM documents WHERE chunk_id = ? AND state = ?"
+                " ORDER BY id",
+                [row["id"], S.QUEUED],
+            ).fetchall()
+        return ClaimedChunk(
+            chunk_id=row["id"],
+            upload_id=row["upload_id"],
+            product_type=product_type,
+            attempts=row["attempts"],
+            documents=tuple((d[0], d[1], d[2]) for d in docs),
+        )
+
+    def record_sent(
+        self,
+        chunk_id: int,
+        receipts: Sequence[tuple[str, str, str]],
+        *,
+        now: float | None = None,
+    ) -> list[str]:
+        """Record Atlas's receipts (batch_id, document_id, file_uuid) for a chunk; return batch ids."""
+        now = now_ts() if now is None else now
+        with self.transaction() as db:
+            chunk = db.execute(
+                "SELECT c.upload_id, u.product_type FROM chunks c JOIN uploads u ON u.id = c.upload_id"
+                " WHERE c.id = ?",
+                [chunk_id],
+            ).fetchone()
+            pending: dict[str, list[int]] = defaultdict(list)
+            # Receipts are proof Atlas took the documents, even if the chunk was meanwhile
+            # marked uncertain because its sender looked gone.
+            for doc in db.execute(
+                "SELECT id, document_id FROM documents WHERE chunk_id = ? AND state IN (?, ?)"
+                " ORDER BY id",
+                [chunk_id, S.QUEUED, S.UNCERTAIN],
+            ):
+                pending[doc[1]].append(doc[0])
+            updates: list[tuple[Any, ...]] = []
+            per_batch: dict[str, int] = defaultdict(int)
+            for batch_id, document_id, file_uuid in receipts:
+                rows = pending.get(document_id)
+                if rows:
+                    updates.append((S.SUBMITTED, batch_id, file_uuid, now, now, rows.pop(0)))
+                    per_batch[batch_id] += 1
+            for batch_id, count in per_batch.items():
+                db.execute(
+                    "INSERT INTO batches (batch_id, upload_id, chunk_id, product_type, documents, state,"
+                    " created_at, next_poll_at, last_progress_at) VALUES (?,?,?,?,?,?,?,?,?)"
+                    " ON CONFLICT (batch_id) DO UPDATE SET documents = documents + excluded.documents",
+                    [batch_id, chunk["upload_id"], chunk_id, chunk["product_type"], count,
+                     S.PROCESSING, now, now + FIRST_POLL_DELAY, now],
+                )
+            db.conn.executemany(
+                "UPDATE documents SET state = ?, batch_id = ?, file_uuid = ?, submitted_at = ?,"
+                " updated_at = ?, error = NULL WHERE id = ?",
+                updates,
+            )
+            # Documents Atlas did not confirm may or may not be there: never resend them blindly.
+            unconfirmed = [i for ids in pending.values() for i in ids]
+            if unconfirmed:
+                db.conn.executemany(
+                    "UPDATE documents SET state = ?, updated_at = ?, error = ? WHERE id = ?",
+                    [(S.UNCERTAIN, now, "Atlas's answer did not list this document.", i)
+                     for i in unconfirmed],
+                )
+            batches = list(per_batch)
+            db.execute(
+                "UPDATE chunks SET state = ?, batch_id = ?, error = NULL, updated_at = ?,"
+                " next_attempt_at = NULL WHERE id = ?",
+                [S.SENT, batches[0] if batches else None, now, chunk_id],
+            )
+        return batches
+
+    def record_chunk_failure(
+        self, chunk_id: int, state: str, error: str, *, now: float | None = None
+    ) -> None:
+        """Mark a chunk and its unsent documents uncertain, rejected or cancelled, with the reason."""
+        now = now_ts() if now is None else now
+        with self.transaction() as db:
+            self._fail_chunk(db, chunk_id, state, error, now, from_states=(S.SENDING, S.QUEUED))
+
+    @staticmethod
+    def _fail_chunk(db: Any, chunk_id: int, state: str, error: str, now: float,
+                    from_states: tuple[str, ...]) -> bool:
+        marks = ",".join("?" * len(from_states))
+        changed = db.execute(
+            f"UPDATE chunks SET state = ?, error = ?, updated_at = ? WHERE id = ? AND state IN ({marks})",
+            [state, error, now, chunk_id, *from_states],
+        ).rowcount
+        if changed:
+            db.execute(
+                "UPDATE documents SET state = ?, error = ?, updated_at = ? WHERE chunk_id = ?"
+                " AND state IN (?, ?)",
+                [state, error, now, chunk_id, S.QUEUED, S.UNCERTAIN],
+            )
+        return bool(changed)
+
+    def requeue_chunk(
+        self, chunk_id: int, error: str, *, retry_at: float, now: float | None = None
+    ) -> None:
+        """Put a chunk Atlas certainly did not take back in the queue, due again at ``retry_at``."""
+        now = now_ts() if now is None else now
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE chunks SET state = ?, claimed_by = NULL, error = ?, next_attempt_at = ?,"
+                " updated_at = ? WHERE id = ? AND state = ?",
+                [S.QUEUED, error, retry_at, now, chunk_id, S.SENDING],
+            )
+
+    def sending_chunks(self) -> list[dict[str, Any]]:
+        """Chunks in flight with their worker's host, pid and heartbeat (to find orphans)."""
+        with self.reading() as db:
+            return [
+                dict(r)
+                for r in db.execute(
+                    "SELECT c.id AS chunk_id, c.claimed_by, c.claimed_at, w.host, w.pid,"
+                    " w.pid_started, w.heartbeat_at, w.stopped_at FROM chunks c"
+                    " LEFT JOIN workers w ON w.id = c.claimed_by WHERE c.state = ?",
+                    [S.SENDING],
+                )
+            ]
+
+    def mark_orphans_uncertain(
+        self, orphans: Iterable[tuple[int, str | None]], *, now: float | None = None
+    ) -> int:
+        """Mark in-flight chunks (chunk_id, claimed_by) whose worker is gone as uncertain."""
+        now = now_ts() if now is None else now
+        reason = "The process sending this chunk stopped before Atlas's answer was recorded."
+        count = 0
+        with self.transaction() as db:
+            for chunk_id, claimed_by in orphans:
+                still = db.execute(
+                    "SELECT 1 FROM chunks WHERE id = ? AND state = ? AND claimed_by IS ?",
+                    [chunk_id, S.SENDING, claimed_by],
+                ).fetchone()
+                if still:
+                    count += self._fail_chunk(db, chunk_id, S.UNCERTAIN, reason, now, (S.SENDING,))
+        return count
+
+    def resolve_uncertain(
+        self, chunk_id: int, action: str, *, resolved_by: str | None = None,
+        now: float | None = None,
+    ) -> int | None:
+        """The user's choice for an uncertain chunk: 'resend' (new chunk id returned) or 'drop'."""
+        if action not in ("resend", "drop"):
+            raise ValueError(f"action must be 'resend' or 'drop', not {action!r}")
+        now = now_ts() if now is None else now
+        with self.transaction() as db:
+            chunk = db.execute(
+                "SELECT upload_id FROM chunks WHERE id = ? AND state = ?", [chunk_id, S.UNCERTAIN]
+            ).fetchone()
+            if chunk is None:
+                from ..errors import LedgerError
+
+                raise LedgerError(
+                    f"Request {chunk_id} is not waiting for a decision (it may have been resolved"
+                    " already, by someone else).",
+                    hint="Reload to see its current state.",
+                )
+            resolution = "resent" if action == "resend" else "dropped"
+            db.execute(
+                "UPDATE chunks SET state = ?, resolution = ?, resolved_by = ?, resolved_at = ?,"
+                " updated_at = ? WHERE id = ?",
+                [S.CANCELLED, resolution, resolved_by, now, now, chunk_id],
+            )
+            docs = db.execute(
+                "SELECT id, document_id, file_url, row_number, attempt, forced FROM documents"
+                " WHERE chunk_id = ? AND state = ? ORDER BY id",
+                [chunk_id, S.UNCERTAIN],
+            ).fetchall()
+            if action == "drop":
+                db.execute(
+                    "UPDATE documents SET state = ?, error = 'Dropped by the user after an uncertain"
+                    " send.', updated_at = ? WHERE chunk_id = ? AND state = ?",
+                    [S.CANCELLED, now, chunk_id, S.UNCERTAIN],
+                )
+                return None
+            # The same document rows move to a new chunk: attempt+1 marks the deliberate resend.
+            new_chunk = self._new_chunk(db, chunk["upload_id"], len(docs), now)
+            db.execute(
+                "UPDATE documents SET state = ?, chunk_id = ?, attempt = attempt + 1, error = NULL,"
+                " updated_at = ? WHERE chunk_id = ? AND state = ?",
+                [S.QUEUED, new_chunk, now, chunk_id, S.UNCERTAIN],
+            )
+            return new_chunk
+
+    @staticmethod
+    def _new_chunk(db: Any, upload_id: int, documents: int, now: float) -> int:
+        seq = db.execute(
+            "SELECT coalesce(max(sequence), 0) + 1 FROM chunks WHERE upload_id = ?", [upload_id]
+        ).fetchone()[0]
+        return int(db.execute(
+            "INSERT INTO chunks (upload_id, sequence, state, documents, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [upload_id, seq, S.QUEUED, documents, now, now],
+        ).lastrowid)
+
+    def retry_failed(
+        self, *, upload_id: int | None = None, batch_id: str | None = None,
+        now: float | None = None,
+    ) -> tuple[int, list[int]]:
+        """Queue the failed documents of an upload or batch again (attempt+1, retry_of set).
+
+        Returns how many documents were queued and the new chunks' ids.
+        """
+        if (upload_id is None) == (batch_id is None):
+            raise ValueError("give exactly one of upload_id or batch_id")
+        now = now_ts() if now is None else now
+        with self.transaction() as db:
+            failed = db.execute(
+                "SELECT id, document_id, file_url, row_number, attempt, upload_id FROM documents"
+                " WHERE state = ? AND superseded = 0 AND (upload_id = ? OR batch_id = ?)"
+                " ORDER BY upload_id, id",
+                [S.FAILED, upload_id, batch_id],
+            ).fetchall()
+            by_upload: dict[int, list[dict[str, Any]]] = defaultdict(list)
+            for d in failed:
+                by_upload[d["upload_id"]].append(
+                    {"document_id": d["document_id"], "file_url": d["file_url"],
+                     "row_number": d["row_number"], "attempt": d["attempt"] + 1, "retry_of": d["id"],
+                     "forced": True}
+                )
+            chunks: list[int] = []
+            for up, docs in by_upload.items():
+                size = db.execute("SELECT chunk_size FROM uploads WHERE id = ?", [up]).fetchone()[0]
+                chunks.extend(queue_documents(db, up, docs, size, now))
+            db.conn.executemany(
+                "UPDATE documents SET superseded = 1, updated_at = ? WHERE id = ?",
+                [(now, d["id"]) for d in failed],
+            )
+        return len(failed), chunks
+
+    def chunks_of_upload(self, upload_id: int) -> list[dict[str, Any]]:
+        """Every chunk of an upload with its state, batch and error (for the page and the CLI)."""
+        with self.reading() as db:
+            return [dict(r) for r in db.execute(
+                "SELECT * FROM chunks WHERE upload_id = ? ORDER BY sequence", [upload_id]
+            )]
+
+    def chunks_in_state(self, state: str, *, upload_id: int | None = None) -> list[dict[str, Any]]:
+        """Chunks in one state (e.g. uncertain ones waiting for the user's decision)."""
+        with self.reading() as db:
+            return [dict(r) for r in db.execute(
+                "SELECT * FROM chunks WHERE state = ? AND (? IS NULL OR upload_id = ?)"
+                " ORDER BY upload_id, sequence",
+                [state, upload_id, upload_id],
+            )]
+
+    def queued_work(self, *, upload_id: int | None = None) -> dict[str, Any]:
+        """How many chunks are queued or in flight, and when the earliest queued one is due."""
+        with self.reading() as db:
+            row = db.execute(
+                "SELECT sum(state = ?) AS queued, sum(state = ?) AS sending,"
+                " min(CASE WHEN state = ? THEN coalesce(next_attempt_at, 0) END) AS next_due"
+                " FROM chunks WHERE (? IS NULL OR upload_id = ?)",
+                [S.QUEUED, S.SENDING, S.QUEUED, upload_id, upload_id],
+            ).fetchone()
+        return {"queued": row["queued"] or 0, "sending": row["sending"] or 0,
+                "next_due": row["next_due"]}

@@ -1,0 +1,229 @@
+"""Read-only queries for the pages and the CLI: aggregated and paged in SQL, never the whole ledger."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..config import DEFAULT_STALLED_AFTER
+from . import states as S
+from .store import LedgerCore, now_ts
+
+_STATE_SUMS = ", ".join(f"sum(state = '{s}') AS {s}" for s in S.DOCUMENT_STATES)
+_BATCH_STATE = (
+    "CASE WHEN b.state = 'processing' AND coalesce(b.last_progress_at, b.created_at) < :stall_before"
+    " THEN 'stalled' ELSE b.state END"
+)
+_DOC_COLUMNS = (
+    "d.id, d.document_id, d.batch_id, d.upload_id, d.chunk_id, d.row_number, d.file_url, d.file_uuid,"
+    " d.state, d.error, d.document_type, d.min_confidence, d.attempt, d.retry_of, d.superseded,"
+    " d.created_at, d.submitted_at, d.updated_at, d.finished_at"
+)
+FIELD_SAMPLE = 5_000  # documents whose fields feed the confidence charts: bounded, newest first
+
+
+def _progress(row: dict[str, Any]) -> float:
+    # Cancelled and rejected documents will never get a result, so they do not hold progress back.
+    expected = row["documents"] - (row.get("cancelled") or 0) - (row.get("rejected") or 0)
+    done = (row.get("extracted") or 0) + (row.get("failed") or 0)
+    return round(done / expected, 4) if expected > 0 else 1.0
+
+
+class QueryLedger(LedgerCore):
+    """What the dashboard pages and the CLI read."""
+
+    def list_uploads(self, *, limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """Uploads, newest first, with per-state document counts and progress; and the total."""
+        with self.reading() as db:
+            total = db.execute("SELECT count(*) FROM uploads").fetchone()[0]
+            rows = db.execute(
+                f"""WITH page AS (SELECT * FROM uploads ORDER BY id DESC LIMIT :limit OFFSET :offset)
+                SELECT page.*, coalesce(c.documents, 0) AS documents, {", ".join(
+                    f"coalesce(c.{s}, 0) AS {s}" for s in S.DOCUMENT_STATES)},
+                    (SELECT count(*) FROM chunks ch WHERE ch.upload_id = page.id
+                     AND ch.state = 'uncertain') AS uncertain_chunks,
+                    (SELECT count(*) FROM batches b WHERE b.upload_id = page.id) AS batches
+                FROM page LEFT JOIN (
+                    SELECT upload_id, count(*) AS documents, {_STATE_SUMS} FROM documents
+                    WHERE superseded = 0 AND upload_id IN (SELECT id FROM page) GROUP BY upload_id
+                ) c ON c.upload_id = page.id ORDER BY page.id DESC""",
+                {"limit": limit, "offset": offset},
+            ).fetchall()
+        out = []
+        for r in rows:
+            item = dict(r)
+            item["columns"] = json.loads(item["columns"]) if item["columns"] else []
+            item["progress"] = _progress(item)
+            out.append(item)
+        return out, total
+
+    def upload(self, upload_id: int) -> dict[str, Any] | None:
+        """One upload with its counts (as in list_uploads), or None."""
+        with self.reading() as db:
+            offset = db.execute("SELECT count(*) FROM uploads WHERE id > ?", [upload_id]).fetchone()[0]
+        rows, _ = self.list_uploads(limit=1, offset=offset)
+        return rows[0] if rows and rows[0]["id"] == upload_id else None
+
+    def batches_overview(
+        self,
+        *,
+        state: str | None = None,
+        upload_id: int | None = None,
+        product_type: str | None = None,
+        search: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        now: float | None = None,
+        stalled_after: float = DEFAULT_STALLED_AFTER,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Batches, newest first, filtered (state may be 'stalled'; search is a batch or document id)."""
+        params = {
+            "stall_before": (now_ts() if now is None else now) - stalled_after,
+            "state": state, "upload_id": upload_id, "product_type": product_type,
+            "search": search.strip() if search else None, "limit": limit, "offset": offset,
+        }
+        where = f"""WHERE (:state IS NULL OR {_BATCH_STATE} = :state)
+            AND (:upload_id IS NULL OR b.upload_id = :upload_id)
+            AND (:product_type IS NULL OR b.product_type = :product_type)
+            AND (:search IS NULL OR b.batch_id = :search OR b.batch_id IN
+                 (SELECT batch_id FROM documents WHERE document_id = :search))"""
+        with self.reading() as db:
+            total = db.execute(f"SELECT count(*) FROM batches b {where}", params).fetchone()[0]
+            rows = db.execute(
+                f"""SELECT b.batch_id, b.upload_id, u.file_name, b.product_type, b.documents,
+                    b.extracted, b.failed, b.documents - b.extracted - b.failed AS pending,
+                    {_BATCH_STATE} AS state, b.created_at, b.last_polled_at, b.next_poll_at,
+                    b.completed_at, b.last_progress_at, b.last_error, b.total_items_reported
+                FROM batches b JOIN uploads u ON u.id = b.upload_id {where}
+                ORDER BY b.created_at DESC, b.batch_id LIMIT :limit OFFSET :offset""",
+                params,
+            ).fetchall()
+        return [dict(r) for r in rows], total
+
+    def documents_page(
+        self,
+        *,
+        upload_id: int | None = None,
+        batch_id: str | None = None,
+        document_type: str | None = None,
+        state: str | None = None,
+        min_confidence: float | None = None,
+        max_confidence: float | None = None,
+        needs_review_below: float | None = None,
+        search: str | None = None,
+        include_superseded: bool = False,
+        with_file_data: bool = False,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Documents matching the filters, newest first (file_data parsed if asked), and the total."""
+        params = {
+            "upload_id": upload_id, "batch_id": batch_id, "document_type": document_type,
+            "state": state, "min_c": min_confidence, "max_c": max_confidence,
+            "review": needs_review_below, "search": search.strip() if search else None,
+            "all": int(include_superseded), "limit": limit, "offset": offset,
+        }
+        where = """WHERE (:all OR d.superseded = 0)
+            AND (:upload_id IS NULL OR d.upload_id = :upload_id)
+            AND (:batch_id IS NULL OR d.batch_id = :batch_id)
+            AND (:document_type IS NULL OR d.document_type = :document_type)
+            AND (:state IS NULL OR d.state = :state)
+            AND (:min_c IS NULL OR d.min_confidence >= :min_c)
+            AND (:max_c IS NULL OR d.min_confidence <= :max_c)
+            AND (:review IS NULL OR (d.state = 'extracted' AND d.min_confidence < :review))
+            AND (:search IS NULL OR d.document_id = :search)"""
+        with self.reading() as db:
+            total = db.execute(f"SELECT count(*) FROM documents d {where}", params).fetchone()[0]
+            extra = ", d.file_data" if with_file_data else ""
+            rows = db.execute(
+                f"SELECT {_DOC_COLUMNS}{extra} FROM documents d {where}"
+                " ORDER BY d.id DESC LIMIT :limit OFFSET :offset",
+                params,
+            ).fetchall()
+        out = [dict(r) for r in rows]
+        if with_file_data:
+            for item in out:
+                item["file_data"] = json.loads(item["file_data"]) if item["file_data"] else None
+        return out, total
+
+    def document_detail(self, row_id: int) -> dict[str, Any] | None:
+        """One document row with its file_data and every attempt for the same document_id."""
+        with self.reading() as db:
+            row = db.execute(
+                f"SELECT {_DOC_COLUMNS}, d.file_data FROM documents d WHERE d.id = ?", [row_id]
+            ).fetchone()
+            if row is None:
+                return None
+            item = dict(row)
+            item["file_data"] = json.loads(item["file_data"]) if item["file_data"] else None
+            item["attempts"] = [dict(a) for a in db.execute(
+                "SELECT id, batch_id, state, error, attempt, retry_of, submitted_at, finished_at"
+                " FROM documents WHERE document_id = ? ORDER BY id",
+                [item["document_id"]],
+            )]
+        return item
+
+    def counts_by_type_and_state(self, *, upload_id: int | None = None) -> list[dict[str, Any]]:
+        """Document counts per (document_type, state), current attempts only."""
+        with self.reading() as db:
+            return [dict(r) for r in db.execute(
+                "SELECT document_type, state, count(*) AS documents FROM documents"
+                " WHERE superseded = 0 AND (? IS NULL OR upload_id = ?)"
+                " GROUP BY document_type, state ORDER BY document_type, state",
+                [upload_id, upload_id],
+            )]
+
+    def field_confidence_sample(
+        self, *, upload_id: int | None = None, document_type: str | None = None,
+        limit: int = FIELD_SAMPLE,
+    ) -> list[dict[str, Any]]:
+        """(document_type, field, confidence) for the fields of the latest ``limit`` extracted documents."""
+        with self.reading() as db:
+            return [dict(r) for r in db.execute(
+                """WITH sample AS (SELECT id, document_type, file_data FROM documents
+                       WHERE state = 'extracted' AND superseded = 0 AND file_data IS NOT NULL
+                       AND (:upload_id IS NULL OR upload_id = :upload_id)
+                       AND (:dt IS NULL OR document_type = :dt) ORDER BY id DESC LIMIT :limit)
+                SELECT sample.document_type, f.key AS field,
+                       json_extract(f.value, '$.confidence_score') AS confidence
+                FROM sample, json_each(sample.file_data) AS f
+                WHERE f.type = 'object' AND json_type(f.value, '$.confidence_score') IN ('real', 'integer')""",
+                {"upload_id": upload_id, "dt": document_type, "limit": limit},
+            )]
+
+    def field_confidence(
+        self, *, upload_id: int | None = None, document_type: str | None = None, bins: int = 10,
+        review_below: float | None = None, limit: int = FIELD_SAMPLE,
+    ) -> list[dict[str, Any]]:
+        """Per field over a bounded sample: values, mean and lowest confidence, histogram, below threshold."""
+        per_field: dict[str, list[float]] = {}
+        for row in self.field_confidence_sample(upload_id=upload_id, document_type=document_type,
+                                                limit=limit):
+            per_field.setdefault(row["field"], []).append(float(row["confidence"]))
+        out = []
+        for name in sorted(per_field):
+            values = per_field[name]
+            histogram = [0] * bins
+            for v in values:
+                histogram[min(max(int(v * bins), 0), bins - 1)] += 1
+            out.append({
+                "field": name, "values_seen": len(values), "mean_confidence": sum(values) / len(values),
+                "min_confidence": min(values), "histogram": histogram,
+                "below_threshold": None if review_below is None else sum(v < review_below for v in values),
+            })
+        return out
+
+    def finished_over_time(
+        self, *, bucket_seconds: float = 3600, since: float | None = None, upload_id: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Documents finished per time bucket: bucket start (epoch seconds), extracted, failed."""
+        with self.reading() as db:
+            return [dict(r) for r in db.execute(
+                "SELECT CAST(finished_at / :size AS INTEGER) * :size AS bucket,"
+                " sum(state = 'extracted') AS extracted, sum(state = 'failed') AS failed"
+                " FROM documents WHERE finished_at IS NOT NULL"
+                " AND (:since IS NULL OR finished_at >= :since)"
+                " AND (:upload_id IS NULL OR upload_id = :upload_id)"
+                " GROUP BY bucket ORDER BY bucket",
+                {"size": bucket_seconds, "since": since, "upload_id": upload_id},
+            )]

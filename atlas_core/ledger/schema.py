@@ -1,0 +1,165 @@
+"""The ledger's schema as a versioned list of migrations, applied in order when a ledger opens.
+
+``PRAGMA user_version`` holds how many migrations a file has had. Each migration runs inside the
+caller's ``BEGIN IMMEDIATE`` transaction, so two processes opening a fresh file at once apply it
+exactly once, and a failed migration leaves the file as it was. Append new migrations; never edit
+one that has shipped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+_V1 = [
+    """
+    CREATE TABLE uploads (
+        id INTEGER PRIMARY KEY,
+        file_name TEXT NOT NULL,
+        content_hash TEXT,
+        product_type TEXT NOT NULL,
+        submitted_by TEXT,
+        created_at REAL NOT NULL,
+        rows_total INTEGER NOT NULL DEFAULT 0,
+        rows_valid INTEGER NOT NULL DEFAULT 0,
+        rows_invalid INTEGER NOT NULL DEFAULT 0,
+        rows_skipped INTEGER NOT NULL DEFAULT 0,
+        rows_held INTEGER NOT NULL DEFAULT 0,
+        url_column TEXT,
+        id_column TEXT,
+        columns TEXT,
+        chunk_size INTEGER NOT NULL DEFAULT 100,
+        forced INTEGER NOT NULL DEFAULT 0
+    )
+    """,
+    "CREATE INDEX uploads_hash ON uploads(content_hash)",
+    """
+    CREATE TABLE upload_rows (
+        id INTEGER PRIMARY KEY,
+        upload_id INTEGER NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,
+        row_number INTEGER NOT NULL,
+        document_id TEXT,
+        file_url TEXT,
+        valid INTEGER NOT NULL,
+        disposition TEXT NOT NULL,
+        problems TEXT,
+        original TEXT,
+        UNIQUE (upload_id, row_number)
+    )
+    """,
+    "CREATE INDEX upload_rows_disposition ON upload_rows(upload_id, disposition)",
+    """
+    CREATE TABLE chunks (
+        id INTEGER PRIMARY KEY,
+        upload_id INTEGER NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,
+        sequence INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        documents INTEGER NOT NULL DEFAULT 0,
+        claimed_by TEXT,
+        claimed_at REAL,
+        batch_id TEXT,
+        error TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        resolution TEXT,
+        resolved_by TEXT,
+        resolved_at REAL,
+        UNIQUE (upload_id, sequence)
+    )
+    """,
+    "CREATE INDEX chunks_state ON chunks(state, next_attempt_at)",
+    """
+    CREATE TABLE batches (
+        batch_id TEXT PRIMARY KEY,
+        upload_id INTEGER NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,
+        chunk_id INTEGER REFERENCES chunks(id),
+        product_type TEXT NOT NULL,
+        documents INTEGER NOT NULL DEFAULT 0,
+        extracted INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        last_polled_at REAL,
+        next_poll_at REAL,
+        poll_step INTEGER NOT NULL DEFAULT 0,
+        completed_at REAL,
+        last_progress_at REAL,
+        last_error TEXT,
+        total_items_reported INTEGER
+    )
+    """,
+    "CREATE INDEX batches_due ON batches(state, next_poll_at)",
+    "CREATE INDEX batches_upload ON batches(upload_id)",
+    """
+    CREATE TABLE documents (
+        id INTEGER PRIMARY KEY,
+        document_id TEXT NOT NULL,
+        file_url TEXT NOT NULL,
+        upload_id INTEGER NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,
+        row_number INTEGER,
+        chunk_id INTEGER REFERENCES chunks(id),
+        batch_id TEXT,
+        file_uuid TEXT,
+        state TEXT NOT NULL,
+        error TEXT,
+        created_at REAL NOT NULL,
+        submitted_at REAL,
+        updated_at REAL NOT NULL,
+        finished_at REAL,
+        document_type TEXT,
+        file_data TEXT,
+        min_confidence REAL,
+        attempt INTEGER NOT NULL DEFAULT 1,
+        retry_of INTEGER REFERENCES documents(id),
+        superseded INTEGER NOT NULL DEFAULT 0,
+        forced INTEGER NOT NULL DEFAULT 0
+    )
+    """,
+    "CREATE INDEX documents_batch ON documents(batch_id, document_id)",
+    "CREATE INDEX documents_upload_state ON documents(upload_id, state)",
+    "CREATE INDEX documents_chunk ON documents(chunk_id)",
+    "CREATE INDEX documents_document_id ON documents(document_id, state)",
+    "CREATE INDEX documents_state_type ON documents(state, document_type)",
+    # No index on finished_at or min_confidence: each costs ~2 us per stored result, and their
+    # queries (charts, review filters) scan 100,000 rows in tens of milliseconds anyway.
+    "CREATE INDEX documents_retry_of ON documents(retry_of)",
+    """
+    CREATE TABLE workers (
+        id TEXT PRIMARY KEY,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        pid_started TEXT,
+        kind TEXT,
+        started_at REAL NOT NULL,
+        heartbeat_at REAL NOT NULL,
+        stopped_at REAL,
+        last_error TEXT
+    )
+    """,
+]
+
+MIGRATIONS: list[list[str]] = [_V1]
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """How many migrations this database has had."""
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply the migrations this database lacks (inside the caller's transaction); return the version."""
+    version = schema_version(conn)
+    if version > len(MIGRATIONS):
+        from ..errors import LedgerError
+
+        raise LedgerError(
+            f"The ledger was written by a newer version of Atlas Bulk Ops (schema {version}).",
+            hint="Update Atlas Bulk Ops, or point ATLAS_DB_PATH at another file.",
+        )
+    for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
+        for statement in statements:
+            conn.execute(statement)
+        # user_version is transactional: it rolls back with the statements above.
+        conn.execute(f"PRAGMA user_version = {number}")
+    return len(MIGRATIONS)

@@ -1,0 +1,35 @@
+"""The states a document, a chunk and a batch can be in, named once for SQL and Python alike."""
+
+from __future__ import annotations
+
+# Documents.
+QUEUED = "queued"
+SUBMITTED = "submitted"
+EXTRACTED = "extracted"
+FAILED = "failed"
+UNCERTAIN = "uncertain"  # sent, but whether Atlas took it is unknown
+REJECTED = "rejected"  # Atlas refused the upload (400/422)
+CANCELLED = "cancelled"
+DOCUMENT_STATES = (QUEUED, SUBMITTED, EXTRACTED, FAILED, UNCERTAIN, REJECTED, CANCELLED)
+FINISHED_DOCUMENT_STATES = (EXTRACTED, FAILED)
+
+# Chunks: one multiupload request each.
+SENDING = "sending"
+SENT = "sent"
+CHUNK_STATES = (QUEUED, SENDING, SENT, UNCERTAIN, REJECTED, CANCELLED)
+
+# Batches: stored as processing/complete/complete_with_failures; "stalled" is derived on read.
+PROCESSING = "processing"
+COMPLETE = "complete"
+COMPLETE_WITH_FAILURES = "complete_with_failures"
+STALLED = "stalled"
+BATCH_STATES = (PROCESSING, COMPLETE, COMPLETE_WITH_FAILURES, STALLED)
+FINISHED_BATCH_STATES = (COMPLETE, COMPLETE_WITH_FAILURES)
+
+# What became of each spreadsheet row (upload_rows.disposition).
+ROW_QUEUED = "queued"
+ROW_INVALID = "invalid"
+ROW_DUPLICATE = "duplicate"  # its document_id was already submitted; skipped
+ROW_HELD = "held"  # left out by a pilot run; can be queued later
+ROW_CANCELLED = "cancelled"  # held, then cancelled
+ROW_DISPOSITIONS = (ROW_QUEUED, ROW_INVALID, ROW_DUPLICATE, ROW_HELD, ROW_CANCELLED)

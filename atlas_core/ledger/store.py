@@ -1,0 +1,137 @@
+"""Opening the ledger file: one SQLite connection per unit of work, WAL, busy timeout, migrations."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+from ..errors import LedgerError
+from .schema import migrate
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BUSY_TIMEOUT = 10.0  # seconds a writer waits for another process's write to finish
+
+
+def now_ts() -> float:
+    """The ledger's clock: seconds since the epoch (UTC)."""
+    return time.time()
+
+
+class LedgerCore:
+    """A ledger file; every read or write is a short unit of work on its thread's own connection."""
+
+    def __init__(self, path: str | Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
+        self.path = Path(path)
+        self.busy_timeout = busy_timeout
+        self._local = threading.local()
+        # Writers of this process queue on a lock that wakes the next one at once; SQLite's busy
+        # handler (for other processes) sleeps in steps of up to 100 ms instead.
+        self._write_lock = threading.RLock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # The anchor stays open, idle, for the ledger's lifetime: when the last connection to a
+            # WAL file closes, SQLite checkpoints and deletes the WAL, which per unit of work costs
+            # an fsync (~10 ms). It never runs a statement after this, so sharing it is safe.
+            self._anchor = self._connect(check_same_thread=False)
+            # WAL is a property of the file: set once, outside any transaction.
+            self._anchor.execute("PRAGMA journal_mode=WAL")
+            with self.transaction() as db:
+                self.schema_version = migrate(db.conn)
+        except sqlite3.Error as exc:
+            raise LedgerError(f"The ledger at {self.path} cannot be opened: {exc}.") from exc
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.path)!r})"
+
+    def _connect(self, *, check_same_thread: bool = True) -> sqlite3.Connection:
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so writes can BEGIN IMMEDIATE.
+        conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
+                               check_same_thread=check_same_thread)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        # NORMAL is durable across process crashes in WAL mode; only power loss can drop
+        # the last commits, and the sandbox/Atlas side is re-read on the next refresh anyway.
+        conn.execute("PRAGMA synchronous = NORMAL")
+        return conn
+
+    def _thread_connection(self) -> tuple[sqlite3.Connection, bool]:
+        # One connection per thread, reused: a new connection re-reads the schema on its first
+        # statement, which costs more than most units of work. A nested unit gets its own.
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        elif conn.in_transaction:
+            return self._connect(), True
+        return conn, False
+
+    def _release(self, conn: sqlite3.Connection, one_off: bool, failed: bool) -> None:
+        if one_off:
+            conn.close()
+        elif failed and getattr(self._local, "conn", None) is conn:
+            # After an error the connection may be in any state: start the next unit afresh.
+            self._local.conn = None
+            conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite_utils.Database]:
+        """A write transaction (BEGIN IMMEDIATE) on this thread's connection, committed on success."""
+        with self._write_lock:
+            conn, one_off = self._thread_connection()
+            failed = True
+            try:
+                # IMMEDIATE takes the write lock up front, so two processes never deadlock
+                # upgrading a read lock; the busy timeout makes the second one wait its turn.
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+                failed = False
+            except sqlite3.Error as exc:
+                raise LedgerError(f"The ledger at {self.path} could not be written: {exc}.") from exc
+            finally:
+                self._release(conn, one_off, failed)
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite_utils.Database]:
+        """A read-only snapshot on this thread's connection (WAL readers never block writers)."""
+        conn, one_off = self._thread_connection()
+        failed = True
+        try:
+            conn.execute("BEGIN")
+            try:
+                yield sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            failed = False
+        except sqlite3.Error as exc:
+            raise LedgerError(f"The ledger at {self.path} could not be read: {exc}.") from exc
+        finally:
+            self._release(conn, one_off, failed)
+
+    def close(self) -> None:
+        """Close the anchor and this thread's connection (other threads' close when they end)."""
+        anchor, self._anchor = getattr(self, "_anchor", None), None
+        if anchor is not None:
+            anchor.close()
+        conn, self._local.conn = getattr(self._local, "conn", None), None
+        if conn is not None:
+            conn.close()
+
+    def table_names(self) -> list[str]:
+        """The tables of the ledger (for checks and the About page)."""
+        with self.reading() as db:
+            return db.table_names()

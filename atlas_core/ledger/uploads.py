@@ -1,0 +1,214 @@
+"""Recording uploads: their rows, the documents they queue, and the chunks those are split into."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlite_utils
+
+from . import states as S
+from .records import QueuedUpload, RowRecord, UploadRecord
+from .store import LedgerCore, now_ts
+
+# A document_id in one of these states is "already submitted and not failed".
+_LIVE_STATES = (S.QUEUED, S.SUBMITTED, S.EXTRACTED, S.UNCERTAIN)
+
+
+def _live_ids(db: sqlite_utils.Database, ids: Iterable[str]) -> set[str]:
+    marks = ",".join("?" * len(_LIVE_STATES))
+    rows = db.execute(
+        f"SELECT DISTINCT document_id FROM documents WHERE state IN ({marks})"
+        " AND document_id IN (SELECT value FROM json_each(?))",
+        [*_LIVE_STATES, json.dumps(list(ids))],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def queue_documents(
+    db: sqlite_utils.Database,
+    upload_id: int,
+    docs: Sequence[dict[str, Any]],
+    chunk_size: int,
+    now: float,
+) -> list[int]:
+    """Insert ``docs`` as queued documents in new chunks of at most ``chunk_size``; return chunk ids."""
+    start = db.execute(
+        "SELECT coalesce(max(sequence), 0) FROM chunks WHERE upload_id = ?", [upload_id]
+    ).fetchone()[0]
+    chunk_ids: list[int] = []
+    for offset in range(0, len(docs), chunk_size):
+        part = docs[offset : offset + chunk_size]
+        cur = db.execute(
+            "INSERT INTO chunks (upload_id, sequence, state, documents, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [upload_id, start + len(chunk_ids) + 1, S.QUEUED, len(part), now, now],
+        )
+        chunk_id = int(cur.lastrowid)
+        chunk_ids.append(chunk_id)
+        db.conn.executemany(
+            "INSERT INTO documents (document_id, file_url, upload_id, row_number, chunk_id, state,"
+            " created_at, updated_at, attempt, retry_of, forced) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    d["document_id"],
+                    d["file_url"],
+                    upload_id,
+                    d.get("row_number"),
+                    chunk_id,
+                    S.QUEUED,
+                    now,
+                    now,
+                    d.get("attempt", 1),
+                    d.get("retry_of"),
+                    int(bool(d.get("forced"))),
+                )
+                for d in part
+            ],
+        )
+    return chunk_ids
+
+
+class UploadLedger(LedgerCore):
+    """Uploads, their rows, and queueing their documents."""
+
+    def record_upload(
+        self,
+        upload: UploadRecord,
+        rows: Sequence[RowRecord],
+        *,
+        chunk_size: int,
+        pilot: int | None = None,
+        force: bool = False,
+        now: float | None = None,
+    ) -> QueuedUpload:
+        """Record an upload and queue its valid rows in chunks, all in one transaction."""
+        now = now_ts() if now is None else now
+        with self.transaction() as db:
+            same_file = tuple(
+                r[0]
+                for r in db.execute(
+                    "SELECT id FROM uploads WHERE content_hash = ? ORDER BY id", [upload.content_hash]
+                ).fetchall()
+            ) if upload.content_hash else ()
+            valid = [r for r in rows if r.valid]
+            live = set() if force else _live_ids(db, [r.document_id for r in valid])
+            seen: set[str] = set()
+            disposition: dict[int, str] = {}
+            to_queue: list[dict[str, Any]] = []
+            skipped: list[str] = []
+            for row in valid:
+                doc_id = str(row.document_id)
+                if not force and (doc_id in live or doc_id in seen):
+                    disposition[row.row_number] = S.ROW_DUPLICATE
+                    skipped.append(doc_id)
+                    continue
+                seen.add(doc_id)
+                if pilot is not None and len(to_queue) >= pilot:
+                    disposition[row.row_number] = S.ROW_HELD
+                    continue
+                disposition[row.row_number] = S.ROW_QUEUED
+                to_queue.append(
+                    {"document_id": doc_id, "file_url": row.file_url,
+                     "row_number": row.row_number, "forced": force}
+                )
+            held = sum(1 for d in disposition.values() if d == S.ROW_HELD)
+            cur = db.execute(
+                "INSERT INTO uploads (file_name, content_hash, product_type, submitted_by, created_at,"
+                " rows_total, rows_valid, rows_invalid, rows_skipped, rows_held, url_column, id_column,"
+                " columns, chunk_size, forced) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [upload.file_name, upload.content_hash, upload.product_type, upload.submitted_by, now,
+                 len(rows), len(valid), len(rows) - len(valid), len(skipped), held,
+                 upload.url_column, upload.id_column, json.dumps(list(upload.columns)),
+                 chunk_size, int(force)],
+            )
+            upload_id = int(cur.lastrowid)
+            db.conn.executemany(
+                "INSERT INTO upload_rows (upload_id, row_number, document_id, file_url, valid,"
+                " disposition, problems, original) VALUES (?,?,?,?,?,?,?,?)",
+                [
+                    (upload_id, r.row_number, r.document_id, r.file_url, int(r.valid),
+                     disposition.get(r.row_number, S.ROW_INVALID),
+                     json.dumps(list(r.problems), default=str) if r.problems else None,
+                     json.dumps(r.original, default=str, ensure_ascii=False) if r.original else None)
+                    for r in rows
+                ],
+            )
+            chunk_ids = queue_documents(db, upload_id, to_queue, chunk_size, now)
+        return QueuedUpload(
+            upload_id=upload_id,
+            queued=len(to_queue),
+            invalid=len(rows) - len(valid),
+            held=held,
+            skipped_ids=tuple(skipped),
+            chunk_ids=tuple(chunk_ids),
+            same_file_uploads=same_file,
+        )
+
+    def queue_held(self, upload_id: int, *, force: bool = False, now: float | None = None) -> QueuedUpload:
+        """Queue the rows a pilot run held back (skipping ids submitted since, unless forced)."""
+        now = now_ts() if now is None else now
+        with self.transaction() as db:
+            upload = db.execute("SELECT chunk_size FROM uploads WHERE id = ?", [upload_id]).fetchone()
+            if upload is None:
+                return QueuedUpload(upload_id, 0, 0, 0)
+            held = db.execute(
+                "SELECT row_number, document_id, file_url FROM upload_rows"
+                " WHERE upload_id = ? AND disposition = ? ORDER BY row_number",
+                [upload_id, S.ROW_HELD],
+            ).fetchall()
+            live = set() if force else _live_ids(db, [r["document_id"] for r in held])
+            docs = [dict(r) | {"forced": force} for r in held if r["document_id"] not in live]
+            skipped = tuple(r["document_id"] for r in held if r["document_id"] in live)
+            db.execute(
+                "UPDATE upload_rows SET disposition = CASE WHEN document_id IN"
+                " (SELECT value FROM json_each(?)) THEN ? ELSE ? END"
+                " WHERE upload_id = ? AND disposition = ?",
+                [json.dumps(list(skipped)), S.ROW_DUPLICATE, S.ROW_QUEUED, upload_id, S.ROW_HELD],
+            )
+            db.execute(
+                "UPDATE uploads SET rows_held = 0, rows_skipped = rows_skipped + ? WHERE id = ?",
+                [len(skipped), upload_id],
+            )
+            chunk_ids = queue_documents(db, upload_id, docs, upload["chunk_size"], now)
+        return QueuedUpload(upload_id, len(docs), 0, 0, skipped, tuple(chunk_ids))
+
+    def known_ids(self, ids: Iterable[str]) -> list[str]:
+        """The ids among ``ids`` already submitted (or queued) and not failed, for intake's known_ids."""
+        with self.reading() as db:
+            return sorted(_live_ids(db, [str(i) for i in ids]))
+
+    def uploads_with_hash(self, content_hash: str) -> list[dict[str, Any]]:
+        """Earlier uploads of the same file (same content hash), oldest first."""
+        with self.reading() as db:
+            return [
+                dict(r)
+                for r in db.execute(
+                    "SELECT id, file_name, created_at, submitted_by FROM uploads"
+                    " WHERE content_hash = ? ORDER BY id",
+                    [content_hash],
+                ).fetchall()
+            ]
+
+    def cancel_queued(self, *, upload_id: int, now: float | None = None) -> int:
+        """Cancel the queued (not yet sent) work of an upload; return how many documents."""
+        now = now_ts() if now is None else now
+        with self.transaction() as db:
+            n = db.execute(
+                "UPDATE documents SET state = ?, updated_at = ?, error = 'Cancelled before sending.'"
+                " WHERE upload_id = ? AND state = ?"
+                " AND chunk_id IN (SELECT id FROM chunks WHERE upload_id = ? AND state = ?)",
+                [S.CANCELLED, now, upload_id, S.QUEUED, upload_id, S.QUEUED],
+            ).rowcount
+            db.execute(
+                "UPDATE chunks SET state = ?, updated_at = ?, claimed_by = NULL"
+                " WHERE upload_id = ? AND state = ?",
+                [S.CANCELLED, now, upload_id, S.QUEUED],
+            )
+            db.execute(
+                "UPDATE upload_rows SET disposition = ? WHERE upload_id = ? AND disposition = ?",
+                [S.ROW_CANCELLED, upload_id, S.ROW_HELD],
+            )
+            db.execute("UPDATE uploads SET rows_held = 0 WHERE id = ?", [upload_id])
+        return n
