@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from atlas_core.errors import ProtocolError
-from atlas_core.extracts import (
+from atlas_core.client.extracts import (
     ExtractsPage,
     ItemCollector,
     PageWalk,
@@ -14,6 +13,7 @@ from atlas_core.extracts import (
     pages_after,
     parse_extracts_page,
 )
+from atlas_core.errors import ProtocolError
 
 
 def item(doc_id: str, **fields) -> dict:

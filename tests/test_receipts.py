@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from atlas_core.client.receipts import Receipt, UploadItem, check_receipts, upload_payload
 from atlas_core.errors import ProtocolError
-from atlas_core.receipts import Receipt, UploadItem, check_receipts, upload_payload
 
 ITEMS = [UploadItem(f"https://files.example/{i}.jpg", f"doc-{i}") for i in range(3)]
 

@@ -10,7 +10,7 @@ import pytest
 import requests
 import urllib3.exceptions
 
-from atlas_core.retrying import (
+from atlas_core.client.retrying import (
     RetryPolicy,
     describe_transport_failure,
     never_sent,

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from atlas_core.tokens import TokenCache
+from atlas_core.client.tokens import TokenCache
 
 
 class Minter:

@@ -16,9 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..client import AtlasClient
+from ..client.extracts import ExtractsPage, PageWalk, collect_pages
 from ..config import MAX_PER_PAGE
 from ..errors import AtlasError, AuthError, BadRequestError, GoneError
-from ..extracts import ExtractsPage, PageWalk, collect_pages
 from ..ledger import BatchProgress, Interpreted, Ledger, now_ts
 from .interpreting import Interpretation, interpret_item
 

@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from .config import MAX_PER_PAGE
-from .errors import ProtocolError
+from ..config import MAX_PER_PAGE
+from ..errors import ProtocolError
 
 log = logging.getLogger(__name__)
 

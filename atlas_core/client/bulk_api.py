@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from .config import (
+from ..config import (
     DEFAULT_AUTH_PATH,
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
@@ -24,7 +24,7 @@ from .config import (
     MAX_PER_PAGE,
     Settings,
 )
-from .errors import (
+from ..errors import (
     ApiError,
     AtlasError,
     AuthError,

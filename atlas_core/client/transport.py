@@ -20,7 +20,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from .errors import ConnectFailedError, OutcomeUnknownError, TransportError
+from ..errors import ConnectFailedError, OutcomeUnknownError, TransportError
 from .retrying import RetryPolicy, describe_transport_failure, never_sent, parse_retry_after
 
 log = logging.getLogger(__name__)

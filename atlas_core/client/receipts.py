@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ProtocolError
+from ..errors import ProtocolError
 
 _SHOWN_IDS = 5  # enough IDs for a person to search the ledger with, short enough to read
 RECEIPT_HINT = (

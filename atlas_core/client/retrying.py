@@ -16,7 +16,7 @@ from email.utils import parsedate_to_datetime
 import requests
 import urllib3.exceptions
 
-from .config import DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_CAP, DEFAULT_MAX_RETRIES
+from ..config import DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_CAP, DEFAULT_MAX_RETRIES
 
 
 @dataclass(frozen=True)
