@@ -27,15 +27,20 @@ EXACT_NUMBER_LIMIT = 10**15
 # for 17 billion cells and aborts the process; sheets are measured before calamine sees them.
 MAX_GRID_CELLS = 20_000_000
 _SCAN_CHUNK = 1024 * 1024
-# Literal prefixes keep the scan fast; ":row " and ":c " catch namespace-prefixed elements.
-_ROW_REFS = [re.compile(p + rb"[^>]*?\br=\"(\d+)\"") for p in (rb"<row ", rb":row ")]
-_WIDE_CELLS = [re.compile(p + rb"[^>]*?\br=\"([A-Z]{2,3})(\d+)\"") for p in (rb"<c ", rb":c ")]
+# XML allows any white space before an attribute, hence one literal pattern per kind of space
+# (literal prefixes keep the scan fast). Only cells in columns of two or three letters can make
+# a sheet wide; a row's r holds digits only, a cell's starts with letters.
+_SPACES = (b" ", b"\t", b"\n", b"\r")
+_ROW_REFS = [re.compile(sp + rb"r=\"(\d+)\"") for sp in _SPACES]
+_WIDE_CELLS = [re.compile(sp + rb"r=\"([A-Z]{2,3})(\d+)\"") for sp in _SPACES]
 # Excel and openpyxl write r first; when every element in a chunk does, these cheaper forms see
 # the same references.
 _FAST_ROWS = re.compile(rb'<row r="(\d+)"')
 _FAST_WIDE = re.compile(rb'<c r="([A-Z]{2,3})(\d+)"')
-_OTHER_ROW = re.compile(rb'<row (?!r=")')
-_OTHER_CELL = re.compile(rb'<c (?!r=")')
+# Anything but exactly one space then r= (another attribute first, a tab, a line break).
+_OTHER_ROW = re.compile(rb'<row(?: (?!r=")|[\t\n\r])')
+_OTHER_CELL = re.compile(rb'<c(?: (?!r=")|[\t\n\r])')
+_PREFIXED_ROW = re.compile(rb"<[\w.-]+:row[\s>/]")
 
 _ENCRYPTED_MARKERS = ("EncryptionInfo".encode("utf-16-le"), "EncryptedPackage".encode("utf-16-le"))
 
@@ -96,8 +101,9 @@ def _sheet_extent(member: IO[bytes], max_rows: int, max_cells: int) -> tuple[int
     tail = b""
     while chunk := member.read(_SCAN_CHUNK):
         data = tail + chunk
-        rows += chunk.count(b"<row") + (chunk.count(b":row ") if b":row " in chunk else 0)
-        prefixed = b":row " in data or b":c " in data
+        rows += chunk.count(b"<row") + (len(_PREFIXED_ROW.findall(chunk)) if b":row" in chunk else 0)
+        # Namespace-prefixed elements (<x:c ...>) take the general patterns, whatever follows.
+        prefixed = b":row" in data or b":c" in data
         row_patterns = _ROW_REFS if prefixed or _OTHER_ROW.search(data) else [_FAST_ROWS]
         cell_patterns = _WIDE_CELLS if prefixed or _OTHER_CELL.search(data) else [_FAST_WIDE]
         for pattern in row_patterns:

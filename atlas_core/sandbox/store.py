@@ -70,6 +70,11 @@ class TokenBook:
             return "The token has expired."
         return None
 
+    def issued(self) -> list[str]:
+        """Every token minted and still remembered (tests search files and logs for them)."""
+        with self._lock:
+            return list(self._expiry)
+
     def expire_all(self) -> None:
         """Make every token minted so far expired."""
         with self._lock:
