@@ -4,31 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-# From the contract's "Supported documents" list (shared atlas-api.md §4), in its order.
-DOCUMENTED_FIELDS: dict[str, tuple[str, ...]] = {
-    "AADHAAR": ("name", "address", "formatted_address", "aadhaar_number", "date_of_birth"),
-    "PAN": ("name_as_per_pan", "father_name", "dob", "pan_number", "document_quality_flag"),
-    "DRIVING_LICENSE": ("dl_number", "name", "date_of_birth", "issue_date", "valid_till", "state"),
-    "VOTER_ID": ("voter_id", "name", "date_of_birth", "gender"),
-    "PASSPORT": (
-        "passport_number",
-        "name",
-        "date_of_birth",
-        "place_of_birth",
-        "gender",
-        "date_of_issue",
-        "date_of_expiry",
-        "place_of_issue",
-    ),
-    "GST_CERT": (
-        "gst_number",
-        "legal_name",
-        "address",
-        "formatted_address",
-        "date_of_issue",
-        "constitution_of_business",
-    ),
-}
+from ..doctypes import DOCUMENTED_FIELDS
 
 
 def field_ranks(document_types: Iterable[object]) -> dict[str, int]:

@@ -16,31 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-DOCUMENT_TYPES = ("AADHAAR", "PAN", "DRIVING_LICENSE", "VOTER_ID", "PASSPORT", "GST_CERT")
-FIELDS: dict[str, tuple[str, ...]] = {
-    "AADHAAR": ("name", "address", "formatted_address", "aadhaar_number", "date_of_birth"),
-    "PAN": ("name_as_per_pan", "father_name", "dob", "pan_number", "document_quality_flag"),
-    "DRIVING_LICENSE": ("dl_number", "name", "date_of_birth", "issue_date", "valid_till", "state"),
-    "VOTER_ID": ("voter_id", "name", "date_of_birth", "gender"),
-    "PASSPORT": (
-        "passport_number",
-        "name",
-        "date_of_birth",
-        "place_of_birth",
-        "gender",
-        "date_of_issue",
-        "date_of_expiry",
-        "place_of_issue",
-    ),
-    "GST_CERT": (
-        "gst_number",
-        "legal_name",
-        "address",
-        "formatted_address",
-        "date_of_issue",
-        "constitution_of_business",
-    ),
-}
+from ..doctypes import DOCUMENT_TYPES, DOCUMENTED_FIELDS
+
+FIELDS = DOCUMENTED_FIELDS
 # URL hints, checked in order on the URL's path; short ones must stand alone ("pan", not "company").
 _HINTS = (
     ("AADHAAR", re.compile(r"aadhaa?r")),
