@@ -70,4 +70,24 @@ def test_public_face_is_pinned():
         assert getattr(atlas_core, name) is not None
 
 
-EXPECTED_PUBLIC_NAMES = ["AtlasError", "Settings"]
+EXPECTED_PUBLIC_NAMES = [
+    "AtlasClient",
+    "AtlasError",
+    "Runtime",
+    "SandboxServer",
+    "Settings",
+    "UploadItem",
+    "ValidationReport",
+    "Worker",
+    "cancel_upload",
+    "export_documents",
+    "open_runtime",
+    "plan_upload",
+    "queue_upload",
+    "read_spreadsheet",
+    "reconcile",
+    "refresh_batches",
+    "resolve_uncertain",
+    "retry_failed",
+    "validate_sheet",
+]
