@@ -10,7 +10,7 @@ import pytest
 from atlas_core.errors import LedgerError
 from atlas_core.ledger import Interpreted, Ledger, RowRecord, UploadRecord
 from atlas_core.ledger import states as S
-from atlas_core.ledger.schema import MIGRATIONS
+from atlas_core.ledger.schema import MIGRATION_NAMES
 
 
 @pytest.fixture
@@ -52,16 +52,22 @@ def test_opening_creates_the_schema_in_wal_mode(tmp_path):
                                           "workers"}
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    applied = [row[0] for row in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY id")]
+    assert applied == MIGRATION_NAMES
     conn.close()
-    assert Ledger(path).schema_version == len(MIGRATIONS)  # reopening migrates nothing twice
+    assert Ledger(path).schema_version == len(MIGRATION_NAMES)  # reopening migrates nothing twice
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == len(MIGRATION_NAMES)
+    conn.close()
 
 
 def test_a_newer_schema_is_refused(tmp_path):
     path = tmp_path / "atlas.db"
     Ledger(path)
     conn = sqlite3.connect(path)
-    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    with conn:
+        conn.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at)"
+                     " VALUES ('atlas-bulk-ops-ledger', 'm999_from_the_future', '2030-01-01')")
     conn.close()
     with pytest.raises(LedgerError, match="newer version"):
         Ledger(path)

@@ -1,14 +1,25 @@
-"""The ledger's schema as a versioned list of migrations, applied in order when a ledger opens.
+"""The ledger's schema as sqlite-utils migrations, applied in order when a ledger opens.
 
-``PRAGMA user_version`` holds how many migrations a file has had. Each migration runs inside the
-caller's ``BEGIN IMMEDIATE`` transaction, so two processes opening a fresh file at once apply it
-exactly once, and a failed migration leaves the file as it was. Append new migrations; never edit
-one that has shipped.
+sqlite-utils records each applied migration by name in ``_sqlite_migrations``. ``migrate`` runs
+inside the caller's ``BEGIN IMMEDIATE`` transaction (sqlite-utils nests each migration in a
+savepoint), so two processes opening a fresh file at once apply it exactly once, and a failed
+migration leaves the file as it was. Append new migrations; never edit one that has shipped.
 """
 
 from __future__ import annotations
 
-import sqlite3
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from ..errors import LedgerError
+
+MIGRATIONS = Migrations("atlas-bulk-ops-ledger")
+MIGRATION_NAMES: list[str] = []
+
+
+def _migration(fn):  # type: ignore[no-untyped-def]
+    MIGRATION_NAMES.append(fn.__name__)
+    return MIGRATIONS()(fn)
 
 _V1 = [
     """
@@ -139,27 +150,25 @@ _V1 = [
     """,
 ]
 
-MIGRATIONS: list[list[str]] = [_V1]
+@_migration
+def m001_initial_schema(db: sqlite_utils.Database) -> None:
+    """Uploads, their rows, chunks, batches, documents and workers."""
+    for statement in _V1:
+        db.execute(statement)
 
 
-def schema_version(conn: sqlite3.Connection) -> int:
-    """How many migrations this database has had."""
-    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+def schema_version(db: sqlite_utils.Database) -> int:
+    """How many of this version's migrations the database has had."""
+    return len(MIGRATIONS.applied(db))
 
 
-def migrate(conn: sqlite3.Connection) -> int:
-    """Apply the migrations this database lacks (inside the caller's transaction); return the version."""
-    version = schema_version(conn)
-    if version > len(MIGRATIONS):
-        from ..errors import LedgerError
-
+def migrate(db: sqlite_utils.Database) -> int:
+    """Apply the migrations this database lacks (inside the caller's transaction); return the count."""
+    unknown = [m.name for m in MIGRATIONS.applied(db) if m.name not in MIGRATION_NAMES]
+    if unknown:
         raise LedgerError(
-            f"The ledger was written by a newer version of Atlas Bulk Ops (schema {version}).",
+            f"The ledger was written by a newer version of Atlas Bulk Ops (migration {unknown[-1]}).",
             hint="Update Atlas Bulk Ops, or point ATLAS_DB_PATH at another file.",
         )
-    for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
-        for statement in statements:
-            conn.execute(statement)
-        # user_version is transactional: it rolls back with the statements above.
-        conn.execute(f"PRAGMA user_version = {number}")
-    return len(MIGRATIONS)
+    MIGRATIONS.apply(db)
+    return schema_version(db)

@@ -44,7 +44,7 @@ class LedgerCore:
             # WAL is a property of the file: set once, outside any transaction.
             self._anchor.execute("PRAGMA journal_mode=WAL")
             with self.transaction() as db:
-                self.schema_version = migrate(db.conn)
+                self.schema_version = migrate(db)
         except sqlite3.Error as exc:
             raise LedgerError(f"The ledger at {self.path} cannot be opened: {exc}.") from exc
 
