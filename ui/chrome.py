@@ -1,0 +1,56 @@
+"""What surrounds every page: the sidebar's connection state and the sandbox banner."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from atlas_core.errors import AtlasError
+
+from . import auth, describe
+from .errors import show_error
+from .runtime import handle
+
+
+def render_frame() -> bool:
+    """Draw the sidebar and banner; False (after showing why) when the runtime cannot open."""
+    try:
+        current = handle()
+    except Exception as exc:  # noqa: BLE001 - shown as a sentence, never a traceback
+        with st.sidebar:
+            st.caption("Atlas Bulk Ops")
+        show_error(exc, "opening the ledger and connecting to Atlas")
+        if not isinstance(exc, AtlasError):
+            st.info("Check the settings on the server (ATLAS_* variables or secrets), then reload.")
+        return False
+    settings = current.runtime.settings
+    sandbox = current.runtime.sandbox is not None
+    with st.sidebar:
+        if sandbox:
+            st.warning("**Sandbox**: simulated Atlas, test data only.", icon=":material/science:")
+        else:
+            st.success(
+                f"Atlas: `{describe.safe_url(settings.base_url)}`", icon=":material/cloud_done:"
+            )
+        st.caption(worker_status(current.worker))
+        email = auth.signed_in_email()
+        if email:
+            st.caption(f"Signed in as {email}")
+            st.button("Sign out", key="sign_out", on_click=st.logout)
+    if sandbox:
+        st.warning(
+            "**Sandbox mode.** This dashboard talks to the built-in Atlas sandbox: nothing is sent "
+            "to Atlas and every result is simulated. Set ATLAS_BASE_URL (with the client id and "
+            "secret) to use the real service.",
+            icon=":material/science:",
+        )
+    return True
+
+
+def worker_status(worker: object) -> str:
+    """One line on the background worker, for the sidebar."""
+    status = worker.status()
+    if not status.alive:
+        return "Background worker: stopped. Reload the page to restart it."
+    if status.last_error:
+        return f"Background worker: waiting after a problem: {status.last_error}"
+    return "Background worker: running (work continues if you close this tab)."

@@ -1,0 +1,190 @@
+"""Results page glue: filter choices, the highlighted documents table, one document's detail, downloads."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from atlas_core.errors import AtlasError
+from atlas_core.results import (
+    documents_frame,
+    export_documents,
+    failed_documents_file,
+    field_triples,
+    reconcile,
+)
+from atlas_core.results.flatten import CONFIDENCE_SUFFIX
+
+logger = logging.getLogger(__name__)
+
+AGGREGATE_TTL = (
+    15  # seconds: charts over the whole ledger may lag a little; every slider move reruns
+)
+LOW_CONFIDENCE_STYLE = "background-color: #fde2e1; color: #8a1c1c"
+ALL = "All"
+
+
+@st.cache_data(ttl=AGGREGATE_TTL, show_spinner=False)
+def confidence_summary(
+    _ledger: Any, db_path: str, upload_id: int | None, document_type: str | None
+) -> list[dict[str, Any]]:
+    """Per-field confidence histograms (20 bins) over the ledger's bounded sample, cached briefly."""
+    return _ledger.field_confidence(upload_id=upload_id, document_type=document_type, bins=20)
+
+
+@st.cache_data(ttl=AGGREGATE_TTL, show_spinner=False)
+def type_state_counts(_ledger: Any, db_path: str, upload_id: int | None) -> list[dict[str, Any]]:
+    """Documents per (type, state), cached briefly."""
+    return _ledger.counts_by_type_and_state(upload_id=upload_id)
+
+
+def upload_choices(ledger: Any, limit: int = 200) -> dict[str, int | None]:
+    """'All uploads' plus the newest uploads: stable label -> upload id (None for all)."""
+    uploads, _ = ledger.list_uploads(limit=limit)
+    choices: dict[str, int | None] = {"All uploads": None}
+    for u in uploads:
+        who = f" · {u['submitted_by']}" if u.get("submitted_by") else ""
+        choices[f"Upload {u['id']} · {u.get('file_name') or ''}{who}"] = int(u["id"])
+    return choices
+
+
+def batch_choices(ledger: Any, upload_id: int | None, limit: int = 200) -> list[str]:
+    """'All' plus the batch ids of an upload (or the newest batches)."""
+    batches, _ = ledger.batches_overview(upload_id=upload_id, limit=limit)
+    return [ALL, *(b["batch_id"] for b in batches)]
+
+
+def type_choices(counts: list[dict[str, Any]]) -> list[str]:
+    """'All' plus the document types present."""
+    return [ALL, *sorted({str(c["document_type"]) for c in counts if c.get("document_type")})]
+
+
+def documents_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The page's documents (read with their file_data) with every field flattened, as exported."""
+    return documents_frame(rows, "wide")
+
+
+FIRST_COLUMNS = ("document_id", "status", "document_type", "error")
+LAST_COLUMNS = ("batch_id", "file_url")
+
+
+def column_order(frame: pd.DataFrame) -> list[str]:
+    """Who and what first, then the fields, then where it came from (batch and file URL)."""
+    first = [c for c in FIRST_COLUMNS if c in frame.columns]
+    last = [c for c in LAST_COLUMNS if c in frame.columns]
+    return first + [c for c in frame.columns if c not in first and c not in last] + last
+
+
+def highlight_low_confidence(frame: pd.DataFrame, threshold: float) -> Any:
+    """A Styler marking each field value (and its confidence) below the threshold."""
+
+    def style(table: pd.DataFrame) -> pd.DataFrame:
+        styles = pd.DataFrame("", index=table.index, columns=table.columns)
+        for column in table.columns:
+            if not column.endswith(CONFIDENCE_SUFFIX):
+                continue
+            low = pd.to_numeric(table[column], errors="coerce") < threshold
+            styles.loc[low, column] = LOW_CONFIDENCE_STYLE
+            value_column = column[: -len(CONFIDENCE_SUFFIX)]
+            if value_column in styles.columns:
+                styles.loc[low, value_column] = LOW_CONFIDENCE_STYLE
+        return styles
+
+    confidences = [c for c in frame.columns if c.endswith(CONFIDENCE_SUFFIX)]
+    return frame.style.apply(style, axis=None).format(
+        {c: _two_places for c in confidences}, na_rep=""
+    )
+
+
+def _two_places(value: Any) -> str:
+    # A confidence Atlas sent as text stays as it came; numbers get two decimals.
+    return f"{value:.2f}" if isinstance(value, int | float) else str(value)
+
+
+def fields_table(detail: dict[str, Any]) -> pd.DataFrame:
+    """One document's fields, flattened as in the exports: name, value (as text) and confidence."""
+    return pd.DataFrame(
+        field_triples(detail.get("file_data")), columns=["Field", "Value", "Confidence"]
+    )
+
+
+def highlight_low_rows(fields: pd.DataFrame, threshold: float) -> Any:
+    """A Styler marking the fields whose confidence is below the threshold."""
+
+    def style(row: pd.Series) -> list[str]:
+        low = pd.notna(row["Confidence"]) and row["Confidence"] < threshold
+        return [LOW_CONFIDENCE_STYLE if low else ""] * len(row)
+
+    return fields.style.apply(style, axis=1).format({"Confidence": "{:.2f}"}, na_rep="—")
+
+
+def _safe(make: Callable[[], bytes], what: str) -> Callable[[], bytes]:
+    # Deferred downloads run outside the script: an error must still read as a sentence.
+    def run() -> bytes:
+        try:
+            return make()
+        except AtlasError:
+            raise
+        except Exception:
+            logger.exception("Could not make %s", what)
+            raise RuntimeError(
+                f"The {what} could not be made; reload the page and try again."
+            ) from None
+
+    return run
+
+
+def download_makers(
+    ledger: Any, upload: dict[str, Any] | None, batch_id: str | None
+) -> dict[str, tuple[str, str, Callable[[], bytes]]]:
+    """Each download: key -> (label, file name, a function making its bytes on click)."""
+    upload_id = int(upload["id"]) if upload else None
+    stem = f"upload-{upload_id}" if upload_id else "all-uploads"
+    if batch_id:
+        stem += f"-{batch_id}"
+
+    def documents(fmt: str, layout: str) -> Callable[[], bytes]:
+        return lambda: export_documents(
+            ledger.iter_documents(upload_id=upload_id, batch_id=batch_id), fmt, layout
+        )
+
+    makers = {
+        "download_csv_wide": (
+            "CSV (one row per document)",
+            f"{stem}.csv",
+            documents("csv", "wide"),
+        ),
+        "download_csv_long": (
+            "CSV (one row per field)",
+            f"{stem}-fields.csv",
+            documents("csv", "long"),
+        ),
+        "download_xlsx": ("Excel", f"{stem}.xlsx", documents("xlsx", "wide")),
+        "download_json": ("JSON", f"{stem}.json", documents("json", "wide")),
+    }
+    if upload_id is not None:
+        makers["download_reconciliation"] = (
+            "Reconciliation report (CSV)",
+            f"{stem}-reconciliation.csv",
+            lambda: reconcile(
+                ledger.iter_upload_rows(upload_id),
+                ledger.iter_documents(upload_id=upload_id, include_superseded=True),
+            ).exceptions_csv(),
+        )
+        makers["download_failed"] = (
+            "Failed documents (CSV)",
+            f"{stem}-failed.csv",
+            lambda: failed_documents_file(
+                ledger.iter_upload_rows(upload_id),
+                ledger.iter_documents(upload_id=upload_id, include_superseded=True),
+                columns=upload.get("columns") or None,
+            ),
+        )
+    return {
+        key: (label, name, _safe(make, label.lower()))
+        for key, (label, name, make) in makers.items()
+    }

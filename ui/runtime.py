@@ -1,0 +1,102 @@
+"""The runtime (ledger, client, sandbox) and its background worker: one per server process.
+
+Several analysts share one Streamlit server, so the runtime lives in st.cache_resource, not in
+a session: the worker keeps submitting and refreshing after every tab is closed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import astuple, dataclass
+from typing import Any
+
+import streamlit as st
+
+from atlas_core.config import Settings
+from atlas_core.errors import ConfigError
+from atlas_core.sandbox import Behaviour
+
+from .settings import load_settings
+
+logger = logging.getLogger(__name__)
+
+SANDBOX_BEHAVIOUR_ENV = "ATLAS_SANDBOX_BEHAVIOUR"  # JSON object of sandbox Behaviour switches
+
+
+@dataclass
+class Handle:
+    """What the cache holds: the runtime and the worker started for it."""
+
+    runtime: Any
+    worker: Any
+
+
+def sandbox_behaviour() -> dict[str, Any] | None:
+    """The sandbox switches from ATLAS_SANDBOX_BEHAVIOUR, or None when unset."""
+    raw = os.environ.get(SANDBOX_BEHAVIOUR_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise ConfigError(f"{SANDBOX_BEHAVIOUR_ENV} is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{SANDBOX_BEHAVIOUR_ENV} must be a JSON object of switches.")
+    try:
+        Behaviour.from_dict(data)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{SANDBOX_BEHAVIOUR_ENV} is not usable: {exc}.") from None
+    return data
+
+
+def _fingerprint(settings: Settings, behaviour: dict[str, Any] | None) -> str:
+    # A digest, so the cache key never holds the client secret in clear.
+    raw = repr((astuple(settings), sorted((behaviour or {}).items())))
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _release(handle: Handle) -> None:
+    try:
+        handle.worker.stop()
+    finally:
+        handle.runtime.close()
+
+
+@st.cache_resource(show_spinner="Opening the ledger…", on_release=_release, max_entries=1)
+def _open(fingerprint: str, _settings: Settings, _behaviour: dict[str, Any] | None) -> Handle:
+    from atlas_core.engine import Worker, open_runtime
+
+    runtime = open_runtime(_settings, sandbox_behaviour=_behaviour)
+    try:
+        worker = Worker(runtime)
+        worker.start()
+    except BaseException:
+        runtime.close()
+        raise
+    logger.info("Runtime opened (sandbox=%s), worker started", runtime.settings.uses_sandbox)
+    return Handle(runtime=runtime, worker=worker)
+
+
+def handle() -> Handle:
+    """The process-wide runtime and worker for the current settings, opened on first use."""
+    settings = load_settings()
+    behaviour = sandbox_behaviour()
+    return _open(_fingerprint(settings, behaviour), settings, behaviour)
+
+
+def runtime() -> Any:
+    """The process-wide Runtime (ledger, client, sandbox and effective settings)."""
+    return handle().runtime
+
+
+def wake_worker() -> None:
+    """Let the worker start its next cycle now (after work was queued), instead of after its pause."""
+    handle().worker.wake()
+
+
+def refresh_now() -> None:
+    """Have the worker poll every unfinished batch in its next cycle, which starts now."""
+    handle().worker.refresh_now()
