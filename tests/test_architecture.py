@@ -12,6 +12,7 @@ import atlas_core
 
 ROOT = Path(__file__).resolve().parent.parent
 CORE = ROOT / "atlas_core"
+PAGES = sorted((ROOT / "app_pages").glob("*.py"))
 
 
 def _core_modules() -> list[str]:
@@ -43,10 +44,13 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
+PAGE_PACKAGES = {"pages", "app_pages"}
+
+
 def test_nothing_imports_a_page():
     """Pages are leaves: no module of the project imports from pages/."""
     sources = [*CORE.rglob("*.py"), *(ROOT / "ui").rglob("*.py"), ROOT / "app.py"]
-    offenders = [str(p) for p in sources if p.exists() and any(n.split(".")[0] == "pages" for n in _imports(p))]
+    offenders = [str(p) for p in sources if p.exists() and any(n.split(".")[0] in PAGE_PACKAGES for n in _imports(p))]
     assert offenders == []
 
 
@@ -54,13 +58,22 @@ def test_sql_lives_only_in_the_ledger():
     """Every SQL statement sits in atlas_core/ledger, so a move to PostgreSQL stays small."""
     ledger = CORE / "ledger"
     offenders = []
-    for path in [*CORE.rglob("*.py"), *(ROOT / "ui").rglob("*.py"), *(ROOT / "pages").glob("*.py")]:
+    for path in [*CORE.rglob("*.py"), *(ROOT / "ui").rglob("*.py"), *PAGES]:
         if ledger in path.parents:
             continue
         text = path.read_text(encoding="utf-8")
         if any(n in {"sqlite3", "sqlite_utils"} for n in _imports(path)) or ".execute(" in text:
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_pages_are_thin_and_exist():
+    """Every page script is a few dozen lines of widgets and calls; the work is in atlas_core."""
+    assert {p.stem for p in PAGES} >= {"upload", "batches", "results", "connection"}
+    for page in [*PAGES, ROOT / "app.py"]:
+        lines = page.read_text(encoding="utf-8").count("\n")
+        assert lines <= 200, f"{page.name} has {lines} lines"
+        assert not {"requests", "sqlite3", "sqlite_utils"} & _imports(page)
 
 
 def test_public_face_is_pinned():

@@ -303,6 +303,15 @@ def test_documents_frame_has_the_export_columns_and_one_type_per_column():
     assert frame.loc[2, "status"] == "failed"
 
 
+def test_documents_frame_leaves_fields_a_document_lacks_empty():
+    frame = documents_frame(
+        [document_row(sample("PAN"), document_id="P1"), document_row(sample("VOTER_ID"), document_id="V1")]
+    )
+    assert pd.isna(frame.loc[0, "voter_id"]) and pd.isna(frame.loc[1, "pan_number"])
+    text_columns = [c for c in frame.columns if not c.endswith("_confidence")]
+    assert not frame[text_columns].isin(["nan", "None"]).any().any()
+
+
 def test_documents_frame_can_neutralise_for_downloads():
     data = sample("PAN")
     data["pan_number"]["value"] = "=1+1"

@@ -64,8 +64,9 @@ def type_choices(counts: list[dict[str, Any]]) -> list[str]:
 
 
 def documents_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """The page's documents (read with their file_data) with every field flattened, as exported."""
-    return documents_frame(rows, "wide")
+    """The page's documents with every field flattened, as exported (formulas neutralised, since
+    the table's own toolbar can download it as CSV)."""
+    return documents_frame(rows, "wide", neutralise=True)
 
 
 FIRST_COLUMNS = ("document_id", "status", "document_type", "error")

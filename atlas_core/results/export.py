@@ -115,6 +115,11 @@ def _long_table(rows: Iterable[Row]) -> Iterator[list[Cell]]:
         yield [long_row[column] for column in LONG_COLUMNS]
 
 
+def _missing(value: object) -> bool:
+    # pandas fills the cells of fields a document lacks with NaN, which must not show as "nan"
+    return value is None or (isinstance(value, float) and value != value)
+
+
 def documents_frame(
     rows: Iterable[Row], layout: str = "wide", *, neutralise: bool = False
 ) -> pd.DataFrame:
@@ -135,7 +140,7 @@ def documents_frame(
             frame[column] = pd.to_numeric(values)
         else:
             # one type per column: Arrow (so st.dataframe) refuses columns mixing text and numbers
-            text = values.map(lambda v: None if v is None else str(v))
+            text = values.map(lambda v: None if _missing(v) else str(v))
             frame[column] = text.map(neutralise_text, na_action="ignore") if neutralise else text
     return frame
 
