@@ -8,8 +8,11 @@ would, so its work does not share this process's GIL. Two sides:
   one-by-one  client.iter_extracts: the pages fetched one after another, nothing stored (baseline)
   parallel    client.fetch_extracts(concurrency): the pages alone, in parallel, nothing stored
   refresh     engine.refresh_batch into a fresh ledger: pages in parallel (refresh_concurrency),
-              every item interpreted, results and fields written in one transaction
+              every item interpreted, each page stored (by a thread of its own) while later pages
+              are still on their way, the batch's counts updated at the end
 Targets: refresh at least 6x faster than one-by-one; ledger writes under 20% of refresh's time.
+Writes overlap with fetching, so three figures are shown: their wall time (waits for the GIL
+included), their CPU time, and what they added after the last page arrived.
 Times are the best of --repeat runs per side.
 """
 
@@ -76,6 +79,7 @@ def main() -> None:
             receipts = client.multiupload("POC_CDL", items)
             batch_id = receipts[0].batch_id
             baseline, ours, writes, parallel = [], [], [], []
+            write_cpu, write_wait = [], []
             for run in range(args.repeat):
                 started = time.perf_counter()
                 count = sum(1 for _ in client.iter_extracts(batch_id))
@@ -93,17 +97,21 @@ def main() -> None:
                                          summary=summary)
                 ours.append(time.perf_counter() - started)
                 writes.append(summary.write_seconds)
+                write_cpu.append(summary.write_cpu_seconds)
+                write_wait.append(summary.write_wait_seconds)
                 assert progress is not None and progress.extracted + progress.failed == args.documents
 
     best_base, best_ours = min(baseline), min(ours)
-    write_share = writes[ours.index(best_ours)] / best_ours
+    at = ours.index(best_ours)
     pages = -(-args.documents // 50)
     print(f"{args.documents} documents, {pages} pages, latency {args.latency * 1000:.0f} ms, "
           f"concurrency {concurrency}")
     print(f"  one-by-one fetch   {best_base:7.3f} s  (runs: {', '.join(f'{t:.3f}' for t in baseline)})")
     print(f"  parallel fetch     {min(parallel):7.3f} s  (runs: {', '.join(f'{t:.3f}' for t in parallel)})")
     print(f"  refresh_batch      {best_ours:7.3f} s  (runs: {', '.join(f'{t:.3f}' for t in ours)})")
-    print(f"    of which ledger writes {writes[ours.index(best_ours)]:.3f} s = {write_share:.1%} (target < 20%)")
+    print(f"    ledger writes: wall {writes[at]:.3f} s = {writes[at] / best_ours:.1%} (overlapped with "
+          f"fetching), CPU {write_cpu[at]:.3f} s = {write_cpu[at] / best_ours:.1%}, added after the "
+          f"last page {write_wait[at]:.3f} s = {write_wait[at] / best_ours:.1%}  (target < 20%)")
     print(f"  speed-up           {best_base / best_ours:7.2f}x  (target >= 6x)")
     print(f"  refresh / parallel fetch {best_ours / min(parallel):5.2f}x  (what interpreting and storing add)")
 

@@ -173,3 +173,35 @@ def test_refresh_survives_token_expiry_drops_and_throttling(make_sandbox, tmp_pa
             assert refresh_batches(runtime.ledger, runtime.client, force=True).finished == 1
         assert runtime.ledger.batch(batch_id)["extracted"] == 60
         assert runtime.ledger.batch(batch_id)["last_error"] is None
+
+
+def test_pages_are_stored_in_page_order_and_a_later_copy_with_results_wins(tmp_path):
+    from atlas_core.engine.refreshing import PageStore, interpret_page
+    from atlas_core.ledger import Ledger
+
+    ledger = Ledger(tmp_path / "atlas.db")
+    ids = ["a", "b", "c", "d"]
+    rows = [RowRecord(i + 2, d, f"https://x.test/{d}.jpg", True) for i, d in enumerate(ids)]
+    ledger.record_upload(UploadRecord("a.csv", "POC_CDL"), rows, chunk_size=4)
+    chunk = ledger.claim_chunk("w")
+    ledger.record_sent(chunk.chunk_id, [("B1", d, "u") for _, d, _ in chunk.documents])
+
+    def fields(name: str) -> dict:
+        return {"document_type": "PAN", "name": {"value": name, "confidence_score": 0.9}}
+
+    store = PageStore(ledger, "B1")
+    # Page 2 arrives first; pages shifted while Atlas worked, so some documents show twice.
+    store.put(2, interpret_page([{"document_id": "a", "file_data": fields("late")},  # ignored
+                                 {"document_id": "b", "file_data": fields("B")},  # replaces {}
+                                 {"document_id": "c", "file_data": {}}]))  # ignored
+    store.put(1, interpret_page([{"document_id": "a", "file_data": fields("early")},
+                                 {"document_id": "b", "file_data": {}},
+                                 {"document_id": "c", "file_data": fields("C")},
+                                 {"file_data": fields("no id")}]))
+    store.put(3, interpret_page([]))  # a page Atlas refused
+    assert store.close() is False  # b's inferred failure was replaced by its result
+    docs = {d["document_id"]: d for d in ledger.iter_documents()}
+    assert {k: d["state"] for k, d in docs.items()} == {
+        "a": S.EXTRACTED, "b": S.EXTRACTED, "c": S.EXTRACTED, "d": S.SUBMITTED}
+    assert [docs[k]["file_data"]["name"]["value"] for k in "abc"] == ["early", "B", "C"]
+    assert store.changed == 4  # b was stored empty (failed), then with its result

@@ -160,3 +160,20 @@ def test_streams_page_through_everything(ledger):
             "min_confidence", "upload_id", "attempt", "row_number"} <= set(docs[0])
     assert len(list(ledger.iter_upload_rows(1, page_size=10))) == 25
     assert list(ledger.iter_documents(states=[S.FAILED])) == []
+
+
+def test_results_stored_page_by_page_then_finished_match_one_go(tmp_path):
+    one, paged = Ledger(tmp_path / "one.db"), Ledger(tmp_path / "paged.db")
+    ids = [f"d{i}" for i in range(7)]
+    results = [extracted(d) for d in ids[:5]] + [Interpreted("d5", S.FAILED, error="x"),
+                                                 Interpreted("d6", "pending")]
+    for ledger in (one, paged):
+        sent_batch(ledger, ids)
+    expected = one.record_results("B1", results, now=1010.0)
+    changed = sum(paged.record_documents("B1", results[i:i + 3], now=1010.0) for i in range(0, 7, 3))
+    progress = paged.finish_poll("B1", changed, now=1010.0)
+    assert progress == expected and (progress.changed, progress.pending) == (6, 1)
+    assert paged.record_documents("B1", results, now=1020.0) == 0  # nothing new: nothing counted
+    stored = {ledger: sorted((d["document_id"], d["state"], d["min_confidence"], d["error"])
+                             for d in ledger.iter_documents()) for ledger in (one, paged)}
+    assert stored[one] == stored[paged]

@@ -80,9 +80,18 @@ class StatsCounters:
             )
 
 
-def build_session(pool_size: int) -> requests.Session:
+def build_session(pool_size: int, base_url: str | None = None) -> requests.Session:
     """A session whose pool holds ``pool_size`` connections and which never resends by itself."""
     session = requests.Session()
+    if base_url is not None:
+        # requests reads the proxy and CA-bundle variables (and ~/.netrc) again on every request,
+        # a sixth of the client's time per extracts page; every request goes to base_url, so they
+        # are read once here. netrc is left out on purpose: Atlas authenticates with the Token
+        # header, and a netrc entry would add a Basic Authorization header for its host.
+        found = session.merge_environment_settings(base_url, {}, None, None, None)
+        session.proxies = {k: v for k, v in found["proxies"].items() if k != "no"}
+        session.verify = found["verify"]
+        session.trust_env = False
     # urllib3 must never resend on its own: a silently resent upload is a second batch.
     retries = Retry(total=0, read=False, redirect=False)
     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=retries)
@@ -109,7 +118,7 @@ class Transport:
         self.timeout = timeout
         self.retry = retry
         self.counters = counters
-        self.session = build_session(pool_size)
+        self.session = build_session(pool_size, base_url)
 
     def close(self) -> None:
         """Close every pooled connection."""

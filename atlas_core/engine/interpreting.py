@@ -167,19 +167,30 @@ def _interpret(item: Any) -> Interpretation:
 
 def min_confidence(file_data: Any) -> float | None:
     """The lowest confidence_score among the fields that have a numeric one, clamped to 0..1."""
-    scores = []
-    stack: list[tuple[Any, int]] = [(file_data, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if not isinstance(node, Mapping) or depth > 6:
+    if not isinstance(file_data, Mapping):
+        return None
+    lowest = _lowest_score(file_data, 1, math.inf)
+    return None if lowest == math.inf else lowest
+
+
+def _lowest_score(node: Mapping[str, Any], depth: int, lowest: float) -> float:
+    """``lowest`` lowered by the scores of ``node``'s children (at ``depth``) and their own, to depth 6."""
+    # Called once per field of every result of a refresh, so plain loops, no generators.
+    for key, child in node.items():
+        if key == "document_type" or (type(child) is not dict and not isinstance(child, Mapping)):
             continue
-        if depth > 0 and "confidence_score" in node:
-            score = _number(node["confidence_score"])
+        if "confidence_score" in child:
+            score = child["confidence_score"]
+            if type(score) is not float or not math.isfinite(score):
+                score = _number(score)
             if score is not None:
                 # out of range: another scale or a sentinel; clamped, -1 stays "low", 93 "high"
-                scores.append(min(max(score, 0.0), 1.0))
-        stack.extend((value, depth + 1) for key, value in node.items() if key != "document_type")
-    return min(scores) if scores else None
+                score = min(max(score, 0.0), 1.0)
+                if score < lowest:
+                    lowest = score
+        if depth < 6:
+            lowest = _lowest_score(child, depth + 1, lowest)
+    return lowest
 
 
 def _number(value: Any) -> float | None:
@@ -222,7 +233,9 @@ def _document_type(value: Any) -> str | None:
 
 
 def _is_field(value: Any) -> bool:
-    return isinstance(value, Mapping) and ("value" in value or "confidence_score" in value)
+    if type(value) is not dict and not isinstance(value, Mapping):
+        return False
+    return "value" in value or "confidence_score" in value
 
 
 def _present(value: Any) -> bool:
@@ -287,12 +300,22 @@ def _has_fields(file_data: Mapping[str, Any]) -> bool:
 
 
 def _has_content(value: Any, depth: int = 0) -> bool:
-    if isinstance(value, Mapping):
+    if type(value) is str:  # the common case first: a field's value
+        return bool(value.strip())
+    if type(value) is dict or isinstance(value, Mapping):
         if depth > 6:
             return True
-        return any(_has_content(v, depth + 1) for k, v in value.items() if k != "confidence_score")
+        for key, child in value.items():
+            if key != "confidence_score" and _has_content(child, depth + 1):
+                return True
+        return False
     if isinstance(value, list):
-        return any(_has_content(v, depth + 1) for v in value[:100]) if depth <= 6 else True
+        if depth > 6:
+            return True
+        for child in value[:100]:
+            if _has_content(child, depth + 1):
+                return True
+        return False
     if isinstance(value, str):
         return bool(value.strip())
     return value is not None

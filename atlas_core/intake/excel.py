@@ -37,9 +37,10 @@ _WIDE_CELLS = [re.compile(sp + rb"r=\"([A-Z]{2,3})(\d+)\"") for sp in _SPACES]
 # the same references.
 _FAST_ROWS = re.compile(rb'<row r="(\d+)"')
 _FAST_WIDE = re.compile(rb'<c r="([A-Z]{2,3})(\d+)"')
-# Anything but exactly one space then r= (another attribute first, a tab, a line break).
-_OTHER_ROW = re.compile(rb'<row(?: (?!r=")|[\t\n\r])')
-_OTHER_CELL = re.compile(rb'<c(?: (?!r=")|[\t\n\r])')
+# Anything the fast forms could miss, in one pass: a namespace-prefixed element (<x:row>, any
+# prefix, non-ASCII too), or a row or cell with anything but exactly one space then r= (another
+# attribute first, a tab, a line break).
+_IRREGULAR = re.compile(rb'<(?:[^\s<>/!?:="\']+:|row(?: (?!r=")|[\t\n\r])|c(?: (?!r=")|[\t\n\r]))')
 _PREFIXED_ROW = re.compile(rb"<[\w.-]+:row[\s>/]")
 
 _ENCRYPTED_MARKERS = ("EncryptionInfo".encode("utf-16-le"), "EncryptedPackage".encode("utf-16-le"))
@@ -101,15 +102,15 @@ def _sheet_extent(member: IO[bytes], max_rows: int, max_cells: int) -> tuple[int
     tail = b""
     while chunk := member.read(_SCAN_CHUNK):
         data = tail + chunk
-        rows += chunk.count(b"<row") + (len(_PREFIXED_ROW.findall(chunk)) if b":row" in chunk else 0)
-        # Namespace-prefixed elements (<x:c ...>) take the general patterns, whatever follows.
-        prefixed = b":row" in data or b":c" in data
-        row_patterns = _ROW_REFS if prefixed or _OTHER_ROW.search(data) else [_FAST_ROWS]
-        cell_patterns = _WIDE_CELLS if prefixed or _OTHER_CELL.search(data) else [_FAST_WIDE]
+        irregular = _IRREGULAR.search(data) is not None
+        rows += chunk.count(b"<row") + (len(_PREFIXED_ROW.findall(chunk)) if irregular else 0)
+        # One irregular element sends the whole chunk to the general patterns, rows and cells.
+        row_patterns = _ROW_REFS if irregular else [_FAST_ROWS]
+        cell_patterns = _WIDE_CELLS if irregular else [_FAST_WIDE]
         for pattern in row_patterns:
-            numbers = pattern.findall(data)  # one C-level pass; ints only for the distinct ones
+            numbers = pattern.findall(data)  # one C-level pass; row numbers rarely repeat
             if numbers:
-                last_row = max(last_row, max(map(int, set(numbers))))
+                last_row = max(last_row, max(map(int, numbers)))
         for pattern in cell_patterns:
             for letters, number in set(pattern.findall(data)):
                 last_col = max(last_col, _column_number(letters))

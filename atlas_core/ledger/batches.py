@@ -14,6 +14,7 @@ from .store import LedgerCore, now_ts
 POLL_BASE = 5.0  # seconds before the first re-poll of a batch without progress
 POLL_CAP = 300.0  # an old batch is still looked at every five minutes
 POLL_LEASE = 120.0  # a batch being polled is not due for others for this long
+_IDS_PER_QUERY = 500  # well under SQLite's limit on bound parameters
 
 
 def poll_delay(step: int) -> float:
@@ -88,31 +89,68 @@ class BatchLedger(LedgerCore):
         """Store a poll's results for a batch, update its counts, state and next poll time."""
         now = now_ts() if now is None else now
         with self.transaction() as db:
-            known: dict[str, list[Any]] = {}
-            for row in db.execute(
-                "SELECT id, document_id, state, file_data, error FROM documents"
-                " WHERE batch_id = ? AND state IN (?, ?, ?)",
-                [batch_id, S.SUBMITTED, S.EXTRACTED, S.FAILED],
-            ):
-                known.setdefault(row[1], []).append(row)
-            updates: list[tuple[Any, ...]] = []
-            for res in results:
-                if res.state not in S.FINISHED_DOCUMENT_STATES:
+            changed = self._store_documents(db, batch_id, results, now)
+            return self._update_batch(db, batch_id, changed, total_items_reported, keep_open, now)
+
+    def record_documents(
+        self, batch_id: str, results: Sequence[Interpreted], *, now: float | None = None
+    ) -> int:
+        """Store some of a poll's results (one page or a few) and return how many changed.
+
+        A refresh stores pages while later ones are still on their way, then calls
+        ``finish_poll``; the batch's counts come from the documents, so a refresh that dies in
+        between leaves nothing inconsistent, only the batch due again when its lease ends.
+        """
+        now = now_ts() if now is None else now
+        with self.transaction() as db:
+            return self._store_documents(db, batch_id, results, now)
+
+    def finish_poll(
+        self,
+        batch_id: str,
+        changed: int,
+        *,
+        total_items_reported: int | None = None,
+        keep_open: bool = False,
+        now: float | None = None,
+    ) -> BatchProgress:
+        """Update a batch's counts, state and next poll time after its results were stored."""
+        now = now_ts() if now is None else now
+        with self.transaction() as db:
+            return self._update_batch(db, batch_id, changed, total_items_reported, keep_open, now)
+
+    @staticmethod
+    def _store_documents(db: Any, batch_id: str, results: Sequence[Interpreted], now: float) -> int:
+        finished = [res for res in results if res.state in S.FINISHED_DOCUMENT_STATES]
+        if not finished:
+            return 0
+        known: dict[str, list[Any]] = {}
+        query = (
+            "SELECT id, document_id, state, file_data, error FROM documents"
+            " WHERE batch_id = ? AND state IN (?, ?, ?)"
+        )
+        params: list[Any] = [batch_id, S.SUBMITTED, S.EXTRACTED, S.FAILED]
+        if len(finished) <= _IDS_PER_QUERY:  # a page: read only its documents, not the batch's
+            query += f" AND document_id IN ({', '.join('?' * len(finished))})"
+            params += [res.document_id for res in finished]
+        for row in db.conn.execute(query, params):
+            known.setdefault(row[1], []).append(row)
+        updates: list[tuple[Any, ...]] = []
+        for res in finished:
+            data = res.file_data_json
+            if data is None and res.file_data is not None:
+                data = json.dumps(res.file_data, ensure_ascii=False)
+            for row in known.get(res.document_id, ()):
+                if row[2] == res.state and row[3] == data and row[4] == res.error:
                     continue
-                data = res.file_data_json
-                if data is None and res.file_data is not None:
-                    data = json.dumps(res.file_data, ensure_ascii=False)
-                for row in known.get(res.document_id, ()):
-                    if row[2] == res.state and row[3] == data and row[4] == res.error:
-                        continue
-                    updates.append((res.state, res.error, res.document_type, data, res.min_confidence,
-                                    now, now, row[0]))
-            db.conn.executemany(
-                "UPDATE documents SET state = ?, error = ?, document_type = ?, file_data = ?,"
-                " min_confidence = ?, updated_at = ?, finished_at = ? WHERE id = ?",
-                updates,
-            )
-            return self._update_batch(db, batch_id, len(updates), total_items_reported, keep_open, now)
+                updates.append((res.state, res.error, res.document_type, data, res.min_confidence,
+                                now, now, row[0]))
+        db.conn.executemany(
+            "UPDATE documents SET state = ?, error = ?, document_type = ?, file_data = ?,"
+            " min_confidence = ?, updated_at = ?, finished_at = ? WHERE id = ?",
+            updates,
+        )
+        return len(updates)
 
     @staticmethod
     def _update_batch(db: Any, batch_id: str, changed: int, total_items: int | None,

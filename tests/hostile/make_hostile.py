@@ -287,14 +287,21 @@ def _far_cell_tab_separated(path: Path) -> None:
     write_xlsx(path, sheet)
 
 
-def _far_cell_prefixed(path: Path) -> None:
+def _far_cell_prefixed(path: Path, prefix: str = "x", space: str = "\t") -> None:
     # Namespace-prefixed elements (<x:c>) with tab-separated attributes: legal, and read by calamine.
     head = ('<?xml version="1.0" encoding="UTF-8"?><x:worksheet\txmlns:x="http://schemas.'
             'openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>')
     cells = ('<x:row\tr="1"><x:c\tr="A1"\tt="inlineStr"><x:is><x:t>document_id</x:t></x:is></x:c>'
              '</x:row><x:row\tr="1048576"><x:c\tr="XFD1048576"\tt="inlineStr"><x:is><x:t>far'
              "</x:t></x:is></x:c></x:row></x:sheetData></x:worksheet>")
-    write_xlsx(path, head + cells)
+    xml = (head + cells).replace("\t", space)
+    write_xlsx(path, xml.replace("x:", f"{prefix}:").replace(":x=", f":{prefix}="))
+
+
+def _far_cell_unicode_prefixed(path: Path) -> None:
+    # The same with a non-ASCII prefix (legal in an XML name) and plain spaces, so only the prefix
+    # can tell a scan that its fast forms (<row r="...) do not see these rows.
+    _far_cell_prefixed(path, prefix="\u00fc", space=" ")
 
 
 def _truncated(path: Path) -> None:
@@ -405,6 +412,7 @@ def cases() -> list[Case]:
         Case("far_cell.xlsx", "either", _far_cell),
         Case("far_cell_tab_separated.xlsx", "either", _far_cell_tab_separated),
         Case("far_cell_prefixed.xlsx", "either", _far_cell_prefixed),
+        Case("far_cell_unicode_prefixed.xlsx", "either", _far_cell_unicode_prefixed),
         Case("repeated_cells_bomb.ods", "either", _ods_repeat_bomb),
         Case("truncated.xlsx", "error", _truncated),
         Case("zip_slip.xlsx", "error", _zip_slip),
