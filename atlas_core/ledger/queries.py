@@ -9,7 +9,6 @@ from ..config import DEFAULT_STALLED_AFTER
 from . import states as S
 from .store import LedgerCore, now_ts
 
-_STATE_SUMS = ", ".join(f"sum(state = '{s}') AS {s}" for s in S.DOCUMENT_STATES)
 _BATCH_STATE = (
     "CASE WHEN b.state = 'processing' AND coalesce(b.last_progress_at, b.created_at) < :stall_before"
     " THEN 'stalled' ELSE b.state END"
@@ -19,6 +18,8 @@ _DOC_COLUMNS = (
     " d.state, d.error, d.document_type, d.min_confidence, d.attempt, d.retry_of, d.superseded,"
     " d.created_at, d.submitted_at, d.updated_at, d.finished_at"
 )
+# Documents no batch holds (never sent, or refused, or cancelled); the others are in batches.
+_UNSENT = (S.QUEUED, S.UNCERTAIN, S.REJECTED, S.CANCELLED)
 FIELD_SAMPLE = 5_000  # documents whose fields feed the confidence charts: bounded, newest first
 
 
@@ -29,6 +30,55 @@ def _progress(row: dict[str, Any]) -> float:
     return round(done / expected, 4) if expected > 0 else 1.0
 
 
+def _scope_ids(upload_id: int | None) -> str:
+    """The uploads a count covers, as an IN list the (upload_id, ...) indexes can search."""
+    return "(:upload_id)" if upload_id is not None else "(SELECT id FROM uploads)"
+
+
+def _state_counts(db: Any, upload_ids: list[int] | None) -> dict[int, dict[str, int]]:
+    """Current documents per upload (all uploads for None) and state, without reading them all.
+
+    Sent documents are counted by the batches' own counters (kept when results are stored),
+    less the few superseded by a retry; only documents no batch holds are counted one by one.
+    """
+    ids = json.dumps(upload_ids) if upload_ids is not None else None
+    scope = "(SELECT value FROM json_each(:ids))" if ids else "(SELECT id FROM uploads)"
+    counts = {
+        up: dict.fromkeys(("documents", *S.DOCUMENT_STATES), 0)
+        for up in (upload_ids if upload_ids is not None else [])
+    }
+
+    def add(up: int, state: str, n: int) -> None:
+        row = counts.setdefault(up, dict.fromkeys(("documents", *S.DOCUMENT_STATES), 0))
+        row[state] += n
+        row["documents"] += n
+
+    for up, documents, extracted, failed in db.execute(
+        "SELECT upload_id, sum(documents), sum(extracted), sum(failed) FROM batches"
+        f" WHERE upload_id IN {scope} GROUP BY upload_id", {"ids": ids},
+    ):
+        add(up, S.EXTRACTED, extracted)
+        add(up, S.FAILED, failed)
+        add(up, S.SUBMITTED, documents - extracted - failed)
+    for up, state, n in db.execute(
+        # Without INDEXED BY the planner prefers (upload_id, state) for its grouping, and reads
+        # every document of the upload to find the few superseded ones.
+        "SELECT upload_id, state, count(*) FROM documents INDEXED BY documents_upload_current"
+        f" WHERE upload_id IN {scope} AND superseded = 1 AND batch_id IS NOT NULL"
+        " GROUP BY upload_id, state",
+        {"ids": ids},
+    ):
+        add(up, state, -n)
+    marks = ", ".join(f"'{s}'" for s in _UNSENT)
+    for up, state, n in db.execute(
+        f"SELECT upload_id, state, count(*) FROM documents WHERE upload_id IN {scope}"
+        f" AND state IN ({marks}) AND superseded = 0 GROUP BY upload_id, state",
+        {"ids": ids},
+    ):
+        add(up, state, n)
+    return counts
+
+
 class QueryLedger(LedgerCore):
     """What the dashboard pages and the CLI read."""
 
@@ -37,21 +87,16 @@ class QueryLedger(LedgerCore):
         with self.reading() as db:
             total = db.execute("SELECT count(*) FROM uploads").fetchone()[0]
             rows = db.execute(
-                f"""WITH page AS (SELECT * FROM uploads ORDER BY id DESC LIMIT :limit OFFSET :offset)
-                SELECT page.*, coalesce(c.documents, 0) AS documents, {", ".join(
-                    f"coalesce(c.{s}, 0) AS {s}" for s in S.DOCUMENT_STATES)},
-                    (SELECT count(*) FROM chunks ch WHERE ch.upload_id = page.id
+                """SELECT u.*, (SELECT count(*) FROM chunks ch WHERE ch.upload_id = u.id
                      AND ch.state = 'uncertain') AS uncertain_chunks,
-                    (SELECT count(*) FROM batches b WHERE b.upload_id = page.id) AS batches
-                FROM page LEFT JOIN (
-                    SELECT upload_id, count(*) AS documents, {_STATE_SUMS} FROM documents
-                    WHERE superseded = 0 AND upload_id IN (SELECT id FROM page) GROUP BY upload_id
-                ) c ON c.upload_id = page.id ORDER BY page.id DESC""",
+                    (SELECT count(*) FROM batches b WHERE b.upload_id = u.id) AS batches
+                FROM uploads u ORDER BY u.id DESC LIMIT :limit OFFSET :offset""",
                 {"limit": limit, "offset": offset},
             ).fetchall()
+            counts = _state_counts(db, [r["id"] for r in rows])
         out = []
         for r in rows:
-            item = dict(r)
+            item = dict(r) | counts[r["id"]]
             item["columns"] = json.loads(item["columns"]) if item["columns"] else []
             item["progress"] = _progress(item)
             out.append(item)
@@ -121,19 +166,35 @@ class QueryLedger(LedgerCore):
             "upload_id": upload_id, "batch_id": batch_id, "document_type": document_type,
             "state": state, "min_c": min_confidence, "max_c": max_confidence,
             "review": needs_review_below, "search": search.strip() if search else None,
-            "all": int(include_superseded), "limit": limit, "offset": offset,
+            "limit": limit, "offset": offset,
         }
-        where = """WHERE (:all OR d.superseded = 0)
-            AND (:upload_id IS NULL OR d.upload_id = :upload_id)
-            AND (:batch_id IS NULL OR d.batch_id = :batch_id)
-            AND (:document_type IS NULL OR d.document_type = :document_type)
-            AND (:state IS NULL OR d.state = :state)
-            AND (:min_c IS NULL OR d.min_confidence >= :min_c)
-            AND (:max_c IS NULL OR d.min_confidence <= :max_c)
-            AND (:review IS NULL OR (d.state = 'extracted' AND d.min_confidence < :review))
-            AND (:search IS NULL OR d.document_id = :search)"""
+        # Only the filters given go into the statement, so SQLite can use an index for them
+        # (a ":x IS NULL OR col = :x" term hides the index from the planner).
+        terms = {
+            "upload_id": "d.upload_id = :upload_id", "batch_id": "d.batch_id = :batch_id",
+            "document_type": "d.document_type = :document_type", "state": "d.state = :state",
+            "min_c": "d.min_confidence >= :min_c", "max_c": "d.min_confidence <= :max_c",
+            "review": "d.state = 'extracted' AND d.min_confidence < :review",
+            "search": "d.document_id = :search",
+        }
+        given = [key for key in terms if params[key] is not None]
         with self.reading() as db:
-            total = db.execute(f"SELECT count(*) FROM documents d {where}", params).fetchone()[0]
+            counts = _state_counts(db, None if upload_id is None else [upload_id])
+            in_scope = sum(c["documents"] for c in counts.values())
+            by_state = state or (S.EXTRACTED if needs_review_below is not None else None)
+            if by_state and sum(c.get(by_state, 0) for c in counts.values()) * 10 > in_scope:
+                # A common state: reading the table newest first finds a page sooner than the
+                # state index would (which visits every such document, then sorts them).
+                terms["state"] = terms["state"].replace("d.state", "+d.state")
+                terms["review"] = terms["review"].replace("d.state", "+d.state")
+            where = " AND ".join(
+                [*([] if include_superseded else ["d.superseded = 0"]), *(terms[k] for k in given)]
+            )
+            where = f"WHERE {where}" if where else ""
+            if include_superseded or not set(given) <= {"upload_id", "state"}:
+                total = db.execute(f"SELECT count(*) FROM documents d {where}", params).fetchone()[0]
+            else:  # from the batches' counters: no document is read
+                total = sum(c.get(state or "documents", 0) for c in counts.values())
             extra = ", d.file_data" if with_file_data else ""
             rows = db.execute(
                 f"SELECT {_DOC_COLUMNS}{extra} FROM documents d {where}"
@@ -165,12 +226,21 @@ class QueryLedger(LedgerCore):
 
     def counts_by_type_and_state(self, *, upload_id: int | None = None) -> list[dict[str, Any]]:
         """Document counts per (document_type, state), current attempts only."""
+        scope = "upload_id = :upload_id" if upload_id is not None else "1"
         with self.reading() as db:
+            # Every attempt is counted in index order (state, finished_at, type: no sort of the
+            # ledger), then the few superseded attempts are taken off.
             return [dict(r) for r in db.execute(
-                "SELECT document_type, state, count(*) AS documents FROM documents"
-                " WHERE superseded = 0 AND (? IS NULL OR upload_id = ?)"
-                " GROUP BY document_type, state ORDER BY document_type, state",
-                [upload_id, upload_id],
+                f"""SELECT document_type, state, sum(n) AS documents FROM (
+                    SELECT state, finished_at, document_type, count(*) AS n FROM documents
+                    WHERE {scope} GROUP BY state, finished_at, document_type
+                    UNION ALL
+                    SELECT state, NULL, document_type, -count(*) FROM documents
+                    INDEXED BY documents_upload_current
+                    WHERE upload_id IN {_scope_ids(upload_id)} AND superseded = 1
+                    GROUP BY state, document_type
+                ) GROUP BY document_type, state HAVING sum(n) > 0 ORDER BY document_type, state""",
+                {"upload_id": upload_id},
             )]
 
     def field_confidence_sample(
@@ -179,9 +249,11 @@ class QueryLedger(LedgerCore):
     ) -> list[dict[str, Any]]:
         """(document_type, field, confidence) for the fields of the latest ``limit`` extracted documents."""
         with self.reading() as db:
+            # +state: the newest extracted documents are found reading newest first; the state
+            # index would visit every extracted document, then sort them all by id.
             return [dict(r) for r in db.execute(
                 """WITH sample AS (SELECT id, document_type, file_data FROM documents
-                       WHERE state = 'extracted' AND superseded = 0 AND file_data IS NOT NULL
+                       WHERE +state = 'extracted' AND superseded = 0 AND file_data IS NOT NULL
                        AND (:upload_id IS NULL OR upload_id = :upload_id)
                        AND (:dt IS NULL OR document_type = :dt) ORDER BY id DESC LIMIT :limit)
                 SELECT sample.document_type, f.key AS field,
@@ -217,13 +289,18 @@ class QueryLedger(LedgerCore):
         self, *, bucket_seconds: float = 3600, since: float | None = None, upload_id: int | None = None,
     ) -> list[dict[str, Any]]:
         """Documents finished per time bucket: bucket start (epoch seconds), extracted, failed."""
+        scope = "AND upload_id = :upload_id" if upload_id is not None else ""
         with self.reading() as db:
+            # The inner GROUP BY follows the index (state, finished_at), and a poll stores all its
+            # results at one time, so it hands on a few rows per poll, not one per document.
             return [dict(r) for r in db.execute(
-                "SELECT CAST(finished_at / :size AS INTEGER) * :size AS bucket,"
-                " sum(state = 'extracted') AS extracted, sum(state = 'failed') AS failed"
-                " FROM documents WHERE finished_at IS NOT NULL"
-                " AND (:since IS NULL OR finished_at >= :since)"
-                " AND (:upload_id IS NULL OR upload_id = :upload_id)"
-                " GROUP BY bucket ORDER BY bucket",
-                {"size": bucket_seconds, "since": since, "upload_id": upload_id},
+                f"""SELECT CAST(finished_at / :size AS INTEGER) * :size AS bucket,
+                    sum(CASE WHEN state = 'extracted' THEN n ELSE 0 END) AS extracted,
+                    sum(CASE WHEN state = 'failed' THEN n ELSE 0 END) AS failed
+                FROM (SELECT state, finished_at, count(*) AS n FROM documents
+                      WHERE state IN ('extracted', 'failed') AND finished_at >= :since {scope}
+                      GROUP BY state, finished_at)
+                GROUP BY bucket ORDER BY bucket""",
+                {"size": bucket_seconds, "since": float("-inf") if since is None else since,
+                 "upload_id": upload_id},
             )]
