@@ -9,7 +9,7 @@ from typing import IO, Any
 
 from ..config import DEFAULT_MAX_FILE_MB, DEFAULT_MAX_ROWS
 from ..errors import IntakeError
-from . import excel
+from . import excel, extent
 from .delimited import read_delimited
 from .framing import frame_grid
 from .models import SheetData
@@ -53,7 +53,7 @@ def read_spreadsheet(
         if file_format == "xlsx" and suffix in ("xlsm", "xlsx"):
             file_format = suffix
         if file_format != "ods":
-            excel.check_extent(data, max_rows=max_rows)
+            extent.check_extent(data, max_rows=max_rows)
     else:
         excel.check_ole(data, name)
         file_format = "xls"

@@ -132,18 +132,26 @@ def gather(strings: Strings, rows: np.ndarray, starts: np.ndarray, width: int) -
         offsets, data = _chunk_bytes(chunk)
         if cuts[i] == cuts[i + 1]:
             continue
-        # Pad the bytes so every window is in range; windows are views, so only the rows' bytes copy.
-        padded = np.concatenate(
-            [np.zeros(width, np.uint8), data[: offsets[-1]], np.zeros(width, np.uint8)]
-        )
-        windows = np.lib.stride_tricks.sliding_window_view(padded, width)
+        data = data[: offsets[-1]]
+        if len(data) < width:  # too short for one window: pad it (a few bytes)
+            data = np.concatenate([data, np.zeros(width - len(data), np.uint8)])
+        # Windows are views of the column's own bytes (no copy of the column per call); only a
+        # window that would start before the buffer or run past its end is shifted back inside,
+        # and those few rows are then taken byte by byte.
+        windows = np.lib.stride_tricks.sliding_window_view(data, width)
         for lo in range(cuts[i], cuts[i + 1], _ROWS):
             hi = min(lo + _ROWS, cuts[i + 1])
             local = rows[lo:hi] - bounds[i]
             first, end = offsets[local], offsets[local + 1]
             begin = np.clip(first + starts[lo:hi], first - width, end)
-            block = windows[begin + width]
+            inside = np.clip(begin, 0, len(data) - width)
+            block = windows[inside]
             block[(steps < (first - begin)[:, None]) | (steps >= (end - begin)[:, None])] = 0
+            shifted = np.flatnonzero(inside != begin)
+            if len(shifted):
+                at = begin[shifted, None] + steps
+                keep = (at >= first[shifted, None]) & (at < end[shifted, None])
+                block[shifted] = np.where(keep, data[np.clip(at, 0, len(data) - 1)], 0)
             out[lo:hi] = block
     return out
 
