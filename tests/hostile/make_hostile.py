@@ -304,6 +304,20 @@ def _far_cell_unicode_prefixed(path: Path) -> None:
     _far_cell_prefixed(path, prefix="\u00fc", space=" ")
 
 
+def _far_cell_sheet(body: str) -> Callable[[Path], None]:
+    # Each body below slipped past an earlier extent scan and made calamine abort the process.
+    return lambda path: write_xlsx(path, SHEET_HEAD + body + SHEET_TAIL)
+
+
+# calamine counts one column on for every <c> without r: 16,383 of them make a row that wide.
+UNNAMED_CELLS = ('<row r="1">' + "<c></c>" * 16383 + '<c t="inlineStr"><is><t>x</t></is></c></row>'
+                 '<row r="200000"><c r="A200000" t="inlineStr"><is><t>y</t></is></c></row>')
+SINGLE_QUOTED = ('<row r="1"><c r="A1" t="inlineStr"><is><t>document_id</t></is></c></row>'
+                 "<row r='1048576'><c r='XFD1048576' t=\"inlineStr\"><is><t>far</t></is></c></row>")
+FOUR_LETTER_COLUMN = ('<row r="1"><c r="A1" t="inlineStr"><is><t>document_id</t></is></c></row>'
+                      '<row r="200000"><c r="AAAA200000" t="inlineStr"><is><t>far</t></is></c></row>')
+
+
 def _truncated(path: Path) -> None:
     _xlsx_rows([_header(), [("1", "s"), (GOOD.format(1), "s")]])(path)
     data = path.read_bytes()
@@ -413,6 +427,9 @@ def cases() -> list[Case]:
         Case("far_cell_tab_separated.xlsx", "either", _far_cell_tab_separated),
         Case("far_cell_prefixed.xlsx", "either", _far_cell_prefixed),
         Case("far_cell_unicode_prefixed.xlsx", "either", _far_cell_unicode_prefixed),
+        Case("far_cell_unnamed_cells.xlsx", "either", _far_cell_sheet(UNNAMED_CELLS)),
+        Case("far_cell_single_quoted.xlsx", "either", _far_cell_sheet(SINGLE_QUOTED)),
+        Case("far_cell_four_letter_column.xlsx", "either", _far_cell_sheet(FOUR_LETTER_COLUMN)),
         Case("repeated_cells_bomb.ods", "either", _ods_repeat_bomb),
         Case("truncated.xlsx", "error", _truncated),
         Case("zip_slip.xlsx", "error", _zip_slip),
