@@ -1,7 +1,9 @@
 """Sending queued chunks to Atlas with bounded concurrency and recording each answer atomically.
 
 Each lane claims a chunk (atomically, so several processes can share one ledger), sends it and
-records what Atlas said before taking the next. What happens on each answer:
+records what Atlas said before taking the next; receipts are recorded and the next chunk claimed in
+one transaction, so a lane holds at most one chunk in 'sending' at any time (what a crash can leave
+uncertain stays bounded by the lanes). What happens on each answer:
 
 - 201 with receipts -> the chunk is sent, its documents submitted, the batch recorded;
 - OutcomeUnknownError (or a 2xx we cannot read) -> uncertain: never resent without the user;
@@ -66,14 +68,27 @@ def requeue_delay(attempts: int, error: AtlasError, base: float, cap: float) -> 
     return min(base * 2 ** max(attempts - 1, 0), cap)
 
 
+@dataclass(frozen=True)
+class NextClaim:
+    """Who claims the next chunk together with a recorded answer, unless ``stop`` is set by then."""
+
+    worker_id: str
+    upload_id: int | None
+    stop: threading.Event
+
+
 def send_chunk(
     ledger: Ledger, client: AtlasClient, chunk: ClaimedChunk, summary: SendSummary,
-    *, backoff_base: float, backoff_cap: float,
-) -> None:
-    """Send one claimed chunk and record the outcome; raise only on 401/410 (after requeueing)."""
+    *, backoff_base: float, backoff_cap: float, then_claim: NextClaim | None = None,
+) -> ClaimedChunk | None:
+    """Send one claimed chunk and record the outcome; raise only on 401/410 (after requeueing).
+
+    With ``then_claim``, a sent chunk's receipts are recorded in the same transaction that claims
+    the next chunk, which is returned (None when nothing is due, or on any other outcome).
+    """
     if not chunk.documents:
         ledger.record_chunk_failure(chunk.chunk_id, S.CANCELLED, "No documents were left to send.")
-        return
+        return None
     items = [UploadItem(file_url=url, document_id=doc_id) for _, doc_id, url in chunk.documents]
     try:
         receipts = client.multiupload(chunk.product_type, items)
@@ -81,7 +96,7 @@ def send_chunk(
         ledger.record_chunk_failure(chunk.chunk_id, S.UNCERTAIN, exc.user_message())
         summary.add(uncertain=len(items))
         summary.errors.append(exc.message)
-        return
+        return None
     except (AuthError, GoneError) as exc:
         ledger.requeue_chunk(chunk.chunk_id, exc.message, retry_at=now_ts())
         raise
@@ -95,13 +110,20 @@ def send_chunk(
             ledger.record_chunk_failure(chunk.chunk_id, S.REJECTED, exc.message)
             summary.add(rejected=len(items))
         summary.errors.append(exc.message)
-        return
-    batches = ledger.record_sent(
-        chunk.chunk_id, [(r.batch_id, r.document_id, r.file_uuid) for r in receipts]
-    )
+        return None
+    answer = [(r.batch_id, r.document_id, r.file_uuid) for r in receipts]
+    following = None
+    if then_claim is not None and not then_claim.stop.is_set():
+        # One transaction instead of two on the lane's path from one answer to the next request.
+        batches, following = ledger.record_sent_and_claim(
+            chunk.chunk_id, answer, then_claim.worker_id, upload_id=then_claim.upload_id
+        )
+    else:
+        batches = ledger.record_sent(chunk.chunk_id, answer)
     summary.add(chunks_sent=1, documents_sent=len(receipts))
     with summary._lock:
         summary.batches.extend(batches)
+    return following
 
 
 def send_queued(
@@ -120,21 +142,25 @@ def send_queued(
     summary = SendSummary()
     stop = stop or threading.Event()
     fatal: list[AtlasError] = []
+    then_claim = NextClaim(worker_id, upload_id, stop)
 
     def lane() -> None:
-        while not stop.is_set():
-            chunk = ledger.claim_chunk(worker_id, upload_id=upload_id)
-            if chunk is None:
-                return
+        # A chunk is claimed only when this lane can send it at once: one claimed early would
+        # turn uncertain in a crash without ever having left.
+        chunk = None if stop.is_set() else ledger.claim_chunk(worker_id, upload_id=upload_id)
+        while chunk is not None:
             try:
-                send_chunk(ledger, client, chunk, summary,
-                           backoff_base=backoff_base, backoff_cap=backoff_cap)
+                following = send_chunk(ledger, client, chunk, summary, backoff_base=backoff_base,
+                                       backoff_cap=backoff_cap, then_claim=then_claim)
             except AtlasError as exc:
                 fatal.append(exc)
                 stop.set()
                 return
             if progress is not None:
                 progress(len(chunk.documents))
+            if following is None and not stop.is_set():
+                following = ledger.claim_chunk(worker_id, upload_id=upload_id)
+            chunk = following
 
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="atlas-send") as pool:
         futures = [pool.submit(lane) for _ in range(concurrency)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -23,34 +24,7 @@ class ChunkLedger(LedgerCore):
         """Take the next due queued chunk for ``worker_id`` (atomic across processes), or None."""
         now = now_ts() if now is None else now
         with self.transaction() as db:
-            # One UPDATE ... WHERE state='queued' under BEGIN IMMEDIATE: two workers can
-            # never both win the same chunk.
-            row = db.execute(
-                "UPDATE chunks SET state = ?, claimed_by = ?, claimed_at = ?, updated_at = ?,"
-                " attempts = attempts + 1"
-                " WHERE id = (SELECT id FROM chunks WHERE state = ?"
-                " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
-                " AND (? IS NULL OR upload_id = ?) ORDER BY upload_id, sequence LIMIT 1)"
-                " AND state = ? RETURNING id, upload_id, attempts",
-                [S.SENDING, worker_id, now, now, S.QUEUED, now, upload_id, upload_id, S.QUEUED],
-            ).fetchone()
-            if row is None:
-                return None
-            product_type = db.execute(
-                "SELECT product_type FROM uploads WHERE id = ?", [row["upload_id"]]
-            ).fetchone()[0]
-            docs = db.execute(
-                "SELECT id, document_id, file_url FROM documents WHERE chunk_id = ? AND state = ?"
-                " ORDER BY id",
-                [row["id"], S.QUEUED],
-            ).fetchall()
-        return ClaimedChunk(
-            chunk_id=row["id"],
-            upload_id=row["upload_id"],
-            product_type=product_type,
-            attempts=row["attempts"],
-            documents=tuple((d[0], d[1], d[2]) for d in docs),
-        )
+            return self._claim(db, worker_id, upload_id, now)
 
     def record_sent(
         self,
@@ -62,54 +36,110 @@ class ChunkLedger(LedgerCore):
         """Record Atlas's receipts (batch_id, document_id, file_uuid) for a chunk; return batch ids."""
         now = now_ts() if now is None else now
         with self.transaction() as db:
-            chunk = db.execute(
-                "SELECT c.upload_id, u.product_type FROM chunks c JOIN uploads u ON u.id = c.upload_id"
-                " WHERE c.id = ?",
-                [chunk_id],
-            ).fetchone()
-            pending: dict[str, list[int]] = defaultdict(list)
-            # Receipts are proof Atlas took the documents, even if the chunk was meanwhile
-            # marked uncertain because its sender looked gone.
-            for doc in db.execute(
-                "SELECT id, document_id FROM documents WHERE chunk_id = ? AND state IN (?, ?)"
-                " ORDER BY id",
-                [chunk_id, S.QUEUED, S.UNCERTAIN],
-            ):
-                pending[doc[1]].append(doc[0])
-            updates: list[tuple[Any, ...]] = []
-            per_batch: dict[str, int] = defaultdict(int)
-            for batch_id, document_id, file_uuid in receipts:
-                rows = pending.get(document_id)
-                if rows:
-                    updates.append((S.SUBMITTED, batch_id, file_uuid, now, now, rows.pop(0)))
-                    per_batch[batch_id] += 1
-            for batch_id, count in per_batch.items():
-                db.execute(
-                    "INSERT INTO batches (batch_id, upload_id, chunk_id, product_type, documents, state,"
-                    " created_at, next_poll_at, last_progress_at) VALUES (?,?,?,?,?,?,?,?,?)"
-                    " ON CONFLICT (batch_id) DO UPDATE SET documents = documents + excluded.documents",
-                    [batch_id, chunk["upload_id"], chunk_id, chunk["product_type"], count,
-                     S.PROCESSING, now, now + FIRST_POLL_DELAY, now],
-                )
-            db.conn.executemany(
-                "UPDATE documents SET state = ?, batch_id = ?, file_uuid = ?, submitted_at = ?,"
-                " updated_at = ?, error = NULL WHERE id = ?",
-                updates,
-            )
-            # Documents Atlas did not confirm may or may not be there: never resend them blindly.
-            unconfirmed = [i for ids in pending.values() for i in ids]
-            if unconfirmed:
-                db.conn.executemany(
-                    "UPDATE documents SET state = ?, updated_at = ?, error = ? WHERE id = ?",
-                    [(S.UNCERTAIN, now, "Atlas's answer did not list this document.", i)
-                     for i in unconfirmed],
-                )
-            batches = list(per_batch)
+            return self._record_sent(db, chunk_id, receipts, now)
+
+    def record_sent_and_claim(
+        self,
+        chunk_id: int,
+        receipts: Sequence[tuple[str, str, str]],
+        worker_id: str,
+        *,
+        upload_id: int | None = None,
+        now: float | None = None,
+    ) -> tuple[list[str], ClaimedChunk | None]:
+        """``record_sent``, then ``claim_chunk`` for the same worker, in one transaction."""
+        now = now_ts() if now is None else now
+        with self.transaction() as db:
+            batches = self._record_sent(db, chunk_id, receipts, now)
+            return batches, self._claim(db, worker_id, upload_id, now)
+
+    @staticmethod
+    def _claim(db: Any, worker_id: str, upload_id: int | None, now: float) -> ClaimedChunk | None:
+        # One UPDATE ... WHERE state='queued' under BEGIN IMMEDIATE: two workers can never both
+        # win the same chunk. The product type comes back with it, saving a statement.
+        row = db.conn.execute(
+            "UPDATE chunks SET state = ?, claimed_by = ?, claimed_at = ?, updated_at = ?,"
+            " attempts = attempts + 1"
+            " WHERE id = (SELECT id FROM chunks WHERE state = ?"
+            " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+            " AND (? IS NULL OR upload_id = ?) ORDER BY upload_id, sequence LIMIT 1)"
+            " AND state = ? RETURNING id, upload_id, attempts,"
+            " (SELECT product_type FROM uploads WHERE uploads.id = chunks.upload_id)",
+            [S.SENDING, worker_id, now, now, S.QUEUED, now, upload_id, upload_id, S.QUEUED],
+        ).fetchone()
+        if row is None:
+            return None
+        # The documents come back as one JSON row: fetching 100 rows one by one gives up and
+        # retakes the GIL per row, and each retake waits behind the other lanes' work.
+        docs = db.conn.execute(
+            "SELECT json_group_array(json_array(id, document_id, file_url)) FROM documents"
+            " WHERE chunk_id = ? AND state = ?",
+            [row[0], S.QUEUED],
+        ).fetchone()[0]
+        return ClaimedChunk(
+            chunk_id=row[0],
+            upload_id=row[1],
+            product_type=row[3],
+            attempts=row[2],
+            documents=tuple((d[0], d[1], d[2]) for d in sorted(json.loads(docs))),
+        )
+
+    @staticmethod
+    def _record_sent(
+        db: Any, chunk_id: int, receipts: Sequence[tuple[str, str, str]], now: float
+    ) -> list[str]:
+        chunk = db.execute(
+            "SELECT c.upload_id, u.product_type FROM chunks c JOIN uploads u ON u.id = c.upload_id"
+            " WHERE c.id = ?",
+            [chunk_id],
+        ).fetchone()
+        pending: dict[str, list[int]] = defaultdict(list)
+        # Receipts are proof Atlas took the documents, even if the chunk was meanwhile
+        # marked uncertain because its sender looked gone.
+        rows = db.conn.execute(
+            "SELECT json_group_array(json_array(id, document_id)) FROM documents"
+            " WHERE chunk_id = ? AND state IN (?, ?)",
+            [chunk_id, S.QUEUED, S.UNCERTAIN],
+        ).fetchone()[0]
+        for row_id, document_id in sorted(json.loads(rows)):
+            pending[document_id].append(row_id)
+        updates: list[tuple[int, str, str]] = []
+        per_batch: dict[str, int] = defaultdict(int)
+        for batch_id, document_id, file_uuid in receipts:
+            ids = pending.get(document_id)
+            if ids:
+                updates.append((ids.pop(0), batch_id, file_uuid))
+                per_batch[batch_id] += 1
+        for batch_id, count in per_batch.items():
             db.execute(
-                "UPDATE chunks SET state = ?, batch_id = ?, error = NULL, updated_at = ?,"
-                " next_attempt_at = NULL WHERE id = ?",
-                [S.SENT, batches[0] if batches else None, now, chunk_id],
+                "INSERT INTO batches (batch_id, upload_id, chunk_id, product_type, documents, state,"
+                " created_at, next_poll_at, last_progress_at) VALUES (?,?,?,?,?,?,?,?,?)"
+                " ON CONFLICT (batch_id) DO UPDATE SET documents = documents + excluded.documents",
+                [batch_id, chunk["upload_id"], chunk_id, chunk["product_type"], count,
+                 S.PROCESSING, now, now + FIRST_POLL_DELAY, now],
             )
+        # One statement for the whole chunk, for the same reason as in _claim: executemany
+        # gives up the GIL once per row.
+        db.conn.execute(
+            "UPDATE documents SET state = ?, batch_id = json_extract(r.value, '$[1]'),"
+            " file_uuid = json_extract(r.value, '$[2]'), submitted_at = ?, updated_at = ?,"
+            " error = NULL FROM json_each(?) AS r WHERE documents.id = json_extract(r.value, '$[0]')",
+            [S.SUBMITTED, now, now, json.dumps(updates)],
+        )
+        # Documents Atlas did not confirm may or may not be there: never resend them blindly.
+        unconfirmed = [i for ids in pending.values() for i in ids]
+        if unconfirmed:
+            db.conn.executemany(
+                "UPDATE documents SET state = ?, updated_at = ?, error = ? WHERE id = ?",
+                [(S.UNCERTAIN, now, "Atlas's answer did not list this document.", i)
+                 for i in unconfirmed],
+            )
+        batches = list(per_batch)
+        db.execute(
+            "UPDATE chunks SET state = ?, batch_id = ?, error = NULL, updated_at = ?,"
+            " next_attempt_at = NULL WHERE id = ?",
+            [S.SENT, batches[0] if batches else None, now, chunk_id],
+        )
         return batches
 
     def record_chunk_failure(
