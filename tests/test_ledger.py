@@ -280,3 +280,14 @@ def test_receipts_arriving_after_a_chunk_was_thought_orphaned_still_count(ledger
     send(ledger, chunk, "B1")
     assert {d["state"] for d in ledger.documents_page()[0]} == {S.SUBMITTED}
     assert ledger.chunks_of_upload(1)[0]["state"] == S.SENT and ledger.batch("B1")["documents"] == 2
+
+
+def test_recording_receipts_and_claiming_the_next_chunk_is_one_step(ledger):
+    queued = upload(ledger, 20)
+    first = ledger.claim_chunk("w1", upload_id=queued.upload_id)
+    receipts = [("B1", doc_id, f"uuid-{doc_id}") for _, doc_id, _ in first.documents]
+    batches, second = ledger.record_sent_and_claim(first.chunk_id, receipts, "w1")
+    assert batches == ["B1"] and second is not None and second.chunk_id != first.chunk_id
+    states = {c["id"]: (c["state"], c["claimed_by"]) for c in ledger.chunks_of_upload(queued.upload_id)}
+    assert states == {first.chunk_id: (S.SENT, "w1"), second.chunk_id: (S.SENDING, "w1")}
+
