@@ -98,8 +98,9 @@ class BatchLedger(LedgerCore):
         """Store some of a poll's results (one page or a few) and return how many changed.
 
         A refresh stores pages while later ones are still on their way, then calls
-        ``finish_poll``; the batch's counts come from the documents, so a refresh that dies in
-        between leaves nothing inconsistent, only the batch due again when its lease ends.
+        ``finish_poll``, which recounts the batch from its documents. A refresh that dies in
+        between keeps the stored results; the batch's (and so the upload's) counters lag until
+        the next poll, which comes when its lease ends.
         """
         now = now_ts() if now is None else now
         with self.transaction() as db:

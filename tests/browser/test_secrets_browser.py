@@ -6,27 +6,14 @@ import pytest
 from playwright.sync_api import Page
 from screens import settle
 from test_pages_support import sheet_csv
-from test_secrets import CLIENT_ID, CLIENT_SECRET, cli, file_texts, leaks, secret_pieces
 
-from atlas_core.sandbox import Behaviour, SandboxServer
+# The same recognisable sandbox as the non-browser secrets test (imported as a fixture).
+from test_secrets import CLIENT_ID, CLIENT_SECRET, atlas, cli, file_texts, leaks, secret_pieces  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-@pytest.fixture
-def atlas(tmp_path):
-    """A sandbox with its own credentials and short-lived tokens."""
-    server = SandboxServer(
-        state_path=tmp_path / "atlas-side.jsonl",
-        behaviour=Behaviour(processing_seconds=0.3, token_lifetime=2.0, fail_rate=0.2),
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-    ).start()
-    yield server
-    server.stop()
-
-
-def test_no_secret_or_token_in_the_html_of_any_page(atlas, tmp_path, launch_dashboard, page: Page):
+def test_no_secret_or_token_in_the_html_of_any_page(atlas, tmp_path, launch_dashboard, page: Page):  # noqa: F811
     workdir = tmp_path / "app"  # launch_dashboard("app") keeps its ledger here
     workdir.mkdir()
     sheet = tmp_path / "sheet.csv"
