@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import zipfile
+import zlib
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
-from zlib import error as zlib_error
 
 import numpy as np
 import pyarrow as pa
@@ -15,30 +20,34 @@ import pyarrow.compute as pc
 
 from ..errors import IntakeError
 
-# calamine allocates a sheet's whole bounding box, so one cell at XFD1048576 in a 2 KB file asks
-# for 17 billion cells and aborts the process; sheets are measured before calamine sees them.
+# calamine allocates a sheet's whole bounding box from its cells' references, so one cell at
+# XFD1048576 (or at Z4000000000) in a 2 KB file asks for billions of cells and aborts the process;
+# sheets are measured before calamine sees them. Columns up to Z are not counted: a sheet that
+# narrow is bounded by its rows.
 MAX_GRID_CELLS = 20_000_000
 _SCAN_CHUNK = 4 * 1024 * 1024
+_RAW_CHUNK = 1024 * 1024
 # A sheet part with no markup for this long is no spreadsheet; refusing it bounds the carry-over.
 _MAX_TEXT_RUN = 64 * 1024 * 1024
-# Excel and openpyxl write every <row> and <c> with r="..." first, in capitals. In a chunk where
-# all of them do (_IRREGULAR finds nothing), RE2 passes in Arrow read every row number and
-# findall looks for cells in columns of two letters or more (one letter cannot make a sheet
-# wide). calamine also accepts references in other quotes or spacing, cells without r (the column
-# counts on from the previous cell), lower case and namespace prefixes: any of those sends the
-# chunk to the general scan, which bounds all of them.
-_LEADING_NUMBER = r'^(?P<g>[0-9]+)"'
-_ANY_WIDE = r'<c r="[A-Z]{2}'
-_FAST_WIDE = re.compile(rb'<c r="([A-Z]{2,})(\d+)"')
-# The same test as one RE2 pattern (no lookahead there, so each way to differ from r="..." is
-# spelled out), run by Arrow in C++ at about twice the speed of `re`. The data handed to it ends
-# in the byte after the chunk, so a reference cut short at the end still counts as irregular.
-# Row numbers of ten digits or more go to the general scan too, where Python ints hold them.
+# Excel and openpyxl write every <row> and <c> with r="..." first, in capitals. A chunk where all
+# of them do is "regular". calamine also accepts references in other quotes or spacing, cells
+# without r (the column counts on from the previous cell), lower case and namespace prefixes: any
+# of those makes the chunk irregular and sends it to the general scan, which bounds all of them.
+# _IRREGULAR is that test as one RE2 pattern (no lookahead there, so each way to differ from
+# r="..." is spelled out), run by Arrow in C++. The data handed to it ends in the byte after the
+# chunk, so a reference cut short at the end still counts as irregular. Row numbers of ten digits
+# or more are irregular too, so that Python ints hold them.
 _IRREGULAR = (
     r'<(?:[^\t\n\v\f\r <>/!?:="\']+:|row r="[0-9]{10}'
     r'|row(?:[\t\n\v\f\r>/]| (?:[^r]|r(?:[^=]|=(?:[^"]|"(?:[^0-9]|[0-9]+[^0-9"])))))'
     r'|c(?:[\t\n\v\f\r>/]| (?:[^r]|r(?:[^=]|=(?:[^"]|"(?:[^A-Z]|[A-Z]+(?:[^A-Z0-9]|[0-9]+[^0-9"])))))))'
 )
+# In a regular chunk only two things can stretch the grid: a column of two letters or more, and
+# a row number (of a <row> or of a cell's own reference) above what the sheet's width allows.
+# One RE2 pass asks whether the chunk holds either (or anything irregular); most chunks hold
+# neither, and then every row number in them is known to be at most that threshold.
+_ANY_WIDE = r'<c r="[A-Z]{2}'
+_FAST_WIDE = re.compile(rb'<c r="([A-Z]{2,})(\d+)"')
 _ANY_ROW = re.compile(rb'<(?:[^\s<>/!?:="\']+:)?row[\s>/]')
 _ANY_CELL = re.compile(rb'<(?:[^\s<>/!?:="\']+:)?c[\s>/]')
 _ANY_REF = re.compile(rb"\sr\s*=\s*[\"']([^\"'<>]*)")
@@ -48,6 +57,7 @@ _NOT_LETTERS = re.compile(rb"[^A-Za-z]+")
 _NOT_DIGITS = re.compile(rb"\D+")
 
 Source = Path | bytes
+Extent = tuple[int, int]
 
 
 def check_extent(source: Source, *, max_rows: int, max_cells: int = MAX_GRID_CELLS) -> None:
@@ -57,8 +67,9 @@ def check_extent(source: Source, *, max_rows: int, max_cells: int = MAX_GRID_CEL
         with zipfile.ZipFile(src) as archive:
             for info in archive.infolist():
                 if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
-                    with archive.open(info) as member:
-                        extent = _sheet_extent(member, max_rows, max_cells)
+                    extent = sheet_extent(
+                        lambda info=info: _inflated(archive, source, info), max_rows, max_cells
+                    )
                     if extent is not None:
                         raise IntakeError(
                             f"A sheet of this workbook reaches row {extent[0]:,} and column "
@@ -66,80 +77,216 @@ def check_extent(source: Source, *, max_rows: int, max_cells: int = MAX_GRID_CEL
                             hint="Copy the document rows into a new sheet (or save them as CSV) "
                             "and upload that file.",
                         )
-    except (zipfile.BadZipFile, OSError, EOFError, zlib_error):
-        raise damaged_workbook() from None
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError):
+        raise damaged_workbook() from None  # NotImplementedError: a compression zipfile lacks
 
 
-def _sheet_extent(member: IO[bytes], max_rows: int, max_cells: int) -> tuple[int, int] | None:
-    """(rows, columns) as soon as a sheet's XML is seen to go past the limits, else None.
+def sheet_extent(
+    pieces: Callable[[], Generator[bytes]], max_rows: int, max_cells: int
+) -> Extent | None:
+    """(rows, columns) of a sheet's XML, given as pieces, when it goes past the limits, else None.
 
-    Chunks are cut at their last '<', so no tag or attribute is split and nothing is counted twice.
+    The first pass leaves row numbers under the threshold uncounted. When the sheet then turns
+    out wider than those thresholds allowed for, nothing is proven either way and a second pass
+    reads every row number (only sheets that widen after their first few megabytes need it).
     """
-    rows = last_row = run = longest_run = 0
-    last_col = 1
-    irregular_seen = False
-    buffer = bytearray()
-    while True:
-        chunk = member.read(_SCAN_CHUNK)
-        buffer += chunk
-        cut = buffer.rfind(b"<") if chunk else len(buffer)
-        if cut <= 0:
-            if len(buffer) > _MAX_TEXT_RUN:
-                raise damaged_workbook()
-            if not chunk:
-                break
-            continue
-        if not chunk:
-            buffer += b"\x00"  # stands for the byte after the data, as the next '<' does
-        # Views, not copies: the data up to the cut, and for the RE2 passes one byte more.
-        data = memoryview(buffer)[:cut]
-        column = _binary(memoryview(buffer)[: cut + 1])
-        if not _matches(column, _IRREGULAR):
-            # Each piece after a '<row r="' starts with that row's number (the chunk is regular).
-            pieces = pc.list_flatten(pc.split_pattern(column, '<row r="'))[1:]
-            rows += len(pieces)
-            if len(pieces):
-                numbers = pc.struct_field(pc.extract_regex(pieces, _LEADING_NUMBER), "g")
-                last_row = max(last_row, pc.max(pc.cast(numbers, pa.int64())).as_py() or 0)
-            wide = _FAST_WIDE.findall(data) if _matches(column, _ANY_WIDE) else []
-            for letters, number in set(wide):
-                last_col = max(last_col, _column_number(letters))
-                last_row = max(last_row, int(number))
+    first = _Scan(max_rows, max_cells, exact=False)
+    verdict = first.run(pieces())
+    if verdict is not _UNSURE:
+        return verdict
+    return _Scan(max_rows, max_cells, exact=True).run(pieces())
+
+
+_UNSURE: Any = object()
+
+
+class _Scan:
+    """One pass over a sheet's XML, keeping bounds on the grid calamine would allocate."""
+
+    def __init__(self, max_rows: int, max_cells: int, *, exact: bool) -> None:
+        self.max_rows, self.max_cells, self.exact = max_rows, max_cells, exact
+        self.exact_row = 0  # the highest row number read
+        self.bound_row = 0  # row numbers not read are at most this (chunks the fast test passed)
+        self.last_col = 1  # the highest column beyond Z read (1 when none)
+        self.irregular_rows = 0  # rows seen in irregular chunks (rows without r count on)
+        self.irregular_seen = False
+        self.run_cells = self.longest_run = 0  # cells in a row after its last named one
+
+    def run(self, pieces: Generator[bytes]) -> Extent | None | Any:
+        """Scan every piece; the extent as soon as it is over the limits, None when proven within."""
+        buffer = bytearray()
+        with closing(_read_ahead(pieces)) as ahead:
+            while True:
+                chunk = next(ahead, b"")
+                buffer += chunk
+                # Chunks are cut at their last '<', so no tag is split and nothing counted twice.
+                cut = buffer.rfind(b"<") if chunk else len(buffer)
+                if cut <= 0:
+                    if len(buffer) > _MAX_TEXT_RUN:
+                        raise damaged_workbook()
+                    if not chunk:
+                        break
+                    continue
+                if not chunk:
+                    buffer += b"\x00"  # stands for the byte after the data, as the next '<' does
+                # Views, not copies: the data up to the cut, and for the RE2 passes one byte more.
+                self.feed(memoryview(buffer)[:cut], _binary(memoryview(buffer)[: cut + 1]))
+                if self.over():
+                    return self.extent()
+                if not chunk:
+                    break
+                buffer = buffer[cut:]  # a new, small buffer: the views above keep the old one alive
+        if self.within(self.bound_row):
+            return None
+        return self.extent() if self.exact else _UNSURE
+
+    def threshold(self) -> int:
+        """The highest row number the sheet's width so far allows (every number, when exact)."""
+        if self.exact:
+            return 0
+        return max(0, min(self.max_rows, self.max_cells // (self.last_col + self.longest_run)))
+
+    def feed(self, data: memoryview, column: pa.Array) -> None:
+        """Take one chunk (cut at a '<') into the bounds."""
+        if not self.exact and not _matches(column, _flagged(self.threshold())):
+            self.bound_row = max(self.bound_row, self.threshold())
+            return
+        if _matches(column, _IRREGULAR):
+            self._feed_irregular(data)
+            return
+        if _matches(column, _ANY_WIDE):
+            for letters, number in set(_FAST_WIDE.findall(data)):
+                self.last_col = max(self.last_col, _column_number(letters))
+                self.exact_row = max(self.exact_row, int(number))
+        # Only the numbers above the threshold (for this chunk's width) are read one by one.
+        limit = self.threshold()
+        numbers = set(_greater_than_bytes(limit).findall(data))
+        self.exact_row = max(self.exact_row, max(map(int, numbers), default=0))
+        self.bound_row = max(self.bound_row, limit)
+
+    def _feed_irregular(self, data: memoryview) -> None:
+        self.irregular_seen = True
+        if _ODD_REF.search(data):  # a reference not shaped letters-then-digits: take it apart
+            refs = [
+                (b"", _NOT_LETTERS.sub(b"", ref), _NOT_DIGITS.sub(b"", ref))
+                for ref in set(_ANY_REF.findall(data))
+            ]
         else:
-            irregular_seen = True
-            if _ODD_REF.search(data):  # a reference not shaped letters-then-digits: take it apart
-                refs = [
-                    (b"", _NOT_LETTERS.sub(b"", ref), _NOT_DIGITS.sub(b"", ref))
-                    for ref in set(_ANY_REF.findall(data))
-                ]
-            else:
-                refs = _REF_PARTS.findall(data)
-            for name in {letters for _, letters, _ in refs}:
-                last_col = max(last_col, _column_number(name.upper()))
-            numbers = {digits for _, _, digits in refs if digits}
-            last_row = max(last_row, max(map(int, numbers), default=0))
-            row_starts = np.array([m.start() for m in _ANY_ROW.finditer(data)], dtype=np.int64)
-            cell_starts = np.array([m.start() for m in _ANY_CELL.finditer(data)], dtype=np.int64)
-            rows += len(row_starts)
-            # A cell without r takes the column after the previous cell of its row, so a row can
-            # reach as far right as its first named column plus the cells that follow it.
-            per_row = np.bincount(
-                np.searchsorted(row_starts, cell_starts, "right"), minlength=len(row_starts) + 1
-            )
-            per_row[0] += run
-            longest_run = max(longest_run, int(per_row.max()))
-            run = int(per_row[-1])
-        reach = max(rows, last_row)
+            refs = _REF_PARTS.findall(data)
+        for name in {letters for _, letters, _ in refs}:
+            self.last_col = max(self.last_col, _column_number(name.upper()))
+        numbers = {digits for _, _, digits in refs if digits}
+        self.exact_row = max(self.exact_row, max(map(int, numbers), default=0))
+        row_starts = np.array([m.start() for m in _ANY_ROW.finditer(data)], dtype=np.int64)
+        cell_starts = np.array([m.start() for m in _ANY_CELL.finditer(data)], dtype=np.int64)
+        self.irregular_rows += len(row_starts)
+        # A cell without r takes the column after the previous cell of its row, so a row can
+        # reach as far right as its first named column plus the cells that follow it.
+        per_row = np.bincount(
+            np.searchsorted(row_starts, cell_starts, "right"), minlength=len(row_starts) + 1
+        )
+        per_row[0] += self.run_cells
+        self.longest_run = max(self.longest_run, int(per_row.max()))
+        self.run_cells = int(per_row[-1])
+
+    def within(self, row_bound: int) -> bool:
+        """Whether the grid is within the limits when no row number read or not exceeds row_bound."""
+        top = max(self.exact_row, row_bound)
+        reach = max(top, self.irregular_rows)
         # Rows without r count on from the last numbered one, so where any may lack it the grid
         # is bounded by the numbers plus the rows.
-        height = last_row + rows if irregular_seen else reach
-        width = last_col + longest_run
-        if reach > max_rows or height * width > max_cells:
-            return reach, width
-        if not chunk:
-            break
-        buffer = buffer[cut:]  # a new, small buffer: the views above keep the old one alive
-    return None
+        height = top + self.irregular_rows if self.irregular_seen else reach
+        width = self.last_col + self.longest_run
+        return reach <= self.max_rows and height * width <= self.max_cells
+
+    def over(self) -> bool:
+        """Whether what was read so far already puts the grid past the limits."""
+        return not self.within(0)
+
+    def extent(self) -> Extent:
+        top = max(self.exact_row, self.irregular_rows)
+        return top, self.last_col + self.longest_run
+
+
+@lru_cache(maxsize=64)
+def _flagged(threshold: int) -> str:
+    """RE2: anything irregular, a column of two letters or more, or a row number over threshold."""
+    return f'{_IRREGULAR}|{_ANY_WIDE}|<(?:row r="|c r="[A-Z]+)0*(?:{_greater_than(threshold)})"'
+
+
+@lru_cache(maxsize=64)
+def _greater_than_bytes(threshold: int) -> re.Pattern[bytes]:
+    """Python re: the row numbers (of rows and of cell references) over threshold, as written."""
+    pattern = f'<(?:row r="|c r="[A-Z]+)0*({_greater_than(threshold)})"'
+    return re.compile(pattern.encode())
+
+
+def _greater_than(threshold: int) -> str:
+    """A regex for the decimal numbers (no leading zeros) greater than ``threshold``."""
+    digits = str(threshold)
+    # Longer numbers, then for each position: the same digits before it and a larger digit there.
+    options = [f"[1-9][0-9]{{{len(digits)},}}"]
+    for i, digit in enumerate(digits):
+        if digit != "9":
+            low = int(digit) + 1 if i else max(int(digit) + 1, 1)
+            options.append(f"{digits[:i]}[{low}-9][0-9]{{{len(digits) - i - 1}}}")
+    return "|".join(options)
+
+
+def _read_ahead(pieces: Generator[bytes]) -> Iterator[bytes]:
+    """``pieces``, each made on a helper thread while the caller scans the one before.
+
+    Inflating (zlib) and the RE2 passes (Arrow) both release the GIL, so on two cores the scan
+    takes about as long as the slower of the two instead of their sum.
+    """
+    # The pool is shut down (its last piece made) before the pieces are closed.
+    with closing(pieces), ThreadPoolExecutor(1, thread_name_prefix="extent") as pool:
+        pending = pool.submit(next, pieces, b"")
+        while piece := pending.result():
+            pending = pool.submit(next, pieces, b"")
+            yield piece
+
+
+def _inflated(archive: zipfile.ZipFile, source: Source, info: zipfile.ZipInfo) -> Generator[bytes]:
+    """A zip member's bytes, a chunk at a time, never more than the size its directory declares.
+
+    A deflated member is inflated straight from its compressed bytes: zipfile's reader adds a
+    CRC pass and small reads that together cost as much as the inflating (calamine checks the
+    CRC itself when it reads the sheet).
+    """
+    if info.flag_bits & 0x1:  # encrypted inside the zip: no spreadsheet program writes that
+        raise damaged_workbook()
+    if info.compress_type not in (zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED):
+        with archive.open(info) as member:
+            while chunk := member.read(_SCAN_CHUNK):
+                yield chunk
+        return
+    with open(source, "rb") if isinstance(source, Path) else io.BytesIO(source) as fh:
+        yield from _member_bytes(fh, info)
+
+
+def _member_bytes(fh: IO[bytes], info: zipfile.ZipInfo) -> Iterator[bytes]:
+    fh.seek(info.header_offset)
+    header = fh.read(30)
+    if len(header) != 30 or header[:4] != b"PK\x03\x04":
+        raise damaged_workbook()
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    fh.seek(info.header_offset + 30 + name_length + extra_length)
+    left, produced = info.compress_size, 0
+    inflate = zlib.decompressobj(-zlib.MAX_WBITS) if info.compress_type else None
+    while left > 0:
+        raw = fh.read(min(_RAW_CHUNK if inflate else _SCAN_CHUNK, left))
+        if not raw:
+            raise damaged_workbook()  # the member ends before its stated size
+        left -= len(raw)
+        while raw:
+            out = inflate.decompress(raw, _SCAN_CHUNK) if inflate else raw
+            raw = inflate.unconsumed_tail if inflate else b""
+            produced += len(out)
+            if produced > info.file_size:  # more than declared: a disguised zip bomb
+                raise damaged_workbook()
+            if out:
+                yield out
 
 
 def _binary(data: bytes | memoryview) -> pa.Array:

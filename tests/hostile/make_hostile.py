@@ -316,6 +316,10 @@ SINGLE_QUOTED = ('<row r="1"><c r="A1" t="inlineStr"><is><t>document_id</t></is>
                  "<row r='1048576'><c r='XFD1048576' t=\"inlineStr\"><is><t>far</t></is></c></row>")
 FOUR_LETTER_COLUMN = ('<row r="1"><c r="A1" t="inlineStr"><is><t>document_id</t></is></c></row>'
                       '<row r="200000"><c r="AAAA200000" t="inlineStr"><is><t>far</t></is></c></row>')
+# A cell's own reference far below its row, written the way Excel writes every cell: calamine
+# places the cell by its reference, 4 billion rows down, and aborts allocating the grid.
+FAR_ROW_IN_CELL = ('<row r="1"><c r="A1" t="inlineStr"><is><t>document_id</t></is></c>'
+                   '<c r="Z4000000000" t="inlineStr"><is><t>far</t></is></c></row>')
 
 
 def _truncated(path: Path) -> None:
@@ -430,6 +434,7 @@ def cases() -> list[Case]:
         Case("far_cell_unnamed_cells.xlsx", "either", _far_cell_sheet(UNNAMED_CELLS)),
         Case("far_cell_single_quoted.xlsx", "either", _far_cell_sheet(SINGLE_QUOTED)),
         Case("far_cell_four_letter_column.xlsx", "either", _far_cell_sheet(FOUR_LETTER_COLUMN)),
+        Case("far_row_in_cell_reference.xlsx", "error", _far_cell_sheet(FAR_ROW_IN_CELL)),
         Case("repeated_cells_bomb.ods", "either", _ods_repeat_bomb),
         Case("truncated.xlsx", "error", _truncated),
         Case("zip_slip.xlsx", "error", _zip_slip),
