@@ -232,3 +232,10 @@ def test_the_benchmark_shape_passes(tmp_path: Path):
     # Rows past 100,000 with IDs in column A and links in B, as the intake benchmark writes them.
     rows = [(r, [(1, r), (2, r), (3, r)]) for r in range(99_990, 100_010)]
     assert sheet_extent(in_pieces(sheet_xml(rows), [64]), 2_000_000, 20_000_000) is None
+
+
+def test_a_far_cell_in_the_last_tag_of_a_sheet_cut_short_is_refused():
+    # No closing tags after it: the far cell is the very last tag of the part.
+    xml = HEAD + b'<row r="1"><c r="A1"><v>1</v></c></row><row r="2"><c r="XFD1048576"/>'
+    for sizes in ([1 << 20], [7], [len(xml) - 3]):
+        assert sheet_extent(in_pieces(xml, sizes), 2_000_000, 20_000_000) == (1_048_576, 16_384)

@@ -25,7 +25,7 @@ from ..errors import IntakeError
 # sheets are measured before calamine sees them. Columns up to Z are not counted: a sheet that
 # narrow is bounded by its rows.
 MAX_GRID_CELLS = 20_000_000
-_SCAN_CHUNK = 4 * 1024 * 1024
+_SCAN_CHUNK = 2 * 1024 * 1024
 _RAW_CHUNK = 1024 * 1024
 # A sheet part with no markup for this long is no spreadsheet; refusing it bounds the carry-over.
 _MAX_TEXT_RUN = 64 * 1024 * 1024
@@ -114,28 +114,33 @@ class _Scan:
 
     def run(self, pieces: Generator[bytes]) -> Extent | None | Any:
         """Scan every piece; the extent as soon as it is over the limits, None when proven within."""
-        buffer = bytearray()
+        carry = bytearray()  # the tail after the last '<' seen: a tag that may go on
         with closing(_read_ahead(pieces)) as ahead:
-            while True:
-                chunk = next(ahead, b"")
-                buffer += chunk
-                # Chunks are cut at their last '<', so no tag is split and nothing counted twice.
-                cut = buffer.rfind(b"<") if chunk else len(buffer)
-                if cut <= 0:
-                    if len(buffer) > _MAX_TEXT_RUN:
+            for chunk in ahead:
+                first, last = chunk.find(b"<"), chunk.rfind(b"<")
+                if first < 0:
+                    carry += chunk
+                    if len(carry) > _MAX_TEXT_RUN:
                         raise damaged_workbook()
-                    if not chunk:
-                        break
                     continue
-                if not chunk:
-                    buffer += b"\x00"  # stands for the byte after the data, as the next '<' does
-                # Views, not copies: the data up to the cut, and for the RE2 passes one byte more.
-                self.feed(memoryview(buffer)[:cut], _binary(memoryview(buffer)[: cut + 1]))
+                # Whole tags only, and nothing twice: the carried tail up to the chunk's first
+                # '<', then the chunk itself (no copy) up to its last. Each goes to the RE2
+                # passes with one byte more, the '<' after it, so a reference that runs into
+                # the end still looks cut short.
+                if carry:
+                    head = bytes(carry) + chunk[: first + 1]
+                    self.feed(memoryview(head)[:-1], _binary(head))
+                if last > first:
+                    body = memoryview(chunk)
+                    self.feed(body[first:last], _binary(body[first : last + 1]))
+                carry = bytearray(chunk[last:])
                 if self.over():
                     return self.extent()
-                if not chunk:
-                    break
-                buffer = buffer[cut:]  # a new, small buffer: the views above keep the old one alive
+            if carry:
+                tail = bytes(carry) + b"\x00"  # stands for the byte after the data
+                self.feed(memoryview(tail)[:-1], _binary(tail))
+                if self.over():
+                    return self.extent()
         if self.within(self.bound_row):
             return None
         return self.extent() if self.exact else _UNSURE
