@@ -8,7 +8,8 @@ import io
 
 import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+import pyarrow as pa
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from atlas_core.intake import (
@@ -18,6 +19,7 @@ from atlas_core.intake import (
     read_spreadsheet,
     validate_sheet,
 )
+from atlas_core.intake.presigned import expiry_times
 
 NOW = dt.datetime(2025, 11, 21, 12, tzinfo=dt.UTC)
 url_like = st.one_of(
@@ -80,3 +82,41 @@ def test_csv_cells_come_back_byte_identical(pairs):
     report = validate_sheet(sheet, now=NOW)
     for item in report.valid_items():
         assert (item.document_id, item.file_url) == pairs[item.row_number - 2]
+
+
+STAMPS = st.sampled_from(
+    ["20251121T110000Z", "20251121T105959Z", "20250231T235960Z", "2025112T110000Z", "20251321T000000Z"]
+)
+SIGNED = st.builds(
+    lambda vendor, sep, stamp, expires, tail, cut: (
+        f"https://b.example/k.jpg{sep}X-{vendor}-Date={stamp}&X-{vendor}-Expires={expires}{tail}"
+    )[:cut],
+    st.sampled_from(["Amz", "Goog"]),
+    st.sampled_from(["?", "&", "?a=1&", "#"]),
+    STAMPS,
+    st.sampled_from(["60", "3600", "86400", "", "x", "12345678901"]),
+    st.sampled_from(["", "&X-Amz-Signature=ab", "#frag"]),
+    st.just(1000) | st.integers(10, 120),  # whole, or cut short anywhere
+)
+SHARED = "https://b.example/k.jpg?X-Amz-Date=20251121T110000Z&X-Amz-Expires={}"
+SIGNED_URLS = st.lists(SIGNED | SIGNED | url_like, min_size=1, max_size=40)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(urls=SIGNED_URLS, chunk=st.integers(1, 40))
+@example(urls=[SHARED.format(60), SHARED.format(3600), SHARED.format(60)], chunk=40)
+# A link's window never takes bytes from the links beside it:
+@example(urls=[SHARED.format(60), "5", "z" * 80], chunk=40)
+@example(urls=["z" * 80 + "?", "X-Goog-Date=20251121T110000Z&X-Goog-Expires=60", "z" * 80], chunk=40)
+def test_expiry_of_a_batch_is_the_expiry_of_each_link_on_its_own(urls, chunk):
+    # Links signed together share their parsed window; sharing must never mix two links up.
+
+
+    def strings(values):
+        parts = [values[i : i + chunk] for i in range(0, len(values), chunk)]
+        return pa.chunked_array([pa.array(p, type=pa.large_string()) for p in parts])
+
+    every = np.ones(len(urls), dtype=bool)
+    batch = expiry_times(strings(urls), every)
+    alone = np.array([expiry_times(strings([u]), every[:1])[0] for u in urls])
+    assert np.array_equal(batch, alone, equal_nan=True)

@@ -217,3 +217,32 @@ def test_web_pages_saved_as_spreadsheets_are_refused(data):
 def test_skipped_empty_rows_are_mentioned(name, skipped):
     notes = [n for n in read_spreadsheet(CORPUS / name).notes if "empty row" in n]
     assert notes == ([f"{skipped} empty row(s) between the data were skipped."] if skipped else [])
+
+
+def test_workbook_text_keeps_every_character_and_every_cell_in_its_row(tmp_path):
+    # Columns of plain ASCII, of non-ASCII text, and of text, numbers, dates and booleans mixed
+    # in one column: each value comes back as the person sees it, in its own row.
+    import datetime as dt
+
+    from openpyxl import Workbook
+
+    names = ["Zoë", "राहुल", "plain", "😀 emoji", "", "ß"] * 50
+    mixed = ["A-1", 1024, 4.5, dt.datetime(2025, 11, 3), True, "Ünïcode", 1234567890123456, None]
+    mixed = (mixed * 40)[: len(names)]
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["document_id", "file_url", "name", "mixed"])
+    for i, (name, value) in enumerate(zip(names, mixed, strict=True)):
+        sheet.append([f"D{i}", f"https://x.example/{i}.jpg", name or None, value])
+    path = tmp_path / "unicode.xlsx"
+    book.save(path)
+    frame = read_spreadsheet(path).frame
+    expected_mixed = {
+        "A-1": "A-1", 1024: "1024", 4.5: "4.5", True: "TRUE", "Ünïcode": "Ünïcode",
+        1234567890123456: "1234567890123456", None: "",
+    }  # fmt: skip
+    assert frame["name"].tolist() == names
+    assert frame["file_url"].tolist() == [f"https://x.example/{i}.jpg" for i in range(len(names))]
+    assert frame["mixed"].tolist() == [
+        "2025-11-03" if isinstance(v, dt.datetime) else expected_mixed[v] for v in mixed
+    ]

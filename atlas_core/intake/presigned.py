@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .textops import Strings, contains, extract, find, gather, subset
+from .textops import Strings, contains, distinct_rows, extract, find, gather, subset
 
 NOT_A_TIME = np.datetime64("NaT", "s")
 _V2_EXPIRES = r"[?&]Expires=(?P<g>\d{9,11})(?:[&#]|$)"  # SigV2: absolute Unix seconds
@@ -46,16 +46,20 @@ def _sigv4_expiry(
     """(rows, expiry) for the given rows whose "-Date=" at ``position`` is an X-Amz/X-Goog date."""
     after = _BEFORE + len("-Date=")
     block = gather(urls, rows, position - _BEFORE, after + _STAMP + 16 + _NUMBER)
-    vendor = _vendor(block[:, :_BEFORE])
-    if not (vendor > 0).all():
-        rows, block, vendor = rows[vendor > 0], block[vendor > 0], vendor[vendor > 0]
-    signed = _sigv4_time(block[:, after : after + _STAMP])
-    tail = block[:, after + _STAMP :]
-    seconds = np.full(len(rows), -1, dtype=np.int64)
+    # The same window (vendor, signing time, lifetime) repeats across links signed together:
+    # each distinct one is parsed once.
+    unique, which = distinct_rows(block)
+    vendor = _vendor(unique[:, :_BEFORE])
+    signed = _sigv4_time(unique[:, after : after + _STAMP])
+    tail = unique[:, after + _STAMP :]
+    seconds = np.full(len(unique), -1, dtype=np.int64)
     for kind, name in ((1, b"&X-Amz-Expires="), (2, b"&X-Goog-Expires=")):
         here = (vendor == kind) & (tail[:, : len(name)] == np.frombuffer(name, np.uint8)).all(1)
         if here.any():
             seconds[here] = _leading_number(tail[here, len(name) : len(name) + _NUMBER])
+    vendor, signed, seconds = vendor[which], signed[which], seconds[which]
+    if not (vendor > 0).all():
+        rows, signed, seconds = rows[vendor > 0], signed[vendor > 0], seconds[vendor > 0]
     slow = np.flatnonzero(seconds < 0)
     if len(slow):
         seconds[slow] = _expires_anywhere(urls, rows[slow])

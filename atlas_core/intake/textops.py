@@ -146,7 +146,11 @@ def gather(strings: Strings, rows: np.ndarray, starts: np.ndarray, width: int) -
             begin = np.clip(first + starts[lo:hi], first - width, end)
             inside = np.clip(begin, 0, len(data) - width)
             block = windows[inside]
-            block[(steps < (first - begin)[:, None]) | (steps >= (end - begin)[:, None])] = 0
+            # Bytes outside the value are zeroed; usually every window lies within its value.
+            partial = np.flatnonzero((begin < first) | (begin + width > end))
+            if len(partial):
+                lead, stop = (first - begin)[partial, None], (end - begin)[partial, None]
+                block[partial] = np.where((steps < lead) | (steps >= stop), 0, block[partial])
             shifted = np.flatnonzero(inside != begin)
             if len(shifted):
                 at = begin[shifted, None] + steps
@@ -154,6 +158,24 @@ def gather(strings: Strings, rows: np.ndarray, starts: np.ndarray, width: int) -
                 block[shifted] = np.where(keep, data[np.clip(at, 0, len(data) - 1)], 0)
             out[lo:hi] = block
     return out
+
+
+def distinct_rows(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct rows of a 2-D uint8 block, the index of each row among them), by hashing.
+
+    Pre-signed links made together share their signing time and lifetime, so parsing only the
+    distinct byte windows is a handful of rows instead of one per link.
+    """
+    block = np.ascontiguousarray(block)
+    count, width = block.shape
+    keys = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(width), count, [None, pa.py_buffer(block)]
+    )
+    encoded = pc.dictionary_encode(keys)
+    found = encoded.dictionary
+    data = np.frombuffer(found.buffers()[1], dtype=np.uint8)
+    unique = data[found.offset * width : (found.offset + len(found)) * width].reshape(-1, width)
+    return unique, np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def duplicated_rows(strings: Strings) -> np.ndarray:
