@@ -120,3 +120,14 @@ def test_expiry_of_a_batch_is_the_expiry_of_each_link_on_its_own(urls, chunk):
     batch = expiry_times(strings(urls), every)
     alone = np.array([expiry_times(strings([u]), every[:1])[0] for u in urls])
     assert np.array_equal(batch, alone, equal_nan=True)
+
+
+@given(values=st.lists(st.sampled_from(["a", "b", "", "ä", "a "]) | st.text(max_size=3), max_size=60),
+       chunk=st.integers(1, 20))  # fmt: skip
+def test_duplicated_rows_marks_every_occurrence_of_a_repeated_value(values, chunk):
+    from atlas_core.intake.textops import duplicated_rows
+
+    parts = [values[i : i + chunk] for i in range(0, len(values), chunk)]
+    strings = pa.chunked_array([pa.array(p, type=pa.large_string()) for p in parts], pa.large_string())
+    expected = pd.Series(values, dtype=object).duplicated(keep=False).to_numpy(dtype=bool)
+    assert duplicated_rows(strings).tolist() == expected.tolist()

@@ -99,25 +99,26 @@ def read_sheet(
             f"There is no sheet named {sheet!r} in this workbook.",
             hint=f"The sheets are: {', '.join(repr(n) for n in names)}.",
         )
-    try:
-        with _gc_paused():
+    # One pause from the first row object to the last: re-enabling the collector in between
+    # would walk every row list still alive (20 ms on 100,000 rows).
+    with _gc_paused():
+        try:
             chosen, rows, start = _first_sheet_with_data(
                 workbook, names if sheet is None else [sheet]
             )
-    except IntakeError:
-        raise
-    except Exception:
-        raise _damaged() from None
-    if not rows:
-        raise IntakeError(
-            "The workbook has no data in any sheet."
-            if sheet is None
-            else f"The sheet {sheet!r} is empty.",
-            hint="Upload a spreadsheet with a header row and one row per document.",
-        )
-    columns: dict[int, Any] = {}
-    mangled: dict[int, set[int]] = {}
-    with _gc_paused():
+        except IntakeError:
+            raise
+        except Exception:
+            raise _damaged() from None
+        if not rows:
+            raise IntakeError(
+                "The workbook has no data in any sheet."
+                if sheet is None
+                else f"The sheet {sheet!r} is empty.",
+                hint="Upload a spreadsheet with a header row and one row per document.",
+            )
+        columns: dict[int, Any] = {}
+        mangled: dict[int, set[int]] = {}
         for j in range(len(rows[0])):
             texts, suspicious = _column_text(list(map(itemgetter(j), rows)))
             columns[j] = pd.arrays.ArrowStringArray(pa.chunked_array([texts]))

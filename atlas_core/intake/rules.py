@@ -60,8 +60,12 @@ _HTTP_WITH_HOST = r"(?i)^https?://[^/?#\s]"
 # The last path segment's extension: the dot and letters right before the query or the end.
 _PATH_EXTENSION = r"^[A-Za-z]+://[^/?#]+/[^?#]*\.(?P<g>[A-Za-z0-9]{1,10})(?:[?#]|$)"
 _HAS_EXTENSION = r"^[A-Za-z]+://[^/?#]+/[^?#]*\.[A-Za-z0-9]{1,10}(?:[?#]|$)"
-_DOCUMENT_EXTENSION = (
-    r"(?i)^[a-z]+://[^/?#]+/[^?#]*\.(?:" + "|".join(DOCUMENT_EXTENSIONS) + r")(?:[?#]|$)"
+# An http(s) link with a host whose path ends in a document extension: nearly every link in a
+# sheet, so one pass settles both questions for them and the rest get the two checks apart.
+_HTTP_DOCUMENT = (
+    r"(?i)^https?://[^/?#\s][^/?#]*/[^?#]*\.(?:"
+    + "|".join(DOCUMENT_EXTENSIONS)
+    + r")(?:[?#]|$)"
 )
 _SCHEME = r"^\s*(?P<g>[A-Za-z][A-Za-z0-9+.\-]{0,20}):"
 _PADDED_URL = (
@@ -91,7 +95,11 @@ def url_findings(urls: pd.Series, column: str, now: datetime) -> tuple[list[Find
     strings = arrow_strings(urls)
     size = byte_lengths(strings)
     present = size > 0
-    http = matches(strings, _HTTP_WITH_HOST)
+    document = matches(strings, _HTTP_DOCUMENT)
+    http = document.copy()
+    others = np.flatnonzero(~document)
+    if len(others):
+        http[others] = matches(subset(strings, others), _HTTP_WITH_HOST)
     control = np.zeros(len(urls), dtype=bool)
     spaces = np.zeros(len(urls), dtype=bool)
     padded = np.zeros(len(urls), dtype=bool)
@@ -140,7 +148,7 @@ def url_findings(urls: pd.Series, column: str, now: datetime) -> tuple[list[Find
     findings.append(Finding("URL_EXPIRING_SOON", column, soon, _expiry_messages(expires, soon, "expires at {} UTC, within the hour; Atlas may not download it in time.")))  # fmt: skip
     # Regex passes without capture groups (RE2 then runs its fast DFA); rows without a document
     # extension are usually few, and only they get the second pass and the extraction.
-    odd_ext = well_formed & ~matches(strings, _DOCUMENT_EXTENSION)
+    odd_ext = well_formed & ~document
     maybe = np.flatnonzero(odd_ext)
     if len(maybe):
         odd_ext[maybe] = matches(subset(strings, maybe), _HAS_EXTENSION)

@@ -179,9 +179,14 @@ def distinct_rows(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def duplicated_rows(strings: Strings) -> np.ndarray:
-    """Mask of rows whose value occurs more than once (every occurrence marked)."""
-    counts = pc.value_counts(strings)
-    repeated = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
-    if len(repeated) == 0:
-        return np.zeros(len(strings), dtype=bool)
-    return to_bool(pc.is_in(strings, value_set=repeated))
+    """Mask of rows whose value occurs more than once (every occurrence marked).
+
+    One hashing pass: every chunk of the encoding indexes one shared dictionary, so counting
+    the indices counts the values.
+    """
+    if len(strings) == 0:
+        return np.zeros(0, dtype=bool)
+    encoded = pc.dictionary_encode(strings)
+    chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
+    which = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in chunks])
+    return np.bincount(which)[which] > 1
