@@ -113,6 +113,7 @@ def test_a_sheet_written_as_excel_writes_it_is_refused_exactly_when_it_does_not_
 
 @SETTINGS
 @given(rows=ANY_ROWS, limits=LIMITS, sizes=SIZES)
+@example(rows=[(1, []), (None, [])], limits=(1, 2), sizes=[1])  # an unnumbered row 2
 def test_no_sheet_that_does_not_fit_is_ever_passed(rows, limits, sizes):
     max_rows, max_cells = limits
     verdict = sheet_extent(in_pieces(sheet_xml(rows), sizes), max_rows, max_cells)
@@ -127,6 +128,14 @@ def test_the_greater_than_pattern_matches_exactly_the_larger_numbers(threshold, 
     number = max(0, threshold + delta)
     pattern = re.compile(extent._greater_than(threshold))
     assert bool(pattern.fullmatch(str(number))) == (number > threshold)
+
+
+@given(column=st.integers(0, 20_000) | st.integers(0, 10**7), number=st.integers(1, 10**7))
+@example(column=51, number=52)  # AY -> AZ
+@example(column=700, number=701)  # ZX -> ZY
+def test_the_wider_than_pattern_matches_exactly_the_later_columns(column, number):
+    pattern = re.compile(extent._wider_than(max(column, 26)))
+    assert bool(pattern.fullmatch(letters(number))) == (number > max(column, 26))
 
 
 def test_a_far_row_in_a_cells_own_reference_is_refused():

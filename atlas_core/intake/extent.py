@@ -42,12 +42,11 @@ _IRREGULAR = (
     r'|row(?:[\t\n\v\f\r>/]| (?:[^r]|r(?:[^=]|=(?:[^"]|"(?:[^0-9]|[0-9]+[^0-9"])))))'
     r'|c(?:[\t\n\v\f\r>/]| (?:[^r]|r(?:[^=]|=(?:[^"]|"(?:[^A-Z]|[A-Z]+(?:[^A-Z0-9]|[0-9]+[^0-9"])))))))'
 )
-# In a regular chunk only two things can stretch the grid: a column of two letters or more, and
-# a row number (of a <row> or of a cell's own reference) above what the sheet's width allows.
-# One RE2 pass asks whether the chunk holds either (or anything irregular); most chunks hold
-# neither, and then every row number in them is known to be at most that threshold.
-_ANY_WIDE = r'<c r="[A-Z]{2}'
-_FAST_WIDE = re.compile(rb'<c r="([A-Z]{2,})(\d+)"')
+# In a regular chunk only two things can stretch the grid: a column beyond the widest seen so
+# far (and beyond Z), and a row number (of a <row> or of a cell's own reference) above what the
+# sheet's width allows. One RE2 pass asks whether the chunk holds either (or anything
+# irregular); most chunks hold neither, and then every row number in them is known to be at
+# most that threshold and every column at most the widest already counted.
 _ANY_ROW = re.compile(rb'<(?:[^\s<>/!?:="\']+:)?row[\s>/]')
 _ANY_CELL = re.compile(rb'<(?:[^\s<>/!?:="\']+:)?c[\s>/]')
 _ANY_REF = re.compile(rb"\sr\s*=\s*[\"']([^\"'<>]*)")
@@ -153,14 +152,15 @@ class _Scan:
 
     def feed(self, data: memoryview, column: pa.Array) -> None:
         """Take one chunk (cut at a '<') into the bounds."""
-        if not self.exact and not _matches(column, _flagged(self.threshold())):
+        if not self.exact and not _matches(column, _flagged(self.threshold(), self.last_col)):
             self.bound_row = max(self.bound_row, self.threshold())
             return
         if _matches(column, _IRREGULAR):
             self._feed_irregular(data)
             return
-        if _matches(column, _ANY_WIDE):
-            for letters, number in set(_FAST_WIDE.findall(data)):
+        wider, wider_cells = _wider_cells(self.last_col)
+        if _matches(column, wider):  # cells in columns not counted yet: read those one by one
+            for letters, number in set(wider_cells.findall(data)):
                 self.last_col = max(self.last_col, _column_number(letters))
                 self.exact_row = max(self.exact_row, int(number))
         # Only the numbers above the threshold (for this chunk's width) are read one by one.
@@ -197,12 +197,11 @@ class _Scan:
     def within(self, row_bound: int) -> bool:
         """Whether the grid is within the limits when no row number read or not exceeds row_bound."""
         top = max(self.exact_row, row_bound)
-        reach = max(top, self.irregular_rows)
         # Rows without r count on from the last numbered one, so where any may lack it the grid
         # is bounded by the numbers plus the rows.
-        height = top + self.irregular_rows if self.irregular_seen else reach
+        height = top + self.irregular_rows if self.irregular_seen else top
         width = self.last_col + self.longest_run
-        return reach <= self.max_rows and height * width <= self.max_cells
+        return height <= self.max_rows and height * width <= self.max_cells
 
     def over(self) -> bool:
         """Whether what was read so far already puts the grid past the limits."""
@@ -214,9 +213,38 @@ class _Scan:
 
 
 @lru_cache(maxsize=64)
-def _flagged(threshold: int) -> str:
-    """RE2: anything irregular, a column of two letters or more, or a row number over threshold."""
-    return f'{_IRREGULAR}|{_ANY_WIDE}|<(?:row r="|c r="[A-Z]+)0*(?:{_greater_than(threshold)})"'
+def _flagged(threshold: int, column: int) -> str:
+    """RE2: anything irregular, a cell beyond ``column``, or a row number over ``threshold``."""
+    return (
+        f"{_IRREGULAR}|{_wider_cells(column)[0]}"
+        f'|<(?:row r="|c r="[A-Z]+)0*(?:{_greater_than(threshold)})"'
+    )
+
+
+@lru_cache(maxsize=64)
+def _wider_cells(column: int) -> tuple[str, re.Pattern[bytes]]:
+    """(RE2 test, Python re with the letters and row) for cells beyond ``column`` and beyond Z."""
+    letters = _wider_than(max(column, 26))
+    return f'<c r="(?:{letters})[0-9]', re.compile(f'<c r="({letters})([0-9]+)"'.encode())
+
+
+def _wider_than(column: int) -> str:
+    """A regex for the column names (A, B, ..., Z, AA, ...) of the columns after ``column``."""
+    name = _column_name(column)
+    # Longer names, then for each position: the same letters before it and a later letter there.
+    options = [f"[A-Z]{{{len(name) + 1},}}"]
+    for i, letter in enumerate(name):
+        if letter != "Z":
+            options.append(f"{name[:i]}[{chr(ord(letter) + 1)}-Z][A-Z]{{{len(name) - i - 1}}}")
+    return "|".join(options)
+
+
+def _column_name(number: int) -> str:
+    name = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        name = chr(65 + rest) + name
+    return name
 
 
 @lru_cache(maxsize=64)
