@@ -6,6 +6,7 @@ import datetime as dt
 import gc
 import io
 import zipfile
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from operator import itemgetter
@@ -167,23 +168,30 @@ def _is_link(value: Any) -> bool:
     return type(value) is str and value.lstrip()[:8].lower().startswith(("http://", "https://"))
 
 
+_TEXT, _NUMBER, _OTHER = 0, 1, 2
+# calamine hands cells over as str, float, int, bool, dates and times, or None.
+_KIND_OF: defaultdict[type, int] = defaultdict(lambda: _OTHER, {str: _TEXT, float: _NUMBER})
+
+
 def _column_text(values: list[Any]) -> tuple[pa.Array, set[int]]:
     """A column of cells as Arrow text, and the positions of numbers too long to be exact.
 
     Text cells are taken as they are, whole numbers (IDs typed as numbers) are converted in one
     go by Arrow, and only the rest (dates, booleans, fractions, errors) one by one.
     """
-    kinds = set(map(type, values))
-    if kinds <= {str}:
+    if set(map(type, values)) <= {str}:  # the usual link, ID or name column
         return pa.array(values, type=pa.large_string()), set()
+    # One pass sorts the cells by type: text, numbers, anything else.
+    kind = np.fromiter(
+        map(_KIND_OF.__getitem__, map(type, values)), dtype=np.int8, count=len(values)
+    )
     cells = np.array(values, dtype=object)
-    types = np.fromiter(map(type, values), dtype=object, count=len(values))
-    at = np.flatnonzero(np.equal(types, float))
+    at = np.flatnonzero(kind == _NUMBER)
     numbers = cells[at].astype(np.float64)
     whole = (np.mod(numbers, 1) == 0) & (np.abs(numbers) < 2**53)
-    text_at = np.flatnonzero(np.equal(types, str))
-    other = np.ones(len(values), dtype=bool)
-    other[text_at] = other[at[whole]] = False
+    text_at = np.flatnonzero(kind == _TEXT)
+    other = kind == _OTHER
+    other[at[~whole]] = True
     other_at = np.flatnonzero(other)
     parts = [
         pa.array(cells[text_at], type=pa.large_string()),
