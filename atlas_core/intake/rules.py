@@ -76,6 +76,7 @@ _SPACE_IN_URL = "The URL contains a space; a working link writes it as %20. Copy
 _SCIENTIFIC = r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]\d+$"
 # More than 15 significant digits, all zero after the 15th: what Excel leaves of a long number.
 _ROUNDED = r"^0*[1-9]\d{14}0+$"
+_MANGLED = f"(?:{_SCIENTIFIC})|(?:{_ROUNDED})"
 
 KnownIds = Callable[[list[str]], Iterable[str]]
 
@@ -167,14 +168,12 @@ def id_findings(
     """The ID checks; also returns the stripped IDs and the mask of present IDs."""
     strings = arrow_strings(ids)
     stripped = strip(strings)
-    length = lengths(strings)
-    present = lengths(stripped) > 0
+    length, stripped_length = lengths(strings), lengths(stripped)
+    present = stripped_length > 0
     control = present & matches(strings, _CONTROL)
-    padded = present & (lengths(stripped) != length) & ~control
+    padded = present & (stripped_length != length) & ~control
     too_long = present & (length > MAX_ID_LENGTH)
-    mangled = present & (
-        matches(stripped, _SCIENTIFIC) | matches(stripped, _ROUNDED) | mangled_rows
-    )
+    mangled = present & (matches(stripped, _MANGLED) | mangled_rows)
     findings = [
         Finding("ID_MISSING", column, ~present, "The document ID is empty; every document needs an ID."),
         Finding("ID_CONTROL_CHARS", column, control, "The document ID contains invisible characters (a tab, a line break or another control character); type it again."),
