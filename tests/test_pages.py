@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_pages_support import APP, PAGES, open_app, release_runtimes, texts
+from test_pages_support import APP, PAGES, open_app, released_runtimes, texts  # noqa: F401 (released_runtimes: a fixture, for pytestmark)
 
 from atlas_core.config import SANDBOX_CLIENT_ID
 from atlas_core.sandbox import Behaviour, SandboxServer
 
 CLIENT_ID, CLIENT_SECRET = "acme-client-7781", "s3cret-value-XYZ"
 
-
-@pytest.fixture(autouse=True)
-def _release():
-    yield
-    release_runtimes()
+pytestmark = pytest.mark.usefixtures("released_runtimes")
 
 
 @pytest.fixture

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from test_pages_support import PAGES, ledger_of, open_app, release_runtimes, sheet_csv, texts
+from test_pages_support import (
+    PAGES,
+    ledger_of,
+    open_app,
+    released_runtimes,  # noqa: F401 (a fixture, for pytestmark)
+    sheet_csv,
+    texts,
+)
 
-
-@pytest.fixture(autouse=True)
-def _release():
-    yield
-    release_runtimes()
+pytestmark = pytest.mark.usefixtures("released_runtimes")
 
 
 @pytest.mark.parametrize("path", sorted(PAGES.values()))

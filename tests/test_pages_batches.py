@@ -11,18 +11,14 @@ from test_pages_support import (
     finish_processing,
     ledger_of,
     open_app,
-    release_runtimes,
+    released_runtimes,  # noqa: F401 (a fixture, for pytestmark)
     sheet_csv,
     submit_sheet,
     texts,
     wait_until,
 )
 
-
-@pytest.fixture(autouse=True)
-def _release():
-    yield
-    release_runtimes()
+pytestmark = pytest.mark.usefixtures("released_runtimes")
 
 
 def test_refresh_now_brings_results_and_the_upload_reads_complete(tmp_path, monkeypatch):

@@ -12,7 +12,7 @@ from test_pages_support import (
     finish_processing,
     ledger_of,
     open_app,
-    release_runtimes,
+    released_runtimes,  # noqa: F401 (a fixture, for pytestmark)
     sheet_csv,
     submit_sheet,
     texts,
@@ -22,11 +22,7 @@ from atlas_core.results import LONG_COLUMNS
 
 IDS = [f"D{i}" for i in range(8)]
 
-
-@pytest.fixture(autouse=True)
-def _release():
-    yield
-    release_runtimes()
+pytestmark = pytest.mark.usefixtures("released_runtimes")
 
 
 @pytest.fixture

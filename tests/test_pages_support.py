@@ -12,7 +12,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,13 @@ def open_app(
 def release_runtimes() -> None:
     """Stop every cached runtime (worker and sandbox) via the cache's on_release."""
     st.cache_resource.clear()
+
+
+@pytest.fixture
+def released_runtimes() -> Iterator[None]:
+    """After a page test, stop the runtimes it started (page modules use it for every test)."""
+    yield
+    release_runtimes()
 
 
 def ledger_of(tmp_path: Path) -> Ledger:

@@ -10,18 +10,14 @@ from test_pages_support import (
     Downloads,
     ledger_of,
     open_app,
-    release_runtimes,
+    released_runtimes,  # noqa: F401 (a fixture, for pytestmark)
     sheet_csv,
     submit_sheet,
     texts,
     wait_until,
 )
 
-
-@pytest.fixture(autouse=True)
-def _release():
-    yield
-    release_runtimes()
+pytestmark = pytest.mark.usefixtures("released_runtimes")
 
 
 def metrics(at) -> dict[str, str]:
