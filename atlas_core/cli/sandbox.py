@@ -11,6 +11,7 @@ from ..config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings
 from ..errors import ConfigError
 from ..sandbox import Behaviour, SandboxServer
 from . import exitcodes
+from .paths import path_error
 
 DEFAULT_PORT = 8765
 
@@ -84,9 +85,12 @@ def run_sandbox(args: argparse.Namespace) -> int:
     state = args.state
     if state is None:
         state = Settings.from_mapping(os.environ).sandbox_state_path
-    server = SandboxServer(
-        host=args.host, port=args.port, state_path=state or None, behaviour=behaviour
-    )
+    try:
+        server = SandboxServer(
+            host=args.host, port=args.port, state_path=state or None, behaviour=behaviour
+        )
+    except OSError as exc:
+        raise path_error("the sandbox journal (--state)", state, exc) from None
     try:
         server.start()
     except OSError as exc:
