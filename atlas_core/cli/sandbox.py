@@ -116,17 +116,18 @@ def run_sandbox(args: argparse.Namespace) -> int:
             f"The sandbox cannot listen on {args.host}:{args.port} ({exc.strerror}).",
             hint="Pick another port with --port, or --port 0 for any free one.",
         ) from None
-    print(f"Atlas sandbox listening on {server.url}", flush=True)
-    print(f"  ATLAS_BASE_URL={server.url}", flush=True)
-    print(f"  ATLAS_CLIENT_ID={SANDBOX_CLIENT_ID}", flush=True)
-    print(
-        f"  ATLAS_CLIENT_SECRET={SANDBOX_CLIENT_SECRET}  (sandbox only, not a secret)", flush=True
-    )
-    print(f"  journal: {server.state_path or '(memory only)'}", flush=True)
-    print("Press Ctrl-C to stop (or send SIGTERM).", flush=True)
+    # Before the URL is printed: whoever read it may send SIGTERM at once.
     stopping = threading.Event()
     previous = _stop_on_signals(stopping)
     try:
+        print(f"Atlas sandbox listening on {server.url}", flush=True)
+        print(f"  ATLAS_BASE_URL={server.url}", flush=True)
+        print(f"  ATLAS_CLIENT_ID={SANDBOX_CLIENT_ID}", flush=True)
+        print(
+            f"  ATLAS_CLIENT_SECRET={SANDBOX_CLIENT_SECRET}  (sandbox only, not a secret)", flush=True
+        )
+        print(f"  journal: {server.state_path or '(memory only)'}", flush=True)
+        print("Press Ctrl-C to stop (or send SIGTERM).", flush=True)
         # A timed wait: signal handlers run in the main thread between waits on any platform.
         while not stopping.wait(0.5):
             pass
