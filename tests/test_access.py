@@ -10,7 +10,10 @@ from ui.access import AllowList, listens_beyond_loopback
 
 def test_the_environment_replaces_the_secrets_list():
     secrets = {"allowed_emails": ["a@bank.example"], "allowed_domains": ["bank.example"]}
-    environ = {"ATLAS_ALLOWED_EMAILS": "B@Other.example, c@other.example", "ATLAS_ALLOWED_DOMAINS": " "}
+    environ = {
+        "ATLAS_ALLOWED_EMAILS": "B@Other.example, c@other.example",
+        "ATLAS_ALLOWED_DOMAINS": " ",
+    }
     allowed = AllowList.from_settings(secrets, environ)
     assert allowed.emails == {"b@other.example", "c@other.example"}
     assert allowed.domains == {"bank.example"}  # a blank variable does not clear the list

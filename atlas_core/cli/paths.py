@@ -75,7 +75,9 @@ def ledger_unusable(path: str | os.PathLike[str], exc: LedgerError | OSError) ->
 
 
 def runtime_path_error(
-    db_path: str | os.PathLike[str], journal_path: str | os.PathLike[str], exc: LedgerError | OSError
+    db_path: str | os.PathLike[str],
+    journal_path: str | os.PathLike[str],
+    exc: LedgerError | OSError,
 ) -> PathError:
     """The error for a runtime that could not open: the ledger's path, or the sandbox journal's."""
     ledger = Path(db_path)

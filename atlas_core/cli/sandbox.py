@@ -124,7 +124,8 @@ def run_sandbox(args: argparse.Namespace) -> int:
         print(f"  ATLAS_BASE_URL={server.url}", flush=True)
         print(f"  ATLAS_CLIENT_ID={SANDBOX_CLIENT_ID}", flush=True)
         print(
-            f"  ATLAS_CLIENT_SECRET={SANDBOX_CLIENT_SECRET}  (sandbox only, not a secret)", flush=True
+            f"  ATLAS_CLIENT_SECRET={SANDBOX_CLIENT_SECRET}  (sandbox only, not a secret)",
+            flush=True,
         )
         print(f"  journal: {server.state_path or '(memory only)'}", flush=True)
         print("Press Ctrl-C to stop (or send SIGTERM).", flush=True)

@@ -54,7 +54,10 @@ def test_loading_every_page_asks_no_other_host(dashboard, page: Page):
 @pytest.mark.parametrize(
     ("url", "leaves"),
     [
-        ("https://fonts.gstatic.com/s/i/short-term/release/materialsymbolsrounded/x/24px.svg", True),
+        (
+            "https://fonts.gstatic.com/s/i/short-term/release/materialsymbolsrounded/x/24px.svg",
+            True,
+        ),
         ("http://127.0.0.1:8501/media/abc.png", False),
         ("http://localhost:8501/_stcore/health", False),
         ("data:image/png;base64,AAAA", False),
@@ -65,11 +68,13 @@ def test_the_check_tells_local_from_foreign(url, leaves):
     assert bool(foreign([url])) is leaves
 
 
-
 def listening_addresses(port: int) -> set[str]:
     """The local addresses of the TCP sockets listening on ``port`` (Linux /proc/net/tcp*)."""
     found = set()
-    for table, loopback in (("/proc/net/tcp", "0100007F"), ("/proc/net/tcp6", "0" * 24 + "01000000")):
+    for table, loopback in (
+        ("/proc/net/tcp", "0100007F"),
+        ("/proc/net/tcp6", "0" * 24 + "01000000"),
+    ):
         for line in Path(table).read_text().splitlines()[1:]:
             local, state = line.split()[1], line.split()[3]
             address, port_hex = local.split(":")
