@@ -1,13 +1,16 @@
 """Atlas Bulk Ops dashboard: navigation, sidebar and the sandbox banner around the pages."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui import auth, chrome
 from ui.errors import shown_errors
 
-st.set_page_config(
-    page_title="Atlas Bulk Ops", page_icon=":material/document_scanner:", layout="wide"
-)
+# A file served by this server: a :material/...: page icon makes the browser fetch it from a CDN.
+PAGE_ICON = Path(__file__).resolve().parent / "ui" / "assets" / "page_icon.png"
+
+st.set_page_config(page_title="Atlas Bulk Ops", page_icon=PAGE_ICON, layout="wide")
 
 auth.require_sign_in()
 

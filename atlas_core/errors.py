@@ -4,6 +4,7 @@
     ├── ConfigError                 settings are missing or malformed
     ├── IntakeError                 a spreadsheet cannot be read at all
     ├── LedgerError                 the ledger cannot be opened or is inconsistent
+    ├── PathError                   a file or folder given to a command cannot be used
     ├── ProtocolError               Atlas answered 2xx with something the contract does not allow
     ├── TransportError              no HTTP answer; ``retry_safe`` says if resending is harmless
     │   ├── ConnectFailedError      the request certainly never reached Atlas (retry_safe)
@@ -59,6 +60,10 @@ class LedgerError(AtlasError):
     """The ledger cannot be opened, migrated or written."""
 
     default_hint = "Check that ATLAS_DB_PATH points to a writable file on a local disk."
+
+
+class PathError(AtlasError):
+    """A file or folder named by the user (an output file, ATLAS_DB_PATH, a journal) is unusable."""
 
 
 class ProtocolError(AtlasError):

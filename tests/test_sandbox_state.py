@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -215,11 +216,9 @@ def test_cli_refuses_bad_behaviour_with_a_plain_message(flags):
     assert "--behaviour" in caught.value.message or "processing_seconds" in caught.value.message
 
 
-def test_cli_runs_in_the_foreground_until_ctrl_c(tmp_path):
-    pytest.importorskip("atlas_core.cli.validate")
-    pytest.importorskip("atlas_core.cli.jobs")
-    root = Path(__file__).resolve().parent.parent
-    proc = subprocess.Popen(
+def start_cli_sandbox(tmp_path: Path, **popen: Any) -> subprocess.Popen:
+    """``python -m atlas_core sandbox`` on a free port, as a separate process."""
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -234,19 +233,56 @@ def test_cli_runs_in_the_foreground_until_ctrl_c(tmp_path):
             "--behaviour",
             '{"pending_style": "empty"}',
         ],
-        cwd=root,
+        cwd=Path(__file__).resolve().parent.parent,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        **popen,
+    )
+
+
+def stop_for_sure(proc: subprocess.Popen) -> None:
+    """Kill the process if it is still running (whatever the test did), and reap it."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.communicate(timeout=TIMEOUT)
+
+
+def serving_url(proc: subprocess.Popen) -> str:
+    """The URL the sandbox printed, after checking it answers with the flags' behaviour."""
+    url = re.search(r"http://127\.0\.0\.1:\d+", proc.stdout.readline()).group(0)
+    state = requests.get(f"{url}/_sandbox/state", timeout=TIMEOUT).json()
+    assert state["behaviour"]["pending_style"] == "empty"
+    assert state["state_path"].endswith("cli.jsonl")
+    return url
+
+
+def test_cli_runs_in_the_foreground_until_sigterm(tmp_path):
+    # SIGTERM, not SIGINT: a shell's background job ignores SIGINT, and so would the child.
+    proc = start_cli_sandbox(tmp_path)
+    try:
+        url = serving_url(proc)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=TIMEOUT)
+    finally:
+        stop_for_sure(proc)
+    assert proc.returncode == 0, err
+    assert "stopped" in out and "Traceback" not in err
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{url}/_sandbox/state", timeout=TIMEOUT)
+
+
+def test_cli_stops_on_ctrl_c_as_on_sigterm(tmp_path):
+    # The child gets SIGINT's default back, so Ctrl-C is tested even when this suite runs as a
+    # background job (where SIGINT is ignored and the child would inherit that).
+    proc = start_cli_sandbox(
+        tmp_path, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
     )
     try:
-        url = re.search(r"http://127\.0\.0\.1:\d+", proc.stdout.readline()).group(0)
-        state = requests.get(f"{url}/_sandbox/state", timeout=TIMEOUT).json()
-        assert state["behaviour"]["pending_style"] == "empty" and state["state_path"].endswith(
-            "cli.jsonl"
-        )
-    finally:
+        serving_url(proc)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=TIMEOUT)
+    finally:
+        stop_for_sure(proc)
     assert proc.returncode == 0, err
-    assert "stopped" in out
+    assert "stopped" in out and "Traceback" not in err

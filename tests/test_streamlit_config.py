@@ -1,5 +1,6 @@
-"""Deliberate settings: Streamlit's XSRF protection and upload limit, no raw HTML from data,
-sign-in in front of every page, secrets out of git, and dependencies pinned to what is tested."""
+"""Deliberate settings: Streamlit's XSRF protection and upload limit, loopback by default, a
+local page icon, no raw HTML from data, sign-in in front of every page, secrets out of git, and
+dependencies pinned to what is tested."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from streamlit import config as streamlit_config
 
 from atlas_core.config import DEFAULT_MAX_FILE_MB
+from ui.access import listens_beyond_loopback
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
@@ -37,6 +39,23 @@ def test_xsrf_protection_stays_on():
 
 def test_the_upload_limit_is_set_and_matches_what_intake_accepts():
     assert CONFIG["server"]["maxUploadSize"] == DEFAULT_MAX_FILE_MB
+
+
+def test_the_server_listens_on_loopback_only():
+    # Without [auth] nobody signs in: only this machine may connect. Sharing is a deliberate
+    # --server.address together with [auth] and an allow-list (README, "Who can reach it").
+    assert CONFIG["server"]["address"] == "127.0.0.1"
+    assert not listens_beyond_loopback(CONFIG["server"]["address"])
+
+
+def test_the_page_icon_is_a_file_of_this_repo():
+    # A ":material/...:" or emoji page icon makes the browser fetch it from a CDN.
+    tree = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
+    config = next(n for n in ast.walk(tree) if isinstance(n, ast.Call)
+                  and ast.unparse(n.func) == "st.set_page_config")  # fmt: skip
+    icon = next(k.value for k in config.keywords if k.arg == "page_icon")
+    assert not isinstance(icon, ast.Constant), ast.unparse(icon)
+    assert (ROOT / "ui" / "assets" / "page_icon.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_error_details_are_not_shown_to_users():

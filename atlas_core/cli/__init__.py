@@ -12,7 +12,7 @@ import logging
 import sys
 
 from ..errors import AtlasError
-from . import exitcodes
+from . import exitcodes, paths
 
 # Each module registers its own sub-commands; the order is the order of ``--help``.
 COMMAND_MODULES = ("validate", "jobs", "sandbox")
@@ -45,6 +45,12 @@ def main(argv: list[str] | None = None) -> int:
     except AtlasError as exc:
         print(f"error: {exc.user_message()}", file=sys.stderr)
         return exitcodes.for_error(exc)
+    except OSError as exc:
+        if exc.filename is None:  # not about a path (requests' errors are OSErrors too)
+            raise
+        # The last net for a path the checks did not foresee: one plain line, never a traceback.
+        print(f"error: cannot use {exc.filename}: {paths.os_error_reason(exc)}.", file=sys.stderr)
+        return exitcodes.UNREADABLE
     except KeyboardInterrupt:
         print("interrupted: the ledger keeps what was done; run the command again to resume.", file=sys.stderr)
         return exitcodes.INTERRUPTED

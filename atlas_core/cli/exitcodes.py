@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from ..errors import AtlasError, AuthError, ConfigError, IntakeError, ServerError, TransportError
+from ..errors import (
+    AtlasError,
+    AuthError,
+    ConfigError,
+    IntakeError,
+    PathError,
+    ServerError,
+    TransportError,
+)
 
 OK = 0  # done (a file with bad rows that was read is still OK for `validate`)
 FAILURE = 1  # an error not covered below
-UNREADABLE = 2  # the input file could not be read, or the command line was wrong
+UNREADABLE = 2  # a file named by the user (input, output, ledger) is unusable, or bad arguments
 CONFIG = 3  # settings are missing or wrong
 AUTH = 4  # Atlas refused the credentials
 UNAVAILABLE = 5  # Atlas could not be reached or is down; nothing lost, run again later
@@ -16,7 +24,7 @@ INTERRUPTED = 130
 
 def for_error(exc: AtlasError) -> int:
     """The exit code for an error that ended a command."""
-    if isinstance(exc, IntakeError):
+    if isinstance(exc, IntakeError | PathError):
         return UNREADABLE
     if isinstance(exc, ConfigError):
         return CONFIG

@@ -20,7 +20,7 @@ from ..config import Settings
 from ..errors import ConfigError
 from ..ledger import Ledger
 from ..ledger import states as S
-from . import exitcodes, validate
+from . import exitcodes, paths, validate
 
 DEFAULT_MAX_WAIT = 600.0  # seconds `submit` waits out Atlas being busy before leaving work queued
 DEFAULT_REFRESH_TIMEOUT = 3600.0
@@ -28,7 +28,12 @@ DEFAULT_REFRESH_TIMEOUT = 3600.0
 
 def _known_ids(settings: Settings) -> Any:
     # `validate` warns about IDs already in the ledger, but never creates a ledger to do so.
-    return Ledger(settings.db_path).known_ids if Path(settings.db_path).exists() else None
+    if not Path(settings.db_path).exists():
+        return None
+    try:
+        return Ledger(settings.db_path).known_ids
+    except paths.OPENING_ERRORS as exc:
+        raise paths.ledger_unusable(settings.db_path, exc) from None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -109,7 +114,12 @@ def runtime_for(args: argparse.Namespace) -> Iterator[Any]:
     """The runtime, saying on stderr when the sandbox stands in for Atlas."""
     from ..engine import open_runtime
 
-    with open_runtime(settings_from(args)) as runtime:
+    settings = settings_from(args)
+    try:
+        opened = open_runtime(settings)
+    except paths.OPENING_ERRORS as exc:
+        raise paths.runtime_path_error(settings.db_path, settings.sandbox_state_path, exc) from None
+    with opened as runtime:
         if runtime.banner:
             print(f"note: {runtime.banner}", file=sys.stderr)
         yield runtime
@@ -298,9 +308,13 @@ def run_export(args: argparse.Namespace) -> int:
     from ..results import write_documents
 
     fmt = args.format or {".xlsx": "xlsx", ".json": "json"}.get(args.output.suffix.lower(), "csv")
+    paths.check_output_file(args.output, "--output")  # before the ledger and sandbox are opened
     with runtime_for(args) as runtime:
         rows = runtime.ledger.iter_documents(upload_id=args.upload, batch_id=args.batch)
-        count = write_documents(rows, args.output, fmt=fmt, layout=args.layout)
+        try:
+            count = write_documents(rows, args.output, fmt=fmt, layout=args.layout)
+        except OSError as exc:
+            raise paths.path_error("--output", args.output, exc) from None
     print(f"Wrote {count} row(s) to {args.output}.")
     return exitcodes.OK
 

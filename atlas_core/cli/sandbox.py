@@ -1,16 +1,19 @@
-"""``python -m atlas_core sandbox``: run the built-in Atlas in the foreground until Ctrl-C."""
+"""``python -m atlas_core sandbox``: run the built-in Atlas in the foreground until Ctrl-C or SIGTERM."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import signal
 import threading
+from typing import Any
 
 from ..config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings
 from ..errors import ConfigError
 from ..sandbox import Behaviour, SandboxServer
 from . import exitcodes
+from .paths import path_error
 
 DEFAULT_PORT = 8765
 
@@ -19,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``sandbox`` command."""
     parser = subparsers.add_parser(
         "sandbox",
-        help="run the built-in Atlas sandbox on a loopback port until Ctrl-C",
+        help="run the built-in Atlas sandbox on a loopback port until Ctrl-C or SIGTERM",
         description="Run the built-in Atlas sandbox (a fake Atlas Bulk API) in the foreground. "
         "Point ATLAS_BASE_URL at the printed URL, with the printed credentials.",
     )
@@ -78,15 +81,34 @@ def behaviour_from_args(args: argparse.Namespace) -> Behaviour:
         ) from None
 
 
+def _stop_on_signals(stopping: threading.Event) -> dict[int, Any]:
+    """Set ``stopping`` on SIGTERM (a service manager's stop) and on SIGINT (Ctrl-C).
+
+    A SIGINT the parent chose to ignore (a background job of a shell) stays ignored, as it does
+    for every program; SIGTERM always stops. Returns the handlers to put back.
+    """
+
+    def stop(signum: int, frame: Any) -> None:
+        stopping.set()
+
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, stop)}
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, stop)
+    return previous
+
+
 def run_sandbox(args: argparse.Namespace) -> int:
     """Serve until interrupted, then stop cleanly."""
     behaviour = behaviour_from_args(args)
     state = args.state
     if state is None:
         state = Settings.from_mapping(os.environ).sandbox_state_path
-    server = SandboxServer(
-        host=args.host, port=args.port, state_path=state or None, behaviour=behaviour
-    )
+    try:
+        server = SandboxServer(
+            host=args.host, port=args.port, state_path=state or None, behaviour=behaviour
+        )
+    except OSError as exc:
+        raise path_error("the sandbox journal (--state)", state, exc) from None
     try:
         server.start()
     except OSError as exc:
@@ -94,19 +116,27 @@ def run_sandbox(args: argparse.Namespace) -> int:
             f"The sandbox cannot listen on {args.host}:{args.port} ({exc.strerror}).",
             hint="Pick another port with --port, or --port 0 for any free one.",
         ) from None
-    print(f"Atlas sandbox listening on {server.url}", flush=True)
-    print(f"  ATLAS_BASE_URL={server.url}", flush=True)
-    print(f"  ATLAS_CLIENT_ID={SANDBOX_CLIENT_ID}", flush=True)
-    print(
-        f"  ATLAS_CLIENT_SECRET={SANDBOX_CLIENT_SECRET}  (sandbox only, not a secret)", flush=True
-    )
-    print(f"  journal: {server.state_path or '(memory only)'}", flush=True)
-    print("Press Ctrl-C to stop.", flush=True)
+    # Before the URL is printed: whoever read it may send SIGTERM at once.
+    stopping = threading.Event()
+    previous = _stop_on_signals(stopping)
     try:
-        threading.Event().wait()
+        print(f"Atlas sandbox listening on {server.url}", flush=True)
+        print(f"  ATLAS_BASE_URL={server.url}", flush=True)
+        print(f"  ATLAS_CLIENT_ID={SANDBOX_CLIENT_ID}", flush=True)
+        print(
+            f"  ATLAS_CLIENT_SECRET={SANDBOX_CLIENT_SECRET}  (sandbox only, not a secret)",
+            flush=True,
+        )
+        print(f"  journal: {server.state_path or '(memory only)'}", flush=True)
+        print("Press Ctrl-C to stop (or send SIGTERM).", flush=True)
+        # A timed wait: signal handlers run in the main thread between waits on any platform.
+        while not stopping.wait(0.5):
+            pass
     except KeyboardInterrupt:
         pass
     finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         server.stop()
     print("Atlas sandbox stopped.", flush=True)
     return exitcodes.OK

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..config import Settings
 from ..intake import ValidationReport, read_spreadsheet, validate_sheet
-from . import exitcodes
+from . import exitcodes, paths
 
 TABLE_ROWS = 20  # problems shown in the readable summary; --json and --problems-file have all
 
@@ -54,6 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_validate(args: argparse.Namespace) -> int:
     """Read, validate and print; IntakeError propagates to main (exit 2, reason on stderr)."""
     settings = Settings.from_mapping(os.environ)
+    if args.problems_file is not None:
+        paths.check_output_file(args.problems_file, "--problems-file")
     sheet = read_spreadsheet(
         args.file,
         sheet=args.sheet,
@@ -66,7 +68,10 @@ def run_validate(args: argparse.Namespace) -> int:
     )
     if args.problems_file is not None:
         fmt = "xlsx" if args.problems_file.suffix.lower() in (".xlsx", ".xlsm") else "csv"
-        args.problems_file.write_bytes(report.problems_file(fmt))
+        try:
+            args.problems_file.write_bytes(report.problems_file(fmt))
+        except OSError as exc:
+            raise paths.path_error("--problems-file", args.problems_file, exc) from None
     if args.json:
         json.dump(report.to_dict(), sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
