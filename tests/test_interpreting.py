@@ -397,3 +397,9 @@ def test_any_item_shaped_json_is_read_without_raising(item, file_data):
 def test_json_never_reaches_the_safety_net(file_data):
     result = interpret_item({"document_id": "D1", "file_data": file_data})
     assert result.error not in (INTERNAL_ERROR, UNREADABLE)
+
+
+def test_file_data_sent_as_json_text_is_read_as_bounded_as_a_page():
+    deep = '{"a":' * 100 + '{"value": "x", "confidence_score": 0.5}' + "}" * 100
+    result = interpret_item({"document_id": "D1", "file_data": deep})
+    assert (result.state, result.file_data) == ("failed", None)

@@ -30,6 +30,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..client.answers import UnreadableAnswer, read_json
+
 logger = logging.getLogger(__name__)
 
 EXTRACTED, FAILED, PENDING = "extracted", "failed", "pending"
@@ -230,10 +232,10 @@ def _document_id(value: Any) -> str | None:
 
 
 def _file_data(value: Any) -> dict[str, Any] | None:
-    if isinstance(value, str | bytes):  # file_data sent as a JSON string
+    if isinstance(value, str | bytes):  # file_data sent as a JSON string: read as bounded as a page
         try:
-            value = json.loads(value)
-        except (ValueError, RecursionError):
+            value = read_json(value.encode("utf-8", "replace") if isinstance(value, str) else value)
+        except UnreadableAnswer:
             return None
     return dict(value) if isinstance(value, Mapping) else None
 
