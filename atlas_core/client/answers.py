@@ -48,6 +48,14 @@ def read_json(content: bytes, *, max_bytes: int = MAX_ANSWER_BYTES,
     return value
 
 
+def head_text(content: bytes, encoding: str | None, limit: int = 2_000) -> str:
+    """The start of a body as text, for evidence (decoding all of a 30 MB body takes seconds)."""
+    try:
+        return content[:limit].decode(encoding or "utf-8", "replace")
+    except LookupError:  # a charset Python does not know
+        return content[:limit].decode("utf-8", "replace")
+
+
 def too_deep(max_depth: int) -> str:
     """The reason given for a body nested too deeply."""
     return f"its JSON is nested more than {max_depth} levels deep, which no documented answer is"

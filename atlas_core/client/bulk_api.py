@@ -35,7 +35,7 @@ from ..errors import (
     error_for_response,
     redact,
 )
-from .answers import UnreadableAnswer, read_json
+from .answers import UnreadableAnswer, head_text, read_json
 from .extracts import (
     ExtractsPage,
     ItemCollector,
@@ -404,12 +404,7 @@ class AtlasClient:
         except UnreadableAnswer as exc:
             kind, reason = exc.kind, exc.reason  # raised below, outside the handler
         if kind == "not_json":
-            # Decoded from a slice: guessing the charset of a whole 30 MB body takes seconds.
-            head = response.content[:2_000]
-            try:
-                text = head.decode(response.encoding or "utf-8", "replace")
-            except LookupError:  # a charset Python does not know
-                text = head.decode("utf-8", "replace")
+            text = head_text(response.content, response.encoding)
             snippet = (
                 redact(" ".join(text.split())[:200], self._secrets())
                 if show_body
