@@ -187,8 +187,11 @@ class LedgerFailingOnReceipts(Ledger):
 def test_receipts_that_cannot_be_recorded_leave_the_chunk_uncertain(runtime, sandbox, tmp_path):
     queue(runtime, 2)
     failing = LedgerFailingOnReceipts(tmp_path / "atlas.db")
-    with pytest.raises(LedgerError):
-        send_queued(failing, runtime.client, worker_id="w")
+    try:
+        with pytest.raises(LedgerError):
+            send_queued(failing, runtime.client, worker_id="w")
+    finally:
+        failing.close()
     (chunk,) = runtime.ledger.chunks_in_state(S.UNCERTAIN)
     (batch_id,) = {u["batch_id"] for u in sandbox.received_uploads()}
     assert f"Atlas accepted these documents as batch {batch_id}" in chunk["error"]
