@@ -178,7 +178,7 @@ def parse_error_body(text: str) -> tuple[Any, str | None]:
     """Parse an error body into (json-or-None, readable message-or-None), for all three documented shapes."""
     try:
         body = json.loads(text) if text else None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a body nested thousands deep
         return None, None
     if not isinstance(body, dict):
         return body, None

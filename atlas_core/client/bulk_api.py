@@ -35,6 +35,7 @@ from ..errors import (
     error_for_response,
     redact,
 )
+from .answers import UnreadableAnswer, head_text, read_json
 from .extracts import (
     ExtractsPage,
     ItemCollector,
@@ -167,11 +168,39 @@ class AtlasClient:
         """Mint a token now (a connection test) and return its lifetime in seconds."""
         return self._tokens.mint_now()
 
-    def multiupload(self, product_type: str, items: Iterable[UploadItem]) -> list[Receipt]:
-        """Submit documents as one batch; return one checked Receipt per document, in sent order."""
+    def multiupload(
+        self,
+        product_type: str,
+        items: Iterable[UploadItem],
+        *,
+        on_send: Callable[[], None] | None = None,
+    ) -> list[Receipt]:
+        """Submit documents as one batch; return one checked Receipt per document, in sent order.
+
+        ``on_send`` is called just before the request may leave (the token is in hand): a failure
+        before that call certainly sent nothing, one after it may have created a batch.
+        """
         items = list(items)
         payload = upload_payload(product_type, items)
-        response = self._authorized("POST", MULTIUPLOAD_PATH, body=payload, resend_safe=False)
+        response = self._authorized(
+            "POST", MULTIUPLOAD_PATH, body=payload, resend_safe=False, on_send=on_send
+        )
+        try:
+            return self._receipts(response, items)
+        except AtlasError:
+            raise
+        except Exception:
+            # Our own failure reading an answer: Atlas may have created the batch all the same.
+            log.exception("reading Atlas's answer to an upload of %d documents failed", len(items))
+        raise self._failed(
+            OutcomeUnknownError(
+                f"Atlas answered the upload of {len(items)} documents, but reading its answer "
+                "failed with an internal error (it was logged), so Atlas may or may not have "
+                "created the batch."
+            )
+        )
+
+    def _receipts(self, response: requests.Response, items: list[UploadItem]) -> list[Receipt]:
         status = response.status_code
         if 500 <= status and status not in REFUSED_STATUSES:
             api_error = self._api_error(response, count=False)
@@ -203,13 +232,25 @@ class AtlasClient:
         per_page = clamp_per_page(per_page)
         params = {"batch_id": batch_id, "page": page, "per_page": per_page}
         response = self._authorized("GET", EXTRACTS_PATH, params=params, resend_safe=True)
-        if not 200 <= response.status_code < 300:
-            raise self._api_error(response)
-        body = self._json(response, f"extracts page {page} of batch {batch_id}")
         try:
-            return parse_extracts_page(body, page=page, per_page=per_page)
-        except ProtocolError as exc:
-            raise self._failed(exc) from None
+            if not 200 <= response.status_code < 300:
+                raise self._api_error(response)
+            body = self._json(response, f"extracts page {page} of batch {batch_id}")
+            try:
+                return parse_extracts_page(body, page=page, per_page=per_page)
+            except ProtocolError as exc:
+                raise self._failed(exc) from None
+        except AtlasError:
+            raise
+        except Exception:
+            log.exception("reading extracts page %d of batch %s failed", page, batch_id)
+        raise self._failed(
+            ProtocolError(
+                f"Reading extracts page {page} of batch {batch_id} failed with an internal error "
+                "(it was logged).",
+                hint="The batch is polled again later; if this persists, report it with the log.",
+            )
+        )
 
     def iter_extracts(self, batch_id: str, per_page: int = MAX_PER_PAGE) -> Iterator[dict]:
         """Every item of a batch, page by page, each document once; the walk always ends."""
@@ -288,10 +329,19 @@ class AtlasClient:
         resend_safe: bool,
         params: dict | None = None,
         body: Any = None,
+        on_send: Callable[[], None] | None = None,
     ) -> requests.Response:
         """Send with the token; on a 401 mint once more and resend (Atlas did not take it)."""
+        token = self._tokens.get
+        if on_send is not None:
+            # The transport asks for the token just before each attempt goes out.
+            def token() -> str:
+                value = self._tokens.get()
+                on_send()
+                return value
+
         response, used = self._transport.send(
-            method, path, params=params, body=body, resend_safe=resend_safe, token=self._tokens.get
+            method, path, params=params, body=body, resend_safe=resend_safe, token=token
         )
         if response.status_code != 401:
             return response
@@ -300,7 +350,7 @@ class AtlasClient:
         response.close()
         self._tokens.renew(used or "")
         response, _ = self._transport.send(
-            method, path, params=params, body=body, resend_safe=resend_safe, token=self._tokens.get
+            method, path, params=params, body=body, resend_safe=resend_safe, token=token
         )
         if response.status_code == 401:
             error = self._api_error(response, count=False)
@@ -350,17 +400,17 @@ class AtlasClient:
         hint: str | None = None,
     ) -> Any:
         try:
-            return response.json()
-        except ValueError:
-            pass  # raised below, outside the handler: the decode error holds the whole body
-        snippet = (
-            redact(" ".join(response.text.split())[:200], self._secrets())
-            if show_body
-            else "(hidden)"
-        )
-        raise self._failed(
-            ProtocolError(
-                f"Atlas answered {what} with {response.status_code} but not with JSON: {snippet!r}.",
-                hint=hint,
+            return read_json(response.content)
+        except UnreadableAnswer as exc:
+            kind, reason = exc.kind, exc.reason  # raised below, outside the handler
+        if kind == "not_json":
+            text = head_text(response.content, response.encoding)
+            snippet = (
+                redact(" ".join(text.split())[:200], self._secrets())
+                if show_body
+                else "(hidden)"
             )
-        )
+            message = f"Atlas answered {what} with {response.status_code} but not with JSON: {snippet!r}."
+        else:
+            message = f"Atlas answered {what} with {response.status_code}, but {reason}."
+        raise self._failed(ProtocolError(message, hint=hint))

@@ -30,6 +30,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..client.answers import UnreadableAnswer, read_json
+
 logger = logging.getLogger(__name__)
 
 EXTRACTED, FAILED, PENDING = "extracted", "failed", "pending"
@@ -118,21 +120,37 @@ class Interpretation:
     inferred: bool = False  # failed only because nothing was extracted, without any marker
 
 
+UNREADABLE = "Atlas sent a result that could not be read."
+INTERNAL_ERROR = "An internal error while reading this result; it was logged."
+
+
 def interpret_item(item: Any) -> Interpretation:
-    """Read one raw extracts item (any JSON) into an Interpretation; never raises."""
+    """Read one raw extracts item (any JSON) into an Interpretation; never raises.
+
+    The safety net tells Atlas's data from our own failures: ``read_item`` reads every JSON
+    value without raising (the property tests fuzz it), so the only Atlas data it may refuse is
+    data nested too deeply to walk (RecursionError). Any other exception is a bug of ours: it is
+    logged with its traceback and stored with its own message, never blamed on Atlas.
+    """
     try:
-        return _interpret(item)
+        return read_item(item)
     except Exception as exc:  # one odd item must not stop a refresh of thousands
-        document_id = _document_id(item.get("document_id")) if isinstance(item, Mapping) else None
-        logger.warning(
-            "Could not read the result for document %r (%s)", document_id, type(exc).__name__
-        )
-        return Interpretation(
-            document_id, FAILED, error="Atlas sent a result that could not be read."
-        )
+        try:
+            raw_id = item.get("document_id") if isinstance(item, Mapping) else None
+            document_id = _document_id(raw_id)
+        except Exception:
+            document_id = None
+        if isinstance(exc, RecursionError):
+            logger.warning("Could not read the result for document %r (nested too deeply)",
+                           document_id)
+            return Interpretation(document_id, FAILED, error=UNREADABLE)
+        logger.exception("Reading the result for document %r failed inside Atlas Bulk Ops",
+                         document_id)
+        return Interpretation(document_id, FAILED, error=INTERNAL_ERROR)
 
 
-def _interpret(item: Any) -> Interpretation:
+def read_item(item: Any) -> Interpretation:
+    """Read one raw extracts item into an Interpretation; raises only on a bug (or deep nesting)."""
     if not isinstance(item, Mapping):
         return Interpretation(None, FAILED, error="Atlas sent a result that is not an object.")
     document_id = _document_id(item.get("document_id"))
@@ -214,10 +232,10 @@ def _document_id(value: Any) -> str | None:
 
 
 def _file_data(value: Any) -> dict[str, Any] | None:
-    if isinstance(value, str | bytes):  # file_data sent as a JSON string
+    if isinstance(value, str | bytes):  # file_data sent as a JSON string: read as bounded as a page
         try:
-            value = json.loads(value)
-        except (ValueError, RecursionError):
+            value = read_json(value.encode("utf-8", "replace") if isinstance(value, str) else value)
+        except UnreadableAnswer:
             return None
     return dict(value) if isinstance(value, Mapping) else None
 

@@ -11,7 +11,6 @@ ready yet" (open point 4), not a failure, for ``NOT_READY_GRACE`` seconds.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import queue
 import threading
@@ -25,6 +24,7 @@ from ..client.extracts import ExtractsPage, PageWalk, collect_pages
 from ..config import MAX_PER_PAGE
 from ..errors import AtlasError, AuthError, BadRequestError, GoneError
 from ..ledger import BatchProgress, Interpreted, Ledger, now_ts
+from ..ledger.jsontext import dump_standard
 from .interpreting import Interpretation, interpret_item
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def to_interpreted(result: Interpretation) -> Interpreted:
         error=result.error,
         file_data=data,
         min_confidence=result.min_confidence,
-        file_data_json=None if data is None else json.dumps(data, ensure_ascii=False),
+        file_data_json=None if data is None else dump_standard(data),
     )
 
 
@@ -267,6 +267,17 @@ def refresh_batch(
         summary.errors[batch_id] = exc.message
         summary.note(None, time.perf_counter() - started, 0.0)
         log.info("polling %s failed: %s", batch_id, exc.message)
+        return None
+    except Exception:
+        # Our own failure: one batch's refresh ends with a plain error, the others go on.
+        log.exception("polling %s failed unexpectedly", batch_id)
+        message = (
+            "Reading Atlas's results for this batch failed with an internal error (it was "
+            "logged); the batch is polled again later."
+        )
+        ledger.record_poll_error(batch_id, message)
+        summary.errors[batch_id] = message
+        summary.note(None, time.perf_counter() - started, 0.0)
         return None
     fetched_at = time.perf_counter()
     created_at = batch.get("created_at")

@@ -9,7 +9,9 @@ uncertain stays bounded by the lanes). What happens on each answer:
 - OutcomeUnknownError (or a 2xx we cannot read) -> uncertain: never resent without the user;
 - 400/422 and other refusals -> rejected, with Atlas's message;
 - 429/5xx/connection refused (after the client's own retries) -> back in the queue with a delay;
-- 401/410 -> back in the queue, and sending stops: settings need fixing first.
+- 401/410 -> back in the queue, and sending stops: settings need fixing first;
+- any other exception (our own failure) -> uncertain if the request may have left, else back in
+  the queue; then it is raised. No chunk stays 'sending' once its request is over.
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ def send_chunk(
     ledger: Ledger, client: AtlasClient, chunk: ClaimedChunk, summary: SendSummary,
     *, backoff_base: float, backoff_cap: float, then_claim: NextClaim | None = None,
 ) -> ClaimedChunk | None:
-    """Send one claimed chunk and record the outcome; raise only on 401/410 (after requeueing).
+    """Send one claimed chunk and record the outcome; raise on 401/410 and internal errors (settled).
 
     With ``then_claim``, a sent chunk's receipts are recorded in the same transaction that claims
     the next chunk, which is returned (None when nothing is due, or on any other outcome).
@@ -90,9 +92,16 @@ def send_chunk(
         ledger.record_chunk_failure(chunk.chunk_id, S.CANCELLED, "No documents were left to send.")
         return None
     items = [UploadItem(file_url=url, document_id=doc_id) for _, doc_id, url in chunk.documents]
+    sent = threading.Event()  # set once the request may have left: from then on, never requeued
     try:
-        receipts = client.multiupload(chunk.product_type, items)
+        receipts = client.multiupload(chunk.product_type, items, on_send=sent.set)
     except (OutcomeUnknownError, ProtocolError) as exc:
+        if isinstance(exc, ProtocolError) and not sent.is_set():
+            # An unreadable token answer, say: the upload itself never left.
+            settle_unsent(ledger, chunk, exc.message, backoff_base, backoff_cap)
+            summary.add(requeued=1)
+            summary.errors.append(exc.message)
+            return None
         ledger.record_chunk_failure(chunk.chunk_id, S.UNCERTAIN, exc.user_message())
         summary.add(uncertain=len(items))
         summary.errors.append(exc.message)
@@ -111,19 +120,61 @@ def send_chunk(
             summary.add(rejected=len(items))
         summary.errors.append(exc.message)
         return None
+    except BaseException as exc:
+        # No answer we know how to read (our own failure, or a library's): the chunk must not
+        # stay 'sending' once its request is over, whatever was raised.
+        log.exception("sending chunk %s failed unexpectedly", chunk.chunk_id)
+        what = f"An internal error ({type(exc).__name__}; it was logged) stopped this upload"
+        if sent.is_set():
+            settle_uncertain(ledger, chunk, f"{what} after it may have reached Atlas.")
+            summary.add(uncertain=len(items))
+        else:
+            settle_unsent(ledger, chunk, f"{what} before it was sent; it is queued again.",
+                          backoff_base, backoff_cap)
+            summary.add(requeued=1)
+        raise
     answer = [(r.batch_id, r.document_id, r.file_uuid) for r in receipts]
     following = None
-    if then_claim is not None and not then_claim.stop.is_set():
-        # One transaction instead of two on the lane's path from one answer to the next request.
-        batches, following = ledger.record_sent_and_claim(
-            chunk.chunk_id, answer, then_claim.worker_id, upload_id=then_claim.upload_id
-        )
-    else:
-        batches = ledger.record_sent(chunk.chunk_id, answer)
+    try:
+        if then_claim is not None and not then_claim.stop.is_set():
+            # One transaction instead of two on the lane's path from one answer to the next request.
+            batches, following = ledger.record_sent_and_claim(
+                chunk.chunk_id, answer, then_claim.worker_id, upload_id=then_claim.upload_id
+            )
+        else:
+            batches = ledger.record_sent(chunk.chunk_id, answer)
+    except BaseException as exc:
+        log.exception("recording the receipts of chunk %s failed", chunk.chunk_id)
+        reason = exc.message if isinstance(exc, AtlasError) else f"{type(exc).__name__}; logged"
+        settle_uncertain(ledger, chunk, f"Atlas accepted these documents as batch "
+                         f"{receipts[0].batch_id}, but recording that failed ({reason}).")
+        summary.add(uncertain=len(items))
+        raise
     summary.add(chunks_sent=1, documents_sent=len(receipts))
     with summary._lock:
         summary.batches.extend(batches)
     return following
+
+
+def settle_uncertain(ledger: Ledger, chunk: ClaimedChunk, reason: str) -> None:
+    """Mark a chunk whose request may have reached Atlas uncertain (never resent on its own)."""
+    try:
+        ledger.record_chunk_failure(
+            chunk.chunk_id, S.UNCERTAIN, f"{reason} {OutcomeUnknownError.default_hint}"
+        )
+    except Exception:  # the ledger itself failing; what recovers orphans will find the chunk
+        log.exception("could not mark chunk %s uncertain", chunk.chunk_id)
+
+
+def settle_unsent(
+    ledger: Ledger, chunk: ClaimedChunk, reason: str, backoff_base: float, backoff_cap: float
+) -> None:
+    """Put a chunk whose request certainly never left back in the queue, after a backoff."""
+    delay = min(backoff_base * 2 ** max(chunk.attempts - 1, 0), backoff_cap)
+    try:
+        ledger.requeue_chunk(chunk.chunk_id, reason, retry_at=now_ts() + delay)
+    except Exception:
+        log.exception("could not put chunk %s back in the queue", chunk.chunk_id)
 
 
 def send_queued(

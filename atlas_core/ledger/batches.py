@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from . import states as S
+from .jsontext import dump_standard
 from .records import Interpreted
 from .store import LedgerCore, now_ts
 
@@ -140,7 +140,7 @@ class BatchLedger(LedgerCore):
         for res in finished:
             data = res.file_data_json
             if data is None and res.file_data is not None:
-                data = json.dumps(res.file_data, ensure_ascii=False)
+                data = dump_standard(res.file_data)
             for row in known.get(res.document_id, ()):
                 if row[2] == res.state and row[3] == data and row[4] == res.error:
                     continue

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..config import DEFAULT_STALLED_AFTER
 from . import states as S
+from .jsontext import load_stored
 from .store import LedgerCore, now_ts
 
 _BATCH_STATE = (
@@ -204,7 +205,7 @@ class QueryLedger(LedgerCore):
         out = [dict(r) for r in rows]
         if with_file_data:
             for item in out:
-                item["file_data"] = json.loads(item["file_data"]) if item["file_data"] else None
+                item["file_data"] = load_stored(item["file_data"])
         return out, total
 
     def document_detail(self, row_id: int) -> dict[str, Any] | None:
@@ -216,7 +217,7 @@ class QueryLedger(LedgerCore):
             if row is None:
                 return None
             item = dict(row)
-            item["file_data"] = json.loads(item["file_data"]) if item["file_data"] else None
+            item["file_data"] = load_stored(item["file_data"])
             item["attempts"] = [dict(a) for a in db.execute(
                 "SELECT id, batch_id, state, error, attempt, retry_of, submitted_at, finished_at"
                 " FROM documents WHERE document_id = ? ORDER BY id",
@@ -254,6 +255,7 @@ class QueryLedger(LedgerCore):
             return [dict(r) for r in db.execute(
                 """WITH sample AS (SELECT id, document_type, file_data FROM documents
                        WHERE +state = 'extracted' AND superseded = 0 AND file_data IS NOT NULL
+                       AND json_valid(file_data)
                        AND (:upload_id IS NULL OR upload_id = :upload_id)
                        AND (:dt IS NULL OR document_type = :dt) ORDER BY id DESC LIMIT :limit)
                 SELECT sample.document_type, f.key AS field,

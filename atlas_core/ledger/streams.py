@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from .jsontext import load_stored
 from .store import LedgerCore
 
 STREAM_PAGE = 1000  # rows per read transaction, so a slow consumer never pins a snapshot
@@ -44,7 +45,7 @@ class StreamLedger(LedgerCore):
                 ).fetchall()
             for row in rows:
                 item = dict(row)
-                item["file_data"] = json.loads(item["file_data"]) if item["file_data"] else None
+                item["file_data"] = load_stored(item["file_data"])
                 yield item
             if len(rows) < page_size:
                 return

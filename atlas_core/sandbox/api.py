@@ -17,6 +17,7 @@ from typing import Any
 
 from ..config import MAX_PER_PAGE
 from .behaviour import Behaviour
+from .hostile import hostile_body, with_non_finite_numbers
 from .store import BatchStore, TokenBook, extracts_items, finished_docs
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
     fault: str | None = None  # the fault that shaped this reply, for the request log
+    raw: bytes | None = None  # sent as it is instead of ``body`` (hostile answers)
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,10 @@ class Endpoints:
         lifetime = behaviour.token_lifetime
         token = self.tokens.issue(lifetime, self.store.now())
         expires_in = int(lifetime) if float(lifetime).is_integer() else lifetime
-        return Reply(201, {"access_token": token, "expires_in": expires_in})
+        answer = {"access_token": token, "expires_in": expires_in}
+        if behaviour.hostile_token_answer != "none":
+            return Reply(201, None, raw=hostile_body(behaviour.hostile_token_answer, answer))
+        return Reply(201, answer)
 
     def multiupload(self, request: Request, behaviour: Behaviour) -> Reply:
         """Accept a list of file URLs as one batch, or refuse the whole request with 400."""
@@ -123,6 +128,8 @@ class Endpoints:
             }
             for item in record["items"]
         ]
+        if behaviour.hostile_upload_answer != "none":  # accepted and recorded, answered badly
+            return Reply(201, None, raw=hostile_body(behaviour.hostile_upload_answer, receipts))
         return Reply(201, receipts)
 
     def extracts(self, request: Request, behaviour: Behaviour) -> Reply:
@@ -159,18 +166,21 @@ class Endpoints:
         if page > max(total_pages, 1) and behaviour.page_past_end == "refuse":
             return Reply(400, {"error": f"page {page} is past the last page ({total_pages})."})
         start = (page - 1) * per_page
-        return Reply(
-            200,
-            {
-                "data": items[start : start + per_page],
-                "page": page,
-                "per_page": per_page,
-                "total_pages": total_pages,
-                "total_items": total_items,
-                "has_next": page < total_pages,
-                "has_prev": page > 1,
-            },
-        )
+        data = items[start : start + per_page]
+        if behaviour.nan_in_file_data:
+            data = with_non_finite_numbers(data)
+        answer = {
+            "data": data,
+            "page": page,
+            "per_page": per_page,
+            "total_pages": total_pages,
+            "total_items": total_items,
+            "has_next": page < total_pages,
+            "has_prev": page > 1,
+        }
+        if behaviour.hostile_extracts_answer != "none":
+            return Reply(200, None, raw=hostile_body(behaviour.hostile_extracts_answer, answer))
+        return Reply(200, answer)
 
 
 def _parse_upload(raw: bytes, behaviour: Behaviour) -> tuple[str | None, str, list[dict[str, str]]]:

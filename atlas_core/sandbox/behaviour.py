@@ -13,6 +13,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from .hostile import HOSTILE_ANSWERS
+
 # The choices for each open point; the first is the default.
 CHOICES: dict[str, tuple[str, ...]] = {
     "pending_style": ("absent", "empty", "status"),
@@ -56,6 +58,11 @@ class Behaviour:
     token_lifetime: float = DEFAULT_TOKEN_LIFETIME
     fault_paths: tuple[str, ...] | None = None  # random faults only on these paths (None: all)
     seed: int | None = None  # seeds the random faults
+    # Hostile answers (issue 10): what a 2xx body holds instead of the documented one.
+    hostile_upload_answer: str = "none"  # none | deep_json | not_json | wrong_shape | huge
+    hostile_extracts_answer: str = "none"  # none | deep_json | not_json | wrong_shape | huge
+    nan_in_file_data: bool = False  # extracted fields carry NaN / Infinity (non-standard JSON)
+    hostile_token_answer: str = "none"  # the same choices, for the token request's 201
 
     def __post_init__(self) -> None:
         for name, choices in CHOICES.items():
@@ -78,6 +85,13 @@ class Behaviour:
         if isinstance(self.fault_paths, list | str):
             paths = (self.fault_paths,) if isinstance(self.fault_paths, str) else self.fault_paths
             object.__setattr__(self, "fault_paths", tuple(paths))
+        for name in ("hostile_upload_answer", "hostile_extracts_answer", "hostile_token_answer"):
+            if getattr(self, name) not in HOSTILE_ANSWERS:
+                raise ValueError(
+                    f"{name} must be one of {', '.join(HOSTILE_ANSWERS)} (got {getattr(self, name)!r})"
+                )
+        if not isinstance(self.nan_in_file_data, bool):
+            raise ValueError(f"nan_in_file_data must be true or false (got {self.nan_in_file_data!r})")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Behaviour:

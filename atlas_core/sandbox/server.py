@@ -338,7 +338,9 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _send(self, reply: Reply) -> None:
-        data = json.dumps(reply.body, ensure_ascii=False).encode()
+        data = (
+            reply.raw if reply.raw is not None else json.dumps(reply.body, ensure_ascii=False).encode()
+        )
         try:
             self.send_response(reply.status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
