@@ -105,6 +105,9 @@ def test_refusing_credentials_expires_live_tokens_and_clearing_lets_new_ones_wor
     with pytest.raises(urllib.error.HTTPError) as answer:
         urllib.request.urlopen(refused, timeout=30)  # noqa: S310 - loopback only
     assert answer.value.code == 401
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        control(sandbox.url, "/_sandbox/behaviour", {"refuse_credentials": "no"})
+    assert answer.value.code == 400  # a switch is true or false, never a truthy string
     control(sandbox.url, "/_sandbox/behaviour", {"refuse_credentials": False})
     assert upload(sandbox, token(sandbox), items(1)).status_code == 201
 

@@ -157,7 +157,7 @@ class Worker:
 
     def run_until_stopped(self) -> None:
         """Run cycles in this thread until stop() (used by ``python -m atlas_core worker``)."""
-        self._stop.clear()
+        # The stop flag is not cleared here: a SIGTERM that came before this call still counts.
         self._started_at = self._started_at or now_ts()
         self._run()
 
