@@ -1,6 +1,7 @@
 """Soak: many documents through a faulty sandbox, two workers on one ledger, one killed at random.
 
     python benchmarks/soak.py [--documents 20000] [--sheets 4] [--workers 2] [--kills 6] [--seed 1]
+                              [--refuse-for 60]
 
 What it does, all as separate processes the way production runs them:
   1. starts ``python -m atlas_core sandbox`` with every fault on (latency, 503, 429 with
@@ -10,6 +11,9 @@ What it does, all as separate processes the way production runs them:
      queues them in the ledger with the engine's ``plan_upload`` + ``queue_upload`` (nothing sent);
   3. starts --workers ``python -m atlas_core -v worker`` processes on that ledger, SIGKILLs one at
      a random moment --kills times and starts it again;
+     Mid-run (once --refuse-at of the requests are sent) the sandbox refuses the credentials
+     for --refuse-for seconds (``refuse_credentials``): the workers must pause, reject nothing,
+     stay running, and send the rest once the credentials work again;
   4. once sending is over, resends some uncertain requests as a user would (``resolve_uncertain``),
      then runs ``python -m atlas_core refresh`` until every batch is finished;
   5. checks the ledger against the sandbox's own record (/_sandbox/received, /_sandbox/truth) and
@@ -46,11 +50,13 @@ from soak_checks import (  # noqa: E402
     broken_invariants,
     check,
     count_orphans,
+    count_pauses,
     count_retries,
     log_problems,
     print_report,
     sandbox_post,
 )
+from soak_refusal import Refusal  # noqa: E402
 
 # Every fault on at once. Rates are per request; drop_after_accept hits multiupload only.
 FAULTS = {
@@ -72,6 +78,10 @@ WORKER_ENV = {
     "ATLAS_CONNECT_TIMEOUT": "5",
     "ATLAS_READ_TIMEOUT": "30",
 }
+# A paused worker tries again after 1 s, doubling to 8 s: the run resumes soon after a refusal.
+WORKER_ARGS = ("--retry-wait", "1", "--retry-wait-cap", "8")
+REFUSE_FOR = 60.0  # seconds the credentials are refused mid-run
+REFUSE_AT = 0.3  # ...starting once this share of the requests has been sent
 EXPIRE_EVERY = 2.0  # seconds between forced token expiries, on top of the 3 s token lifetime
 TYPE_HINTS = ("aadhaar", "pan", "dl", "voter", "passport", "gst", "scan")
 
@@ -164,6 +174,7 @@ class Workers:
         self.current_log: list[Path] = [folder] * count
         self.logs: list[Path] = []
         self.kills = 0
+        self.exited: list[str] = []  # workers that ended without being killed or stopped
         for slot in range(count):
             self.start(slot)
 
@@ -174,7 +185,7 @@ class Workers:
         self.started[slot] = time.monotonic()
         self.current_log[slot] = log
         self.procs[slot] = subprocess.Popen(
-            [sys.executable, "-m", "atlas_core", "-v", "worker"], cwd=ROOT, env=self.env,
+            [sys.executable, "-m", "atlas_core", "-v", "worker", *WORKER_ARGS], cwd=ROOT, env=self.env,
             stdout=subprocess.DEVNULL, stderr=log.open("w"),
         )
 
@@ -192,6 +203,16 @@ class Workers:
         self.kills += 1
         self.start(slot)
         return True
+
+    def restart_ended(self) -> int:
+        """Start again any worker that ended on its own (a broken invariant); how many did."""
+        ended = 0
+        for slot, proc in enumerate(self.procs):
+            if proc is not None and proc.poll() is not None:
+                self.exited.append(f"{self.current_log[slot].name} exited {proc.returncode}")
+                self.start(slot)
+                ended += 1
+        return ended
 
     def stop(self) -> list[int]:
         """SIGTERM every worker once it is up (its handler installed) and wait; the exit codes."""
@@ -240,6 +261,7 @@ def run_soak(
     *, documents: int = 20_000, sheets: int = 4, workers: int = 2, kills: int = 6, seed: int = 1,
     processing_seconds: float = 3.0, chunk_size: int = 100, resend_share: float = 0.5,
     latency: float = FAULTS["latency"], kill_gap: float | None = None,
+    refuse_for: float = REFUSE_FOR, refuse_at: float = REFUSE_AT,
     timeout: float = 1800.0, folder: Path | None = None,
 ) -> dict[str, Any]:
     """Run the whole soak in ``folder`` (a temporary one by default) and return the figures."""
@@ -248,8 +270,8 @@ def run_soak(
             return run_soak(documents=documents, sheets=sheets, workers=workers, kills=kills,
                             seed=seed, processing_seconds=processing_seconds,
                             chunk_size=chunk_size, resend_share=resend_share, latency=latency,
-                            kill_gap=kill_gap, timeout=timeout,
-                            folder=Path(tmp))
+                            kill_gap=kill_gap, refuse_for=refuse_for, refuse_at=refuse_at,
+                            timeout=timeout, folder=Path(tmp))
     rng = random.Random(seed)
     started = time.monotonic()
     deadline = started + timeout
@@ -268,7 +290,8 @@ def run_soak(
         pool = Workers(workers, env, folder)
         drive = drive_until_done(ledger, pool, env, url, folder, rng, kills=kills,
                                  gap=kill_gap or max(1.5, documents / 4000), resend_share=resend_share,
-                                 deadline=deadline)
+                                 refusal=Refusal(url, refuse_for, refuse_at), deadline=deadline)
+        workers_exited = pool.exited
         exit_codes = pool.stop()
         pool = None
         elapsed = time.monotonic() - started
@@ -278,11 +301,13 @@ def run_soak(
             workers=workers, seed=seed, queued=queued, kills_asked=kills, **drive,
             seconds=round(elapsed, 1), worker_exit_codes=exit_codes, behaviour=behaviour,
             finished_in_time=sending_over(ledger) and not unfinished(ledger),
+            workers_exited=len(workers_exited), workers_exited_detail=workers_exited,
         )
         logs = [*worker_logs(folder), folder / "refresh.log"]
         report["log_problems"] = log_problems(logs)
         report["retries"] = count_retries(logs)
         report["orphans_marked_uncertain"] = count_orphans(logs)
+        report["refusal"]["pauses"] = count_pauses(logs)
         return report
     finally:
         if pool is not None:
@@ -293,7 +318,8 @@ def run_soak(
 
 def drive_until_done(
     ledger: Ledger, pool: Workers, env: dict[str, str], url: str, folder: Path,
-    rng: random.Random, *, kills: int, gap: float, resend_share: float, deadline: float,
+    rng: random.Random, *, kills: int, gap: float, resend_share: float, refusal: Refusal,
+    deadline: float,
 ) -> dict[str, Any]:
     """Expire tokens, kill workers at random moments, resend, refresh; until all is finished."""
     refresh_log = folder / "refresh.log"
@@ -309,6 +335,8 @@ def drive_until_done(
         if now >= next_expiry:
             sandbox_post(url, "/_sandbox/expire-tokens")
             next_expiry = now + EXPIRE_EVERY
+            refusal.step(ledger, now)  # every couple of seconds: it counts the ledger
+        pool.restart_ended()
         if pool.kills < kills and now >= next_kill and (not sent_all or open_batches):
             if pool.kill_one(rng, min_age=1.0):
                 next_kill = now + rng.uniform(1.0, gap)
@@ -324,9 +352,11 @@ def drive_until_done(
                 refresh = cli_start(["refresh"], env, refresh_log)
                 rounds += 1
         time.sleep(0.1)
+    refusal.finish()
     if refresh is not None:
         refresh.wait(timeout=600)
-    return {"kills": pool.kills, "refresh_rounds": rounds, "uncertain_chunks_resent": resent or 0}
+    return {"kills": pool.kills, "refresh_rounds": rounds, "uncertain_chunks_resent": resent or 0,
+            "refusal": refusal.figures, "rejected_while_refused": refusal.rejected_while_refused}
 
 
 def worker_logs(folder: Path) -> list[Path]:
@@ -365,6 +395,10 @@ def main() -> int:
                         help="seconds the sandbox adds to every request")
     parser.add_argument("--kill-gap", type=float, default=None,
                         help="most seconds between two kills (default: from --documents)")
+    parser.add_argument("--refuse-for", type=float, default=REFUSE_FOR,
+                        help="seconds the credentials are refused mid-run (0: no such phase)")
+    parser.add_argument("--refuse-at", type=float, default=REFUSE_AT,
+                        help="share of the requests sent before the credentials are refused")
     parser.add_argument("--timeout", type=float, default=1800.0)
     parser.add_argument("--folder", type=Path, help="keep the ledger, journal and logs here")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
@@ -373,6 +407,7 @@ def main() -> int:
                       kills=args.kills, seed=args.seed, processing_seconds=args.processing_seconds,
                       chunk_size=args.chunk_size, resend_share=args.resend_share,
                       latency=args.latency, kill_gap=args.kill_gap,
+                      refuse_for=args.refuse_for, refuse_at=args.refuse_at,
                       timeout=args.timeout, folder=args.folder)
     broken = broken_invariants(report)
     if args.json:

@@ -19,9 +19,9 @@ from atlas_core.ledger import states as S
 BAD_LOG = re.compile(r"database is locked|Traceback|Unexpected error|\bERROR\b|\bCRITICAL\b")
 
 
-def sandbox_post(url: str, path: str) -> Any:
+def sandbox_post(url: str, path: str, body: dict[str, Any] | None = None) -> Any:
     """POST to one of the sandbox's own /_sandbox/ controls."""
-    request = urllib.request.Request(url + path, data=b"{}", method="POST")
+    request = urllib.request.Request(url + path, data=json.dumps(body or {}).encode(), method="POST")
     with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback only
         return json.load(response)
 
@@ -112,6 +112,12 @@ def count_retries(logs: list[Path]) -> int:
                for line in log.open(errors="replace") if pattern.search(line))
 
 
+def count_pauses(logs: list[Path]) -> int:
+    """Times a worker paused (credentials refused or Atlas down), from the logs."""
+    return sum(1 for log in logs if log.exists()
+               for line in log.open(errors="replace") if "worker paused" in line)
+
+
 def count_orphans(logs: list[Path]) -> int:
     """Requests found in flight after their worker was killed (marked uncertain by another)."""
     pattern = re.compile(r"(\d+) chunk\(s\) were in flight")
@@ -128,8 +134,15 @@ def broken_invariants(report: dict[str, Any]) -> list[str]:
         "documents recorded twice": report["recorded_twice"],
         "stored results that differ from Atlas's": report["result_mismatches"],
         "unhandled errors or locked-database lines in the logs": len(report["log_problems"]),
+        "workers that ended on their own": report.get("workers_exited", 0),
+        "documents rejected while the credentials were refused": report.get("rejected_while_refused", 0),
     }
     broken = [f"{name}: {count}" for name, count in rules.items() if count]
+    refusal = report.get("refusal") or {}
+    if refusal.get("asked") and not refusal.get("played"):
+        broken.append("the credentials were never refused (the run ended before the phase)")
+    if refusal.get("played") and not refusal.get("resumed_after"):
+        broken.append("no document was sent after the credentials worked again")
     if not report["finished_in_time"]:
         broken.append("work was still unfinished at the timeout")
     return broken
@@ -152,6 +165,13 @@ def print_report(report: dict[str, Any], broken: list[str]) -> None:
     print(f"  requests in flight at a kill (uncertain)  {report['orphans_marked_uncertain']}")
     print(f"  requests to Atlas                         {report['requests']}")
     print(f"  retries (client)                          {report['retries']}")
+    refusal = report.get("refusal") or {}
+    if refusal.get("played"):
+        print(f"  credentials refused for                   {refusal['seconds']} s, from "
+              f"{refusal['sent_before']} documents sent; workers paused {refusal['pauses']} times, "
+              f"sending again {refusal['resumed_after']} s after")
+        print(f"  rejected while refused / workers ended    {report['rejected_while_refused']} / "
+              f"{report['workers_exited']}  (must be 0 / 0)")
     print(f"  time                                      {report['seconds']} s")
     for outcome, count in report["request_outcomes"].items():
         print(f"    {outcome:<32} {count}")

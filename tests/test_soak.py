@@ -1,4 +1,5 @@
-"""The short soak: benchmarks/soak.py with 600 documents, two workers, SIGKILLs and every fault on.
+"""The short soak: benchmarks/soak.py with 600 documents, two workers, SIGKILLs and every fault on,
+and the credentials refused for a few seconds mid-run (a minute in the full run).
 
 It asserts the invariants only (never a time): no document reaches Atlas twice unless a user
 resent it, none is lost, every stored result equals what Atlas holds, and the logs are clean.
@@ -37,7 +38,7 @@ def report(soak, tmp_path_factory):
     folder = tmp_path_factory.mktemp("soak")
     return soak.run_soak(documents=600, sheets=3, workers=2, kills=2, seed=7,
                          processing_seconds=2.0, chunk_size=10, resend_share=0.5,
-                         timeout=240.0, folder=folder)
+                         refuse_for=5.0, timeout=240.0, folder=folder)
 
 
 pytestmark = pytest.mark.slow
@@ -76,12 +77,22 @@ def test_the_logs_hold_no_locked_database_or_unhandled_error(report):
     assert all(code == 0 for code in report["worker_exit_codes"]), report["worker_exit_codes"]
 
 
+def test_workers_pause_through_refused_credentials_and_carry_on(report):
+    refusal = report["refusal"]
+    assert refusal["played"] and refusal["pauses"] > 0, refusal
+    assert report["rejected_while_refused"] == 0
+    assert report["workers_exited"] == 0, report["workers_exited_detail"]
+    assert refusal["resumed_after"] is not None and report["finished_in_time"]
+
+
 def test_the_invariant_check_notices_a_broken_run(soak, report):
     # The checker itself must be able to fail: a report with one double send is flagged.
     assert soak.broken_invariants(report) == []
-    spoiled = {**report, "accepted_twice": 1, "log_problems": ["worker0-0.log: database is locked"]}
+    spoiled = {**report, "accepted_twice": 1, "log_problems": ["worker0-0.log: database is locked"],
+               "workers_exited": 1}
     broken = soak.broken_invariants(spoiled)
-    assert len(broken) == 2 and any("twice" in b for b in broken)
+    assert len(broken) == 3 and any("twice" in b for b in broken)
+    assert any("ended on their own" in b for b in broken)
 
 
 def test_the_log_scan_finds_locked_databases_and_tracebacks(soak, tmp_path):

@@ -31,7 +31,7 @@ def render_frame() -> bool:
             st.success(
                 f"Atlas: `{describe.safe_url(settings.base_url)}`", icon=":material/cloud_done:"
             )
-        st.caption(worker_status(current.worker))
+        st.text(worker_status(current.worker))  # plain text: the reason may quote Atlas
         email = auth.signed_in_email()
         if email:
             st.caption(f"Signed in as {email}")
@@ -48,9 +48,4 @@ def render_frame() -> bool:
 
 def worker_status(worker: object) -> str:
     """One line on the background worker, for the sidebar."""
-    status = worker.status()
-    if not status.alive:
-        return "Background worker: stopped. Reload the page to restart it."
-    if status.last_error:
-        return f"Background worker: waiting after a problem: {status.last_error}"
-    return "Background worker: running (work continues if you close this tab)."
+    return worker.status().describe()

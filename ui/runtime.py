@@ -84,7 +84,13 @@ def handle() -> Handle:
     """The process-wide runtime and worker for the current settings, opened on first use."""
     settings = load_settings()
     behaviour = sandbox_behaviour()
-    return _open(_fingerprint(settings, behaviour), settings, behaviour)
+    current = _open(_fingerprint(settings, behaviour), settings, behaviour)
+    if not current.worker.alive:
+        # The cache outlives the thread: a worker that died is started again on the next page
+        # run, instead of the page showing a stale dead worker until the server restarts.
+        logger.warning("The background worker was not running; starting it again")
+        current.worker.start()
+    return current
 
 
 def runtime() -> Any:

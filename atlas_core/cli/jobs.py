@@ -100,7 +100,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_cancel)
 
     p = subparsers.add_parser("worker", help="submit and refresh in the background until SIGTERM or Ctrl-C")
+    p.add_argument("--retry-wait", type=_positive_seconds, default=None, metavar="S",
+                   help="seconds before trying again after Atlas refused the credentials, was down or a cycle failed; doubles each time (default 30)")
+    p.add_argument("--retry-wait-cap", type=_positive_seconds, default=None, metavar="S",
+                   help="the most seconds between two tries (default 300)")
     p.set_defaults(handler=run_worker)
+
+
+def _positive_seconds(text: str) -> float:
+    """A number of seconds above zero, for argparse."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number of seconds above 0")
+    return value
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -366,21 +381,26 @@ def run_cancel(args: argparse.Namespace) -> int:
 
 
 def run_worker(args: argparse.Namespace) -> int:
-    """Submit and refresh until SIGTERM or Ctrl-C, then finish the current step and exit 0."""
+    """Submit and refresh until SIGTERM (exit 0) or Ctrl-C (exit 130); nothing else ends it."""
     from ..engine import Worker
 
-    with runtime_for(args) as runtime:
-        worker = Worker(runtime)
+    with runtime_for(args) as runtime:  # a configuration error ends it here, before any work
+        waits = {"error_wait": args.retry_wait, "error_wait_cap": args.retry_wait_cap}
+        worker = Worker(runtime, **{k: v for k, v in waits.items() if v is not None})
+        received: list[int] = []
 
         def stop(signum: int, frame: Any) -> None:
+            received.append(signum)
             worker.stop(timeout=0)
 
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
             print(f"worker {worker.identity.worker_id} running; SIGTERM or Ctrl-C stops it.", file=sys.stderr)
+            # Refused credentials, Atlas down and internal errors pause or restart the loop inside
+            # the worker; it returns only once a signal asked it to stop.
             worker.run_until_stopped()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
     print("worker stopped.", file=sys.stderr)
-    return exitcodes.OK
+    return exitcodes.INTERRUPTED if signal.SIGINT in received else exitcodes.OK

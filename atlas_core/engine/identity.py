@@ -114,3 +114,19 @@ def recover_orphans(
     if count:
         log.warning("%d chunk(s) were in flight when their process stopped; marked uncertain", count)
     return count
+
+
+def release_own_claims(ledger: Ledger, worker_id: str, *, now: float | None = None) -> int:
+    """Mark chunks still 'sending' under this worker's id as uncertain; call only between cycles.
+
+    After a cycle ended by a bug, none of its lanes is sending any more, yet a chunk it claimed may
+    still say 'sending' (the answer may or may not have reached Atlas), and recover_orphans never
+    takes a live worker's chunks: without this they would stay 'sending' for ever.
+    """
+    mine = [(c["chunk_id"], c["claimed_by"]) for c in ledger.sending_chunks()
+            if c["claimed_by"] == worker_id]
+    count = ledger.mark_orphans_uncertain(mine, now=now) if mine else 0
+    if count:
+        log.warning("%d chunk(s) left 'sending' by a cycle an internal error stopped; marked "
+                    "uncertain", count)
+    return count

@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
-from ..errors import AtlasError
+from ..errors import AtlasError, AuthError
 from ..ledger import now_ts
-from .identity import HEARTBEAT_INTERVAL, Heartbeat, WorkerIdentity, recover_orphans
+from .identity import (
+    HEARTBEAT_INTERVAL,
+    Heartbeat,
+    WorkerIdentity,
+    recover_orphans,
+    release_own_claims,
+)
 from .refreshing import RefreshSummary, refresh_batches
 from .runtime import Runtime
 from .submitting import SendSummary, send_queued
@@ -20,7 +27,11 @@ from .submitting import SendSummary, send_queued
 log = logging.getLogger(__name__)
 
 IDLE_WAIT = 5.0  # seconds between cycles when nothing is due
-ERROR_WAIT = 30.0  # seconds to wait after a cycle failed (Atlas down, bad credentials)
+ERROR_WAIT = 30.0  # seconds to wait after a cycle failed (Atlas down, bad credentials); doubles
+ERROR_WAIT_CAP = 300.0  # ...up to this, so a long outage is still tried every five minutes
+
+RUNNING, PAUSED, RESTARTING = "running", "paused", "restarting"
+CREDENTIALS_REFUSED = "Atlas refused the credentials"
 
 
 @dataclass(frozen=True)
@@ -35,18 +46,35 @@ class WorkerStatus:
     documents_sent: int
     batches_polled: int
     last_error: str | None
+    state: str = RUNNING  # running | paused (Atlas refused or is down) | restarting (a bug)
+    reason: str | None = None  # why it is paused or restarting, one plain sentence
+    next_try_at: float | None = None  # epoch seconds of the next cycle when paused or restarting
+
+    def describe(self) -> str:
+        """One plain line (no markup) on the worker, e.g. for the dashboard's sidebar."""
+        if not self.alive:
+            return "Background worker: stopped; it starts again when this page reloads."
+        if self.state == RUNNING:
+            return "Background worker: running (work continues if you close this tab)."
+        when = ""
+        if self.next_try_at is not None:
+            when = f"; next try at {time.strftime('%H:%M:%S', time.localtime(self.next_try_at))}"
+        return f"Background worker: {self.state}: {self.reason}{when}. Nothing queued is lost."
 
 
 class Worker:
-    """A thread that keeps submitting and refreshing until stopped."""
+    """A thread that keeps submitting and refreshing until stopped, whatever goes wrong in a cycle."""
 
     def __init__(self, runtime: Runtime, *, idle_wait: float = IDLE_WAIT,
-                 error_wait: float = ERROR_WAIT) -> None:
+                 error_wait: float = ERROR_WAIT, error_wait_cap: float = ERROR_WAIT_CAP) -> None:
         self.runtime = runtime
         self.identity = WorkerIdentity(kind="worker")
         self.idle_wait, self.error_wait = idle_wait, error_wait
+        self.error_wait_cap = max(error_wait_cap, error_wait)
         self._stop = threading.Event()
         self._wake = threading.Event()
+        # Each cycle's send lanes get their own stop: a lane that fails stops its cycle, not the worker.
+        self._cycle_stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._started_at: float | None = None
@@ -54,9 +82,11 @@ class Worker:
         self._cycles = self._sent = self._polled = 0
         self._last_error: str | None = None
         self._force_refresh = False
+        self._failures = 0  # cycles failed in a row, for the backoff
+        self._state, self._reason, self._next_try_at = RUNNING, None, None
 
     def start(self) -> Worker:
-        """Start the thread (idempotent); returns self."""
+        """Start the thread (idempotent, and starts a dead one again); returns self."""
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 return self
@@ -69,13 +99,14 @@ class Worker:
     def stop(self, timeout: float = 30.0) -> None:
         """Ask the thread to finish its current step and wait for it (idempotent)."""
         self._stop.set()
+        self._cycle_stop.set()
         self._wake.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
 
     def wake(self) -> None:
-        """Start the next cycle now (after a page queued work)."""
+        """Start the next cycle now (after a page queued work); a pause keeps its schedule."""
         self._wake.set()
 
     def refresh_now(self) -> None:
@@ -93,20 +124,28 @@ class Worker:
         """The last cycle's error as a plain message, or None when it went well."""
         return self._last_error
 
+    @property
+    def state(self) -> str:
+        """running, paused (Atlas refused the credentials or is down) or restarting (after a bug)."""
+        return self._state
+
     def status(self) -> WorkerStatus:
         """A snapshot for the sidebar."""
         return WorkerStatus(self.alive, self.identity.worker_id, self._started_at,
                             self._last_cycle_at, self._cycles, self._sent, self._polled,
-                            self._last_error)
+                            self._last_error, self._state, self._reason, self._next_try_at)
 
     def run_once(self, *, force_refresh: bool = False) -> tuple[SendSummary, RefreshSummary]:
         """One cycle: recover orphans, send what is queued, poll what is due."""
         ledger, settings = self.runtime.ledger, self.runtime.settings
         recover_orphans(ledger)
+        self._cycle_stop = cycle_stop = threading.Event()
+        if self._stop.is_set():  # stop() came before this cycle's event existed
+            cycle_stop.set()
         sent = send_queued(
             ledger, self.runtime.client, worker_id=self.identity.worker_id,
             concurrency=settings.submit_concurrency, backoff_base=settings.backoff_base,
-            backoff_cap=settings.backoff_cap, stop=self._stop,
+            backoff_cap=settings.backoff_cap, stop=cycle_stop,
         )
         refreshed = refresh_batches(ledger, self.runtime.client, force=force_refresh,
                                     concurrency=settings.refresh_concurrency)
@@ -118,7 +157,7 @@ class Worker:
 
     def run_until_stopped(self) -> None:
         """Run cycles in this thread until stop() (used by ``python -m atlas_core worker``)."""
-        self._stop.clear()
+        # The stop flag is not cleared here: a SIGTERM that came before this call still counts.
         self._started_at = self._started_at or now_ts()
         self._run()
 
@@ -129,28 +168,69 @@ class Worker:
         return min(max(wait, 0.05), self.idle_wait)
 
     def _run(self) -> None:
-        with Heartbeat(self.runtime.ledger, self.identity, interval=HEARTBEAT_INTERVAL):
-            while not self._stop.is_set():
-                self._wake.clear()
-                wait = self.idle_wait
-                force, self._force_refresh = self._force_refresh, False
-                try:
-                    self.run_once(force_refresh=force)
-                    self._last_error = None
-                    wait = self._next_wait()
-                except AtlasError as exc:
-                    self._last_error = exc.user_message()
-                    wait = self.error_wait
-                    log.warning("worker cycle failed: %s", exc.message)
-                except Exception as exc:  # the worker must outlive any one bad cycle
-                    self._last_error = f"Unexpected error: {exc}"
-                    wait = self.error_wait
-                    log.exception("worker cycle failed")
-                if self._last_error:
-                    try:
-                        self.runtime.ledger.heartbeat(self.identity.worker_id, error=self._last_error)
-                    except Exception:
-                        log.warning("could not record the worker's error", exc_info=True)
-                self._wake.wait(wait)
+        # Only stop() ends this loop: a failure outside a cycle (the heartbeat's registration on a
+        # busy ledger, say) restarts it with the same backoff as a failed cycle.
+        while not self._stop.is_set():
+            try:
+                with Heartbeat(self.runtime.ledger, self.identity, interval=HEARTBEAT_INTERVAL):
+                    self._cycles_until_stopped()
+            except Exception as exc:
+                self._stop.wait(self._crashed(exc))
         log.info("worker %s stopped", self.identity.worker_id)
 
+    def _cycles_until_stopped(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            force, self._force_refresh = self._force_refresh, False
+            try:
+                self.run_once(force_refresh=force)
+                wait = self._next_wait()
+                self._recovered()
+            except AuthError as exc:
+                wait = self._paused(exc, CREDENTIALS_REFUSED)
+            except AtlasError as exc:
+                wait = self._paused(exc, exc.message.rstrip("."))
+            except Exception as exc:  # a bug in a cycle or a send lane: the worker outlives it
+                wait = self._crashed(exc)
+            if self._state == RUNNING:
+                self._wake.wait(wait)
+            else:  # keep the schedule shown in the sidebar: only stop() cuts a pause short
+                self._stop.wait(wait)
+
+    def _recovered(self) -> None:
+        if self._state != RUNNING:
+            log.info("worker %s running again", self.identity.worker_id)
+        self._failures, self._last_error = 0, None
+        self._state, self._reason, self._next_try_at = RUNNING, None, None
+
+    def _backoff(self) -> float:
+        self._failures += 1
+        return min(self.error_wait * 2 ** min(self._failures - 1, 30), self.error_wait_cap)
+
+    def _paused(self, exc: AtlasError, reason: str) -> float:
+        wait = self._backoff()
+        self._set_trouble(PAUSED, reason, exc.user_message(), wait)
+        log.warning("worker paused for %.1f s: %s", wait, exc.message)
+        return wait
+
+    def _crashed(self, exc: Exception) -> float:
+        # The traceback goes to the log only; the status says what happens next in plain words.
+        log.error("worker cycle failed with an internal error; restarting", exc_info=exc)
+        try:
+            release_own_claims(self.runtime.ledger, self.identity.worker_id)
+        except Exception:
+            log.warning("could not release this worker's chunks; the next cycle tries again",
+                        exc_info=True)
+        wait = self._backoff()
+        reason = f"an internal error ({type(exc).__name__}) stopped the last cycle; see the server log"
+        self._set_trouble(RESTARTING, reason, f"Internal error ({type(exc).__name__}); restarting.",
+                          wait)
+        return wait
+
+    def _set_trouble(self, state: str, reason: str, message: str, wait: float) -> None:
+        self._last_error = message
+        self._state, self._reason, self._next_try_at = state, reason, now_ts() + wait
+        try:
+            self.runtime.ledger.heartbeat(self.identity.worker_id, error=message)
+        except Exception:
+            log.warning("could not record the worker's error", exc_info=True)

@@ -92,7 +92,7 @@ class Endpoints:
                     "error_message": "Client-Id and Client-Secret headers are required.",
                 },
             )
-        if not (
+        if behaviour.refuse_credentials or not (
             hmac.compare_digest(client_id.encode(), self._client_id.encode())
             and hmac.compare_digest(client_secret.encode(), self._client_secret.encode())
         ):

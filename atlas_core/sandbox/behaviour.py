@@ -63,6 +63,9 @@ class Behaviour:
     hostile_extracts_answer: str = "none"  # none | deep_json | not_json | wrong_shape | huge
     nan_in_file_data: bool = False  # extracted fields carry NaN / Infinity (non-standard JSON)
     hostile_token_answer: str = "none"  # the same choices, for the token request's 201
+    # Added for issue 10 (worker-resilience): credentials refused for a while. While on, the token
+    # endpoint answers 401 and the tokens minted so far expire; clearing it lets new tokens be minted.
+    refuse_credentials: bool = False
 
     def __post_init__(self) -> None:
         for name, choices in CHOICES.items():
@@ -76,6 +79,8 @@ class Behaviour:
                 raise ValueError(f"{name} must be a number between 0 and 1 (got {value!r})")
         if self.processing_seconds < 0 or self.latency < 0:
             raise ValueError("processing_seconds and latency cannot be negative")
+        if not isinstance(self.refuse_credentials, bool):
+            raise ValueError(f"refuse_credentials must be true or false (got {self.refuse_credentials!r})")
         if self.token_lifetime <= 0:
             raise ValueError("token_lifetime must be positive")
         if self.retry_after is not None and self.retry_after < 0:

@@ -119,7 +119,10 @@ class SandboxServer:
             if "seed" in changes:
                 with self._rng_lock:
                     self._rng = random.Random(new.seed)
+            refusing = new.refuse_credentials and not self._behaviour.refuse_credentials
             self._behaviour = new
+        if refusing:  # credentials refused: the tokens minted with them stop working too
+            self.tokens.expire_all()
         return new
 
     def inject(self, *faults: str, path: str | None = None) -> None:
