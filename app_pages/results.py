@@ -18,6 +18,8 @@ st.header("Results")
 st.caption(
     "What Atlas extracted. Values come from Atlas and are shown as text, exactly as received."
 )
+if note := rt.scope_note():  # the ledger also holds another Atlas's work, kept out of this page
+    st.caption(describe.plain(note))
 
 f1, f2, f3, f4 = st.columns(4)
 uploads = results_view.upload_choices(ledger)

@@ -28,7 +28,12 @@ DEFAULT_REFRESH_TIMEOUT = 3600.0
 
 def _known_ids(settings: Settings) -> Any:
     # `validate` warns about IDs already in the ledger, but never creates a ledger to do so.
-    return Ledger(settings.db_path).known_ids if Path(settings.db_path).exists() else None
+    # Only IDs sent to the Atlas these settings use count (a sandbox trial's do not).
+    from ..engine.runtime import target_for
+
+    if not Path(settings.db_path).exists():
+        return None
+    return Ledger(settings.db_path, target=target_for(settings)).known_ids
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -279,7 +284,8 @@ def run_status(args: argparse.Namespace) -> int:
         queued = ledger.queued_work(upload_id=args.upload)
         if args.json:
             print(json.dumps({"batches": batches, "uncertain_chunks": uncertain,
-                              "queued_chunks": queued["queued"]}, ensure_ascii=False))
+                              "queued_chunks": queued["queued"], "target": runtime.target,
+                              "other_targets": ledger.other_targets()}, ensure_ascii=False))
             return exitcodes.OK
         print(f"{'batch':<36} {'upload':>6} {'docs':>6} {'done':>6} {'failed':>6} {'pending':>7}  state")
         for b in batches:
@@ -290,6 +296,7 @@ def run_status(args: argparse.Namespace) -> int:
                   f"decide with `resolve-uncertain --chunk {c['chunk']} --action resend|drop`.")
         if queued["queued"]:
             print(f"{queued['queued']} request(s) queued: `resume` sends them.")
+        print(runtime.scope_note(always=True))
         return exitcodes.OK
 
 

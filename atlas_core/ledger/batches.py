@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from . import states as S
 from .records import Interpreted
 from .store import LedgerCore, now_ts
+from .targets import SANDBOX_TARGET, UNKNOWN_TARGET
 
 POLL_BASE = 5.0  # seconds before the first re-poll of a batch without progress
 POLL_CAP = 300.0  # an old batch is still looked at every five minutes
@@ -44,30 +45,38 @@ class BatchLedger(LedgerCore):
     """Batches and the results stored for their documents."""
 
     def due_batches(self, *, now: float | None = None, all_unfinished: bool = False) -> list[str]:
-        """Ids of unfinished batches whose next poll is due (or all unfinished ones), oldest first."""
+        """Ids of this target's unfinished batches due a poll (or all unfinished ones), oldest first."""
         now = now_ts() if now is None else now
+        in_scope, scope_args = self.scope.positional("target")
         with self.reading() as db:
             return [r[0] for r in db.execute(
                 "SELECT batch_id FROM batches WHERE state = ? AND (? OR next_poll_at <= ?)"
-                " ORDER BY next_poll_at, created_at",
-                [S.PROCESSING, int(all_unfinished), now],
+                f" AND {in_scope} ORDER BY next_poll_at, created_at",
+                [S.PROCESSING, int(all_unfinished), now, *scope_args],
             )]
 
     def next_poll_due(self) -> float | None:
-        """When the earliest unfinished batch is next due, or None when all are finished."""
+        """When this target's earliest unfinished batch is next due, or None when all are finished."""
+        in_scope, scope_args = self.scope.positional("target")
         with self.reading() as db:
             return db.execute(
-                "SELECT min(next_poll_at) FROM batches WHERE state = ?", [S.PROCESSING]
+                f"SELECT min(next_poll_at) FROM batches WHERE state = ? AND {in_scope}",
+                [S.PROCESSING, *scope_args],
             ).fetchone()[0]
 
     def claim_poll(self, batch_id: str, *, force: bool = False, now: float | None = None) -> bool:
-        """Take the right to poll a batch now (so two workers do not poll it at once)."""
+        """Take the right to poll a batch now (so two workers do not poll it at once).
+
+        Never a batch of another target: a sandbox batch id means nothing to Atlas, and asking
+        for it would only fail, again and again.
+        """
         now = now_ts() if now is None else now
+        in_scope, scope_args = self.scope.positional("target")
         with self.transaction() as db:
             return bool(db.execute(
                 "UPDATE batches SET next_poll_at = ? WHERE batch_id = ? AND state = ?"
-                " AND (? OR next_poll_at IS NULL OR next_poll_at <= ?)",
-                [now + POLL_LEASE, batch_id, S.PROCESSING, int(force), now],
+                f" AND (? OR next_poll_at IS NULL OR next_poll_at <= ?) AND {in_scope}",
+                [now + POLL_LEASE, batch_id, S.PROCESSING, int(force), now, *scope_args],
             ).rowcount)
 
     def batch_document_ids(self, batch_id: str) -> list[str]:
@@ -201,3 +210,38 @@ class BatchLedger(LedgerCore):
         with self.reading() as db:
             row = db.execute("SELECT * FROM batches WHERE batch_id = ?", [batch_id]).fetchone()
         return dict(row) if row else None
+
+    def unknown_batches(self) -> int:
+        """How many batches were recorded before targets were (their target is "unknown")."""
+        with self.reading() as db:
+            return db.execute(
+                "SELECT count(*) FROM batches WHERE target = ?", [UNKNOWN_TARGET]
+            ).fetchone()[0]
+
+    def place_sandbox_batches(self, sandbox_batch_ids: Iterable[str]) -> int:
+        """Move unknown batches the sandbox accepted, and uploads sent only to it, to "sandbox".
+
+        An upload moves only when every batch it has is a sandbox one; its chunks follow it.
+        Returns how many batches moved.
+        """
+        ids = json.dumps(sorted(set(sandbox_batch_ids)))
+        with self.transaction() as db:
+            moved = db.execute(
+                "UPDATE batches SET target = ? WHERE target = ?"
+                " AND batch_id IN (SELECT value FROM json_each(?))",
+                [SANDBOX_TARGET, UNKNOWN_TARGET, ids],
+            ).rowcount
+            if moved:
+                only_sandbox = (
+                    "SELECT id FROM uploads u WHERE u.target = :unknown"
+                    " AND EXISTS (SELECT 1 FROM batches b WHERE b.upload_id = u.id)"
+                    " AND NOT EXISTS (SELECT 1 FROM batches b WHERE b.upload_id = u.id"
+                    " AND b.target != :sandbox)"
+                )
+                args = {"unknown": UNKNOWN_TARGET, "sandbox": SANDBOX_TARGET}
+                db.execute(
+                    "UPDATE chunks SET target = :sandbox WHERE target = :unknown"
+                    f" AND upload_id IN ({only_sandbox})", args,
+                )
+                db.execute(f"UPDATE uploads SET target = :sandbox WHERE id IN ({only_sandbox})", args)
+        return moved
