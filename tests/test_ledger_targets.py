@@ -1,0 +1,104 @@
+"""Migration m003 (each upload, chunk and batch records its target) on a ledger of the previous schema.
+
+The old ledger is built by this version's own migrations stopped before m003, then filled from
+a SQL fixture shaped like what the previous version wrote: a sandbox trial (batch BATCH-SBX), a
+real run (BATCH-REAL) and an upload whose only chunk is still queued.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+
+from atlas_core.ledger import Ledger
+from atlas_core.ledger import states as S
+from atlas_core.ledger.schema import MIGRATION_NAMES, MIGRATIONS
+from atlas_core.ledger.targets import SANDBOX_TARGET, UNKNOWN_TARGET
+
+PREVIOUS_SCHEMA_ROWS = """
+INSERT INTO uploads (id, file_name, product_type, created_at, rows_total, rows_valid, chunk_size)
+VALUES (1, 'trial.csv', 'POC_CDL', 1.0, 1, 1, 100), (2, 'real.csv', 'POC_CDL', 2.0, 1, 1, 100),
+       (3, 'queued.csv', 'POC_CDL', 3.0, 1, 1, 100);
+INSERT INTO chunks (id, upload_id, sequence, state, documents, batch_id, created_at, updated_at)
+VALUES (1, 1, 1, 'sent', 1, 'BATCH-SBX', 1.0, 1.0), (2, 2, 1, 'sent', 1, 'BATCH-REAL', 2.0, 2.0),
+       (3, 3, 1, 'queued', 1, NULL, 3.0, 3.0);
+INSERT INTO batches (batch_id, upload_id, chunk_id, product_type, documents, state, created_at,
+                     next_poll_at)
+VALUES ('BATCH-SBX', 1, 1, 'POC_CDL', 1, 'processing', 1.0, 0),
+       ('BATCH-REAL', 2, 2, 'POC_CDL', 1, 'processing', 2.0, 0);
+INSERT INTO documents (document_id, file_url, upload_id, row_number, chunk_id, batch_id, state,
+                       created_at, updated_at)
+VALUES ('S1', 'https://docs.test/ok/S1.jpg', 1, 2, 1, 'BATCH-SBX', 'submitted', 1.0, 1.0),
+       ('R1', 'https://docs.test/ok/R1.jpg', 2, 2, 2, 'BATCH-REAL', 'submitted', 2.0, 2.0),
+       ('Q1', 'https://docs.test/ok/Q1.jpg', 3, 2, 3, NULL, 'queued', 3.0, 3.0);
+"""
+
+
+def previous_ledger(path: Path, batch_ids: dict[str, str] | None = None) -> Path:
+    """A ledger file at the schema before m003, holding the fixture's rows (batch ids renamed)."""
+    conn = sqlite3.connect(path)
+    MIGRATIONS.apply(sqlite_utils.Database(conn), stop_before="m003_record_the_target")
+    rows = PREVIOUS_SCHEMA_ROWS
+    for old, new in (batch_ids or {}).items():
+        rows = rows.replace(old, new)
+    conn.executescript(rows)
+    conn.commit()
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(batches)")}
+    conn.close()
+    assert "target" not in columns  # truly the previous schema
+    return path
+
+
+def test_the_previous_schema_gains_targets_and_keeps_every_row(tmp_path):
+    ledger = Ledger(previous_ledger(tmp_path / "atlas.db"))
+    assert ledger.schema_version == len(MIGRATION_NAMES) == 3
+    uploads, total = ledger.list_uploads()
+    assert total == 3 and {u["target"] for u in uploads} == {UNKNOWN_TARGET}
+    assert {ledger.batch(b)["target"] for b in ("BATCH-SBX", "BATCH-REAL")} == {UNKNOWN_TARGET}
+    assert ledger.unknown_batches() == 2
+    assert [d["document_id"] for d in ledger.iter_documents()] == ["S1", "R1", "Q1"]
+
+
+def test_unknown_work_belongs_to_every_real_atlas_and_never_to_the_sandbox(tmp_path):
+    path = previous_ledger(tmp_path / "atlas.db")
+    Ledger(path).close()
+    real = Ledger(path, target="https://api.atlas.example")
+    assert real.known_ids(["S1", "R1", "Q1"]) == ["Q1", "R1", "S1"]
+    assert sorted(real.due_batches()) == ["BATCH-REAL", "BATCH-SBX"]
+    assert real.queued_work()["queued"] == 1
+    sandbox = Ledger(path, target=SANDBOX_TARGET)
+    assert sandbox.known_ids(["S1", "R1", "Q1"]) == []
+    assert sandbox.due_batches() == [] and sandbox.queued_work()["queued"] == 0
+    assert sandbox.claim_chunk("w") is None
+    assert sandbox.list_uploads() == ([], 0)
+    assert sandbox.other_targets() == [{"target": UNKNOWN_TARGET, "uploads": 3}]
+
+
+def test_placing_the_sandboxs_batches_moves_their_uploads_and_chunks(tmp_path):
+    ledger = Ledger(previous_ledger(tmp_path / "atlas.db"))
+    assert ledger.place_sandbox_batches(["BATCH-SBX", "BATCH-NOT-HERE"]) == 1
+    targets = {u["id"]: u["target"] for u in ledger.list_uploads()[0]}
+    assert targets == {1: SANDBOX_TARGET, 2: UNKNOWN_TARGET, 3: UNKNOWN_TARGET}
+    assert {c["target"] for c in ledger.chunks_of_upload(1)} == {SANDBOX_TARGET}
+    assert ledger.batch("BATCH-SBX")["target"] == SANDBOX_TARGET
+    assert ledger.place_sandbox_batches(["BATCH-SBX"]) == 0  # done once
+    real = Ledger(ledger.path, target="https://api.atlas.example")
+    assert real.due_batches() == ["BATCH-REAL"] and real.known_ids(["S1", "R1"]) == ["R1"]
+
+
+@pytest.mark.parametrize("target", [None, "https://api.atlas.example", SANDBOX_TARGET])
+def test_a_ledger_without_other_targets_reads_as_before(tmp_path, target):
+    from atlas_core.ledger import RowRecord, UploadRecord
+
+    ledger = Ledger(tmp_path / "atlas.db", target=target)
+    ledger.record_upload(UploadRecord("a.csv", "POC_CDL"),
+                         [RowRecord(2, "A1", "https://docs.test/ok/A1.jpg", True)], chunk_size=5)
+    chunk = ledger.claim_chunk("w")
+    ledger.record_sent(chunk.chunk_id, [("B1", "A1", "u1")])
+    assert ledger.batch("B1")["target"] == (target or UNKNOWN_TARGET)
+    assert ledger.other_targets() == []
+    assert ledger.documents_page()[1] == 1 and ledger.list_uploads()[1] == 1
+    assert ledger.documents_page(state=S.SUBMITTED)[1] == 1
