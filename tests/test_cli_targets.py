@@ -106,3 +106,13 @@ def test_validate_warns_only_about_ids_sent_to_this_atlas(after_trial, real, tmp
     assert id_warnings() == []  # real Atlas never saw them
     monkeypatch.delenv("ATLAS_BASE_URL")  # back to the sandbox, which did
     assert id_warnings() == TRIAL_IDS
+
+
+def test_refresh_of_a_sandbox_batch_on_real_atlas_says_why_and_asks_nothing(after_trial, real,
+                                                                           capsys):
+    from atlas_core.sandbox.api import EXTRACTS_PATHS
+
+    code, out, err = cli(capsys, "refresh", "--batch", after_trial["batches"][0])
+    assert code == exitcodes.CONFIG
+    assert "was sent to the built-in sandbox, not to " + real.url in err
+    assert [r for r in real.request_log() if r["path"] in EXTRACTS_PATHS] == []

@@ -229,6 +229,9 @@ def run_refresh(args: argparse.Namespace) -> int:
 
     with runtime_for(args) as runtime:
         ledger = runtime.ledger
+        if args.batch and (elsewhere := _other_targets_batch(runtime, args.batch)):
+            print(elsewhere, file=sys.stderr)
+            return exitcodes.CONFIG
         ids = [args.batch] if args.batch else None
         deadline = time.monotonic() + args.timeout
         summary = refresh_batches(ledger, runtime.client, batch_ids=ids, force=True,
@@ -247,6 +250,18 @@ def run_refresh(args: argparse.Namespace) -> int:
         if args.wait and (pending or _undecided(ledger)):
             return exitcodes.INCOMPLETE
         return exitcodes.OK
+
+
+def _other_targets_batch(runtime: Any, batch_id: str) -> str | None:
+    # A batch id means something only to the Atlas that gave it: never ask another one.
+    from ..ledger.targets import describe_target
+
+    batch = runtime.ledger.batch(batch_id)
+    if batch is None or runtime.ledger.scope.includes(batch["target"]):
+        return None
+    return (f"error: batch {batch_id} was sent to {describe_target(batch['target'])}, not to"
+            f" {describe_target(runtime.target)}; it is not polled here. Change the settings"
+            " to that Atlas to refresh it.")
 
 
 def _unfinished(ledger: Ledger, batch_id: str | None) -> int:
