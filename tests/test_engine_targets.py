@@ -14,10 +14,12 @@ import pytest
 from atlas_core.config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings
 from atlas_core.engine import (
     Worker,
+    cancel_upload,
     open_runtime,
     plan_upload,
     queue_upload,
     refresh_batches,
+    resolve_uncertain,
     retry_failed,
     send_until_answered,
     submit_held,
@@ -179,10 +181,17 @@ def test_retry_and_send_held_refuse_another_targets_upload(trial_settings, real_
         refresh_batches(trial.ledger, trial.client, force=True)
         (batch_id,) = [b["batch_id"] for b in trial.ledger.batches_overview()[0]]
         assert trial.ledger.upload(queued.upload_id)["failed"] == 1
+        lost = queue_upload(trial.ledger, plan(trial, write_sheet(tmp_path / "u.csv", ["U1"])))
+        trial.sandbox.inject("drop", path="/v1/bulk/multiupload")
+        assert send(trial, lost.upload_id).uncertain == 1
+        (uncertain,) = trial.ledger.chunks_in_state(S.UNCERTAIN)
     with open_runtime(real_settings) as runtime:
+        assert runtime.ledger.chunks_in_state(S.UNCERTAIN) == []
         for action in (lambda: retry_failed(runtime.ledger, upload_id=queued.upload_id),
                        lambda: retry_failed(runtime.ledger, batch_id=batch_id),
-                       lambda: submit_held(runtime.ledger, queued.upload_id)):
+                       lambda: submit_held(runtime.ledger, queued.upload_id),
+                       lambda: resolve_uncertain(runtime.ledger, uncertain["id"], "resend"),
+                       lambda: cancel_upload(runtime.ledger, lost.upload_id)):
             with pytest.raises(LedgerError, match="was sent to the built-in sandbox"):
                 action()
         assert runtime.ledger.queued_work()["queued"] == 0
@@ -252,10 +261,16 @@ def test_an_updated_ledger_places_the_trial_by_the_sandbox_journal_and_keeps_rea
         assert runtime.ledger.batch(real_batch)["state"] == S.COMPLETE
         assert runtime.ledger.batch(trial_batch)["state"] == S.PROCESSING
         assert send(runtime).documents_sent == 1  # Q1, queued before the update
-        assert "the built-in sandbox" in runtime.scope_note()
+        assert "Hidden here: 1 upload(s) sent to the built-in sandbox." in runtime.scope_note()
+        assert {u["id"]: u["target"] for u in runtime.ledger.list_uploads()[0]} == {
+            2: runtime.target, 3: runtime.target}
     assert len(api_calls(real, EXTRACTS_PATHS)) >= 1
     assert [i["document_id"] for u in real.received_uploads() for i in u["items"]] == ["R1", "Q1"]
     with open_runtime(trial_settings, sandbox_behaviour=FAST) as trial:
         refresh_batches(trial.ledger, trial.client, force=True)
         assert trial.ledger.batch(trial_batch)["state"] == S.COMPLETE
         assert [u["id"] for u in trial.ledger.list_uploads()[0]] == [1]
+        # Real Atlas answered for the old real batch and took the old queued chunk: both
+        # uploads are now known to be its.
+        assert trial.scope_note() == (
+            f"Showing work sent to the built-in sandbox. Hidden here: 2 upload(s) sent to {real.url}.")

@@ -54,7 +54,7 @@ def previous_ledger(path: Path, batch_ids: dict[str, str] | None = None) -> Path
 
 def test_the_previous_schema_gains_targets_and_keeps_every_row(tmp_path):
     ledger = Ledger(previous_ledger(tmp_path / "atlas.db"))
-    assert ledger.schema_version == len(MIGRATION_NAMES) == 3
+    assert ledger.schema_version == len(MIGRATION_NAMES) and "m003_record_the_target" in MIGRATION_NAMES
     uploads, total = ledger.list_uploads()
     assert total == 3 and {u["target"] for u in uploads} == {UNKNOWN_TARGET}
     assert {ledger.batch(b)["target"] for b in ("BATCH-SBX", "BATCH-REAL")} == {UNKNOWN_TARGET}
@@ -102,3 +102,19 @@ def test_a_ledger_without_other_targets_reads_as_before(tmp_path, target):
     assert ledger.other_targets() == []
     assert ledger.documents_page()[1] == 1 and ledger.list_uploads()[1] == 1
     assert ledger.documents_page(state=S.SUBMITTED)[1] == 1
+
+
+def test_unknown_work_becomes_the_atlas_that_answers_for_it_or_takes_it(tmp_path):
+    path = previous_ledger(tmp_path / "atlas.db")
+    real = Ledger(path, target="https://api.atlas.example")
+    assert real.claim_poll("BATCH-REAL", force=True)
+    real.finish_poll("BATCH-REAL", 0)  # Atlas answered for it
+    assert real.batch("BATCH-REAL")["target"] == "https://api.atlas.example"
+    assert real.batch("BATCH-SBX")["target"] == UNKNOWN_TARGET  # not asked yet
+    chunk = real.claim_chunk("w")
+    assert chunk is not None and chunk.upload_id == 3
+    real.record_sent(chunk.chunk_id, [("BATCH-NEW", "Q1", "u")])
+    targets = {u["id"]: u["target"] for u in Ledger(path).list_uploads()[0]}
+    assert targets == {1: UNKNOWN_TARGET, 2: real.target, 3: real.target}
+    assert Ledger(path, target=SANDBOX_TARGET).other_targets() == [
+        {"target": real.target, "uploads": 2}, {"target": UNKNOWN_TARGET, "uploads": 1}]

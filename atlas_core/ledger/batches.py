@@ -10,7 +10,8 @@ from typing import Any
 from . import states as S
 from .records import Interpreted
 from .store import LedgerCore, now_ts
-from .targets import SANDBOX_TARGET, UNKNOWN_TARGET
+from .targets import SANDBOX_TARGET, UNKNOWN_TARGET, TargetScope
+from .uploads import adopt_unknown_uploads
 
 POLL_BASE = 5.0  # seconds before the first re-poll of a batch without progress
 POLL_CAP = 300.0  # an old batch is still looked at every five minutes
@@ -127,7 +128,20 @@ class BatchLedger(LedgerCore):
         """Update a batch's counts, state and next poll time after its results were stored."""
         now = now_ts() if now is None else now
         with self.transaction() as db:
+            self._adopt_answered(db, batch_id, self.scope)
             return self._update_batch(db, batch_id, changed, total_items_reported, keep_open, now)
+
+    @staticmethod
+    def _adopt_answered(db: Any, batch_id: str, scope: TargetScope) -> None:
+        # Atlas answered for this batch id, so a batch from before targets were recorded is its.
+        if scope.target is None or scope.target == SANDBOX_TARGET:
+            return
+        row = db.execute(
+            "UPDATE batches SET target = ? WHERE batch_id = ? AND target = ? RETURNING upload_id",
+            [scope.target, batch_id, UNKNOWN_TARGET],
+        ).fetchone()
+        if row is not None:
+            adopt_unknown_uploads(db, scope.target, row[0])
 
     @staticmethod
     def _store_documents(db: Any, batch_id: str, results: Sequence[Interpreted], now: float) -> int:
@@ -232,16 +246,5 @@ class BatchLedger(LedgerCore):
                 [SANDBOX_TARGET, UNKNOWN_TARGET, ids],
             ).rowcount
             if moved:
-                only_sandbox = (
-                    "SELECT id FROM uploads u WHERE u.target = :unknown"
-                    " AND EXISTS (SELECT 1 FROM batches b WHERE b.upload_id = u.id)"
-                    " AND NOT EXISTS (SELECT 1 FROM batches b WHERE b.upload_id = u.id"
-                    " AND b.target != :sandbox)"
-                )
-                args = {"unknown": UNKNOWN_TARGET, "sandbox": SANDBOX_TARGET}
-                db.execute(
-                    "UPDATE chunks SET target = :sandbox WHERE target = :unknown"
-                    f" AND upload_id IN ({only_sandbox})", args,
-                )
-                db.execute(f"UPDATE uploads SET target = :sandbox WHERE id IN ({only_sandbox})", args)
+                adopt_unknown_uploads(db, SANDBOX_TARGET)
         return moved

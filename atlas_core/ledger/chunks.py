@@ -10,8 +10,8 @@ from typing import Any
 from . import states as S
 from .records import ClaimedChunk
 from .store import LedgerCore, now_ts
-from .targets import TargetScope
-from .uploads import queue_documents, require_in_scope
+from .targets import UNKNOWN_TARGET, TargetScope
+from .uploads import adopt_unknown_uploads, queue_documents, require_in_scope
 
 FIRST_POLL_DELAY = 5.0  # seconds after submitting before a batch is first polled
 
@@ -96,7 +96,7 @@ class ChunkLedger(LedgerCore):
         scope: TargetScope,
     ) -> list[str]:
         chunk = db.execute(
-            "SELECT c.upload_id, u.product_type, c.target FROM chunks c"
+            "SELECT c.upload_id, u.product_type, c.target, u.target AS upload_target FROM chunks c"
             " JOIN uploads u ON u.id = c.upload_id"
             " WHERE c.id = ?",
             [chunk_id],
@@ -126,6 +126,8 @@ class ChunkLedger(LedgerCore):
                 [batch_id, chunk["upload_id"], chunk_id, chunk["product_type"], count,
                  S.PROCESSING, now, now + FIRST_POLL_DELAY, now, scope.target or chunk["target"]],
             )
+        if chunk["upload_target"] == UNKNOWN_TARGET and scope.target is not None:
+            adopt_unknown_uploads(db, scope.target, chunk["upload_id"])
         # One statement for the whole chunk, for the same reason as in _claim: executemany
         # gives up the GIL once per row.
         db.conn.execute(
@@ -228,8 +230,6 @@ class ChunkLedger(LedgerCore):
             chunk = db.execute(
                 "SELECT upload_id FROM chunks WHERE id = ? AND state = ?", [chunk_id, S.UNCERTAIN]
             ).fetchone()
-            if chunk is not None:
-                require_in_scope(db, chunk["upload_id"], self.scope)
             if chunk is None:
                 from ..errors import LedgerError
 
@@ -238,6 +238,7 @@ class ChunkLedger(LedgerCore):
                     " already, by someone else).",
                     hint="Reload to see its current state.",
                 )
+            require_in_scope(db, chunk["upload_id"], self.scope)
             resolution = "resent" if action == "resend" else "dropped"
             db.execute(
                 "UPDATE chunks SET state = ?, resolution = ?, resolved_by = ?, resolved_at = ?,"

@@ -10,7 +10,8 @@ like Atlas's, so the ledger alone cannot tell them apart; the runtime moves the 
 own journal holds to ``"sandbox"`` (see ``engine.runtime``). What stays unknown counts as work of
 every real Atlas, as it did before: an in-flight real batch keeps being polled after the update,
 and no ID it holds is sent twice. The sandbox never takes unknown work, so a trial can neither
-send nor poll, and so bill, anything that may be real.
+send nor poll, and so bill, anything that may be real. An unknown batch becomes the Atlas's that
+answers for it, and an unknown upload becomes a target's once every batch it has is that target's.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def describe_target(target: str) -> str:
     if target == SANDBOX_TARGET:
         return "the built-in sandbox"
     if target == UNKNOWN_TARGET:
-        return "an Atlas not recorded (before this version)"
+        return "an Atlas this ledger did not record (work from before targets were recorded)"
     return target
 
 

@@ -11,7 +11,7 @@ import sqlite_utils
 from . import states as S
 from .records import QueuedUpload, RowRecord, UploadRecord
 from .store import LedgerCore, now_ts
-from .targets import TargetScope, describe_target
+from .targets import UNKNOWN_TARGET, TargetScope, describe_target
 
 # A document_id in one of these states is "already submitted and not failed".
 _LIVE_STATES = (S.QUEUED, S.SUBMITTED, S.EXTRACTED, S.UNCERTAIN)
@@ -43,6 +43,23 @@ def require_in_scope(db: sqlite_utils.Database, upload_id: int, scope: TargetSco
             hint="Change the settings to that Atlas to work on it.",
         )
     return True
+
+
+def adopt_unknown_uploads(db: sqlite_utils.Database, target: str, upload_id: int | None = None) -> int:
+    """Give ``target`` to unknown uploads (one, or all) every batch of which is ``target``'s.
+
+    An upload from before targets were recorded is placed once all its batches are (by the
+    sandbox's journal, or by the Atlas that took or answered them); its unsent chunks follow.
+    """
+    only_target = (
+        "SELECT id FROM uploads u WHERE u.target = :unknown AND (:upload_id IS NULL OR u.id = :upload_id)"
+        " AND EXISTS (SELECT 1 FROM batches b WHERE b.upload_id = u.id)"
+        " AND NOT EXISTS (SELECT 1 FROM batches b WHERE b.upload_id = u.id AND b.target != :target)"
+    )
+    args = {"unknown": UNKNOWN_TARGET, "target": target, "upload_id": upload_id}
+    db.execute(f"UPDATE chunks SET target = :target WHERE target = :unknown AND upload_id IN ({only_target})",
+               args)
+    return db.execute(f"UPDATE uploads SET target = :target WHERE id IN ({only_target})", args).rowcount
 
 
 def queue_documents(
