@@ -118,3 +118,54 @@ def test_unknown_work_becomes_the_atlas_that_answers_for_it_or_takes_it(tmp_path
     assert targets == {1: UNKNOWN_TARGET, 2: real.target, 3: real.target}
     assert Ledger(path, target=SANDBOX_TARGET).other_targets() == [
         {"target": real.target, "uploads": 2}, {"target": UNKNOWN_TARGET, "uploads": 1}]
+
+
+REAL = "https://api.atlas.example"
+
+
+def run_work(ledger: Ledger, prefix: str, n: int, now: float) -> None:
+    """An upload of ``n`` documents sent as one batch: a third failed and retried, the rest extracted."""
+    from atlas_core.ledger import Interpreted, RowRecord, UploadRecord
+
+    ids = [f"{prefix}{i}" for i in range(n)]
+    rows = [RowRecord(i + 2, d, f"https://x.test/{d}.jpg", True) for i, d in enumerate(ids)]
+    queued = ledger.record_upload(UploadRecord(f"{prefix}.csv", "POC_CDL"), rows, chunk_size=n, now=now)
+    chunk = ledger.claim_chunk("w", upload_id=queued.upload_id, now=now)
+    ledger.record_sent(chunk.chunk_id, [(f"B-{prefix}", d, "u") for _, d, _ in chunk.documents], now=now)
+    results = [
+        Interpreted(d, S.FAILED, error="unreadable") if i % 3 == 0 else
+        Interpreted(d, S.EXTRACTED, "PAN" if i % 2 else "AADHAAR", None,
+                    {"name": {"value": d, "confidence_score": 0.5 + (i % 5) / 10}}, 0.5 + (i % 5) / 10)
+        for i, d in enumerate(ids)
+    ]
+    ledger.record_results(f"B-{prefix}", results, now=now + 60 * (n % 7))
+    ledger.retry_failed(upload_id=queued.upload_id, now=now + 900)  # superseded attempts
+
+
+def page_figures(ledger: Ledger) -> dict:
+    """Everything the pages count or chart over the whole (scoped) ledger."""
+    docs, total = ledger.documents_page(limit=1000)
+    return {
+        "documents": (sorted(d["document_id"] for d in docs), total),
+        "extracted": ledger.documents_page(state=S.EXTRACTED, limit=1000)[1],
+        "counts": ledger.counts_by_type_and_state(),
+        "finished": ledger.finished_over_time(bucket_seconds=60),
+        "fields": ledger.field_confidence(),
+        "exported": sorted(d["document_id"] for d in ledger.iter_documents()),
+        "uploads": [u["file_name"] for u in ledger.list_uploads()[0]],
+    }
+
+
+@pytest.mark.parametrize(("mine", "theirs"), [(30, 6), (6, 30)], ids=["hidden-smaller", "hidden-larger"])
+def test_a_scoped_ledger_reads_exactly_what_a_ledger_of_its_work_alone_reads(tmp_path, mine, theirs):
+    # Both query plans (taking a small hidden part off, or reading only the visible uploads)
+    # must give what a file holding only this target's work gives.
+    shared = tmp_path / "shared.db"
+    run_work(Ledger(shared, target=SANDBOX_TARGET), "S", theirs, now=1000.0)
+    run_work(Ledger(shared, target=REAL), "R", mine, now=2000.0)
+    run_work(Ledger(shared, target=SANDBOX_TARGET), "T", theirs // 2, now=3000.0)
+    alone = Ledger(tmp_path / "alone.db", target=REAL)
+    run_work(alone, "R", mine, now=2000.0)
+    scoped = page_figures(Ledger(shared, target=REAL))
+    assert scoped == page_figures(alone)
+    assert scoped["counts"] and scoped["finished"] and scoped["fields"]

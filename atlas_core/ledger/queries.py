@@ -96,6 +96,23 @@ class QueryLedger(LedgerCore):
             return None
         return json.dumps([r[0] for r in db.execute(f"SELECT id FROM uploads WHERE {in_scope}", args)])
 
+    def _hidden_uploads(self, db: Any) -> str | None:
+        """The ids of the uploads out of scope as a JSON list, when they hold fewer rows than the rest.
+
+        Counts over the whole ledger follow their covering indexes; taking a small hidden part
+        off afterwards (read through the upload index) costs far less than filtering every row.
+        """
+        if not self.scope.scoped:
+            return None
+        in_scope, args = self.scope.positional("target")
+        sizes = dict(db.execute(
+            f"SELECT {in_scope}, sum(rows_valid) FROM uploads GROUP BY 1", args
+        ).fetchall())
+        if not sizes.get(0) or sizes.get(0, 0) > sizes.get(1, 0):
+            return None
+        return json.dumps([r[0] for r in db.execute(
+            f"SELECT id FROM uploads WHERE NOT ({in_scope})", args)])
+
     def other_targets(self) -> list[dict[str, Any]]:
         """Uploads of targets out of this ledger's scope: [{"target", "uploads"}], most first."""
         with self.reading() as db:
@@ -267,11 +284,18 @@ class QueryLedger(LedgerCore):
         """Document counts per (document_type, state), current attempts only."""
         scope = "upload_id = :upload_id" if upload_id is not None else "1"
         with self.reading() as db:
-            visible = None if upload_id is not None else self._visible_uploads(db)
+            hidden = None if upload_id is not None else self._hidden_uploads(db)
+            visible = None if upload_id is not None or hidden else self._visible_uploads(db)
             uploads = _scope_ids(upload_id)
             if visible is not None:
                 scope = "upload_id IN (SELECT value FROM json_each(:visible))"
                 uploads = "(SELECT value FROM json_each(:visible))"
+            # Another target's current attempts, when they are the smaller part: taken off below.
+            minus_hidden = """UNION ALL
+                    SELECT state, NULL, document_type, -count(*) FROM documents
+                    INDEXED BY documents_upload_current
+                    WHERE upload_id IN (SELECT value FROM json_each(:hidden)) AND superseded = 0
+                    GROUP BY state, document_type""" if hidden else ""
             # Every attempt is counted in index order (state, finished_at, type: no sort of the
             # ledger), then the few superseded attempts are taken off.
             return [dict(r) for r in db.execute(
@@ -283,8 +307,9 @@ class QueryLedger(LedgerCore):
                     INDEXED BY documents_upload_current
                     WHERE upload_id IN {uploads} AND superseded = 1
                     GROUP BY state, document_type
+                    {minus_hidden}
                 ) GROUP BY document_type, state HAVING sum(n) > 0 ORDER BY document_type, state""",
-                {"upload_id": upload_id, "visible": visible},
+                {"upload_id": upload_id, "visible": visible, "hidden": hidden},
             )]
 
     def field_confidence_sample(
@@ -293,20 +318,23 @@ class QueryLedger(LedgerCore):
     ) -> list[dict[str, Any]]:
         """(document_type, field, confidence) for the fields of the latest ``limit`` extracted documents."""
         with self.reading() as db:
-            visible = None if upload_id is not None else self._visible_uploads(db)
+            hidden = None if upload_id is not None else self._hidden_uploads(db)
+            visible = None if upload_id is not None or hidden else self._visible_uploads(db)
             # +state: the newest extracted documents are found reading newest first; the state
             # index would visit every extracted document, then sort them all by id.
             return [dict(r) for r in db.execute(
                 """WITH sample AS (SELECT id, document_type, file_data FROM documents
                        WHERE +state = 'extracted' AND superseded = 0 AND file_data IS NOT NULL
                        AND (:upload_id IS NULL OR upload_id = :upload_id)
-                       AND (:visible IS NULL OR upload_id IN (SELECT value FROM json_each(:visible)))
+                       AND (:visible IS NULL OR +upload_id IN (SELECT value FROM json_each(:visible)))
+                       AND (:hidden IS NULL OR +upload_id NOT IN (SELECT value FROM json_each(:hidden)))
                        AND (:dt IS NULL OR document_type = :dt) ORDER BY id DESC LIMIT :limit)
                 SELECT sample.document_type, f.key AS field,
                        json_extract(f.value, '$.confidence_score') AS confidence
                 FROM sample, json_each(sample.file_data) AS f
                 WHERE f.type = 'object' AND json_type(f.value, '$.confidence_score') IN ('real', 'integer')""",
-                {"upload_id": upload_id, "dt": document_type, "limit": limit, "visible": visible},
+                {"upload_id": upload_id, "dt": document_type, "limit": limit, "visible": visible,
+                 "hidden": hidden},
             )]
 
     def field_confidence(
@@ -337,9 +365,17 @@ class QueryLedger(LedgerCore):
         """Documents finished per time bucket: bucket start (epoch seconds), extracted, failed."""
         scope = "AND upload_id = :upload_id" if upload_id is not None else ""
         with self.reading() as db:
-            visible = None if upload_id is not None else self._visible_uploads(db)
+            hidden = None if upload_id is not None else self._hidden_uploads(db)
+            visible = None if upload_id is not None or hidden else self._visible_uploads(db)
             if visible is not None:
                 scope = "AND upload_id IN (SELECT value FROM json_each(:visible))"
+            # Another target's finished documents, when they are the smaller part: taken off.
+            minus_hidden = """UNION ALL
+                      SELECT state, finished_at, -count(*) FROM documents
+                      INDEXED BY documents_upload_state
+                      WHERE upload_id IN (SELECT value FROM json_each(:hidden))
+                      AND state IN ('extracted', 'failed') AND finished_at >= :since
+                      GROUP BY state, finished_at""" if hidden else ""
             # The inner GROUP BY follows the index (state, finished_at), and a poll stores all its
             # results at one time, so it hands on a few rows per poll, not one per document.
             return [dict(r) for r in db.execute(
@@ -348,8 +384,9 @@ class QueryLedger(LedgerCore):
                     sum(CASE WHEN state = 'failed' THEN n ELSE 0 END) AS failed
                 FROM (SELECT state, finished_at, count(*) AS n FROM documents
                       WHERE state IN ('extracted', 'failed') AND finished_at >= :since {scope}
-                      GROUP BY state, finished_at)
-                GROUP BY bucket ORDER BY bucket""",
+                      GROUP BY state, finished_at
+                      {minus_hidden})
+                GROUP BY bucket HAVING sum(n) > 0 ORDER BY bucket""",
                 {"size": bucket_seconds, "since": float("-inf") if since is None else since,
-                 "upload_id": upload_id, "visible": visible},
+                 "upload_id": upload_id, "visible": visible, "hidden": hidden},
             )]
