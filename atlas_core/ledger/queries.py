@@ -320,14 +320,17 @@ class QueryLedger(LedgerCore):
         with self.reading() as db:
             hidden = None if upload_id is not None else self._hidden_uploads(db)
             visible = None if upload_id is not None or hidden else self._visible_uploads(db)
+            # A small visible part is found through the upload index; a small hidden one is
+            # skipped row by row while reading newest first.
+            scope = ("AND upload_id IN (SELECT value FROM json_each(:visible))" if visible
+                     else "AND +upload_id NOT IN (SELECT value FROM json_each(:hidden))" if hidden
+                     else "")
             # +state: the newest extracted documents are found reading newest first; the state
             # index would visit every extracted document, then sort them all by id.
             return [dict(r) for r in db.execute(
-                """WITH sample AS (SELECT id, document_type, file_data FROM documents
+                f"""WITH sample AS (SELECT id, document_type, file_data FROM documents
                        WHERE +state = 'extracted' AND superseded = 0 AND file_data IS NOT NULL
-                       AND (:upload_id IS NULL OR upload_id = :upload_id)
-                       AND (:visible IS NULL OR +upload_id IN (SELECT value FROM json_each(:visible)))
-                       AND (:hidden IS NULL OR +upload_id NOT IN (SELECT value FROM json_each(:hidden)))
+                       AND (:upload_id IS NULL OR upload_id = :upload_id) {scope}
                        AND (:dt IS NULL OR document_type = :dt) ORDER BY id DESC LIMIT :limit)
                 SELECT sample.document_type, f.key AS field,
                        json_extract(f.value, '$.confidence_score') AS confidence
@@ -367,8 +370,10 @@ class QueryLedger(LedgerCore):
         with self.reading() as db:
             hidden = None if upload_id is not None else self._hidden_uploads(db)
             visible = None if upload_id is not None or hidden else self._visible_uploads(db)
-            if visible is not None:
+            index = ""
+            if visible is not None:  # the smaller part: read through the upload index
                 scope = "AND upload_id IN (SELECT value FROM json_each(:visible))"
+                index = "INDEXED BY documents_upload_state"
             # Another target's finished documents, when they are the smaller part: taken off.
             minus_hidden = """UNION ALL
                       SELECT state, finished_at, -count(*) FROM documents
@@ -382,7 +387,7 @@ class QueryLedger(LedgerCore):
                 f"""SELECT CAST(finished_at / :size AS INTEGER) * :size AS bucket,
                     sum(CASE WHEN state = 'extracted' THEN n ELSE 0 END) AS extracted,
                     sum(CASE WHEN state = 'failed' THEN n ELSE 0 END) AS failed
-                FROM (SELECT state, finished_at, count(*) AS n FROM documents
+                FROM (SELECT state, finished_at, count(*) AS n FROM documents {index}
                       WHERE state IN ('extracted', 'failed') AND finished_at >= :since {scope}
                       GROUP BY state, finished_at
                       {minus_hidden})
