@@ -20,6 +20,8 @@ ledger, settings = rt.ledger, rt.settings
 
 st.header("Batches")
 st.caption("Every upload and its batches. The page refreshes itself while anything is unfinished.")
+if note := rt.scope_note():  # the ledger also holds another Atlas's work, kept out of this page
+    st.caption(describe.plain(note))
 actions.show_last_message()
 
 search_box, state_box, refresh_box = st.columns([3, 2, 1], vertical_alignment="bottom")

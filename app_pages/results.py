@@ -18,12 +18,14 @@ st.header("Results")
 st.caption(
     "What Atlas extracted. Values come from Atlas and are shown as text, exactly as received."
 )
+if note := rt.scope_note():  # the ledger also holds another Atlas's work, kept out of this page
+    st.caption(describe.plain(note))
 
 f1, f2, f3, f4 = st.columns(4)
 uploads = results_view.upload_choices(ledger)
 upload_id = uploads[f1.selectbox("Upload", list(uploads), key="results_upload")]
 batch = f2.selectbox("Batch", results_view.batch_choices(ledger, upload_id), key="results_batch")
-counts = results_view.type_state_counts(ledger, rt.settings.db_path, upload_id)
+counts = results_view.type_state_counts(ledger, rt.settings.db_path, upload_id, rt.target)
 doc_type = f3.selectbox("Document type", results_view.type_choices(counts), key="results_type")
 doc_state = f4.selectbox("State", [results_view.ALL, *states.DOCUMENT_STATES], key="results_state")
 
@@ -151,7 +153,7 @@ with c1:
 with c2:
     st.markdown("**Confidence per field** (red line: review threshold)")
     summary = results_view.confidence_summary(
-        ledger, rt.settings.db_path, upload_id, filters["document_type"]
+        ledger, rt.settings.db_path, upload_id, filters["document_type"], rt.target
     )
     if summary:
         st.altair_chart(charts.confidence_chart(summary, threshold), width="stretch")

@@ -84,7 +84,7 @@ def hostile_ledger(tmp_path_factory):
                     break
             truth = {t["document_id"]: t for b in {r["batch_id"] for r in rows}
                      for t in atlas.truth(b)}
-    return {"folder": folder, "rows": rows, "truth": truth}
+    return {"folder": folder, "rows": rows, "truth": truth, "url": atlas.url}
 
 
 def test_every_spoiled_result_is_stored_exactly_as_atlas_sent_it(hostile_ledger):
@@ -140,7 +140,10 @@ def results_app(hostile_ledger, tmp_path, monkeypatch):
         source.backup(copy)
     source.close()
     copy.close()
-    at = open_app(tmp_path, monkeypatch, "Results")
+    # Pointed at the Atlas that holds this work: a ledger shows only its target's work. Its
+    # batches are complete, so the (now stopped) server is never asked anything.
+    at = open_app(tmp_path, monkeypatch, "Results", base_url=hostile_ledger["url"],
+                  client_id=SANDBOX_CLIENT_ID, client_secret=SANDBOX_CLIENT_SECRET)
     yield at
     release_runtimes()
 

@@ -30,15 +30,21 @@ ALL = "All"
 
 @st.cache_data(ttl=AGGREGATE_TTL, show_spinner=False)
 def confidence_summary(
-    _ledger: Any, db_path: str, upload_id: int | None, document_type: str | None
+    _ledger: Any, db_path: str, upload_id: int | None, document_type: str | None,
+    target: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Per-field confidence histograms (20 bins) over the ledger's bounded sample, cached briefly."""
+    """Per-field confidence histograms (20 bins) over the ledger's bounded sample, cached briefly.
+
+    ``target`` only keys the cache: another Atlas's figures are never served from it.
+    """
     return _ledger.field_confidence(upload_id=upload_id, document_type=document_type, bins=20)
 
 
 @st.cache_data(ttl=AGGREGATE_TTL, show_spinner=False)
-def type_state_counts(_ledger: Any, db_path: str, upload_id: int | None) -> list[dict[str, Any]]:
-    """Documents per (type, state), cached briefly."""
+def type_state_counts(
+    _ledger: Any, db_path: str, upload_id: int | None, target: str | None = None
+) -> list[dict[str, Any]]:
+    """Documents per (type, state), cached briefly (``target`` keys the cache, as above)."""
     return _ledger.counts_by_type_and_state(upload_id=upload_id)
 
 

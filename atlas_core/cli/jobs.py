@@ -28,10 +28,13 @@ DEFAULT_REFRESH_TIMEOUT = 3600.0
 
 def _known_ids(settings: Settings) -> Any:
     # `validate` warns about IDs already in the ledger, but never creates a ledger to do so.
+    # Only IDs sent to the Atlas these settings use count (a sandbox trial's do not).
+    from ..engine.runtime import target_for
+
     if not Path(settings.db_path).exists():
         return None
     try:
-        return Ledger(settings.db_path).known_ids
+        return Ledger(settings.db_path, target=target_for(settings)).known_ids
     except paths.OPENING_ERRORS as exc:
         raise paths.ledger_unusable(settings.db_path, exc) from None
 
@@ -249,6 +252,9 @@ def run_refresh(args: argparse.Namespace) -> int:
 
     with runtime_for(args) as runtime:
         ledger = runtime.ledger
+        if args.batch and (elsewhere := _other_targets_batch(runtime, args.batch)):
+            print(elsewhere, file=sys.stderr)
+            return exitcodes.CONFIG
         ids = [args.batch] if args.batch else None
         deadline = time.monotonic() + args.timeout
         summary = refresh_batches(ledger, runtime.client, batch_ids=ids, force=True,
@@ -267,6 +273,18 @@ def run_refresh(args: argparse.Namespace) -> int:
         if args.wait and (pending or _undecided(ledger)):
             return exitcodes.INCOMPLETE
         return exitcodes.OK
+
+
+def _other_targets_batch(runtime: Any, batch_id: str) -> str | None:
+    # A batch id means something only to the Atlas that gave it: never ask another one.
+    from ..ledger.targets import describe_target
+
+    batch = runtime.ledger.batch(batch_id)
+    if batch is None or runtime.ledger.scope.includes(batch["target"]):
+        return None
+    return (f"error: batch {batch_id} was sent to {describe_target(batch['target'])}, not to"
+            f" {describe_target(runtime.target)}; it is not polled here. Change the settings"
+            " to that Atlas to refresh it.")
 
 
 def _unfinished(ledger: Ledger, batch_id: str | None) -> int:
@@ -304,7 +322,8 @@ def run_status(args: argparse.Namespace) -> int:
         queued = ledger.queued_work(upload_id=args.upload)
         if args.json:
             print(json.dumps({"batches": batches, "uncertain_chunks": uncertain,
-                              "queued_chunks": queued["queued"]}, ensure_ascii=False))
+                              "queued_chunks": queued["queued"], "target": runtime.target,
+                              "other_targets": ledger.other_targets()}, ensure_ascii=False))
             return exitcodes.OK
         print(f"{'batch':<36} {'upload':>6} {'docs':>6} {'done':>6} {'failed':>6} {'pending':>7}  state")
         for b in batches:
@@ -315,6 +334,7 @@ def run_status(args: argparse.Namespace) -> int:
                   f"decide with `resolve-uncertain --chunk {c['chunk']} --action resend|drop`.")
         if queued["queued"]:
             print(f"{queued['queued']} request(s) queued: `resume` sends them.")
+        print(runtime.scope_note(always=True))
         return exitcodes.OK
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from ..client import AtlasClient
 from ..config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings
 from ..ledger import Ledger
+from ..ledger.targets import SANDBOX_TARGET, describe_target, normalise_base_url
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,26 @@ class Runtime:
         )
 
     @property
+    def target(self) -> str:
+        """The Atlas this runtime works for: "sandbox", or the base URL without credentials."""
+        return self.ledger.target or target_for(self.settings)
+
+    def scope_note(self, *, always: bool = False) -> str | None:
+        """A plain sentence naming the Atlas whose work is shown, and what other work is hidden.
+
+        None when the ledger holds no other Atlas's work (nothing to explain), unless ``always``.
+        """
+        others = self.ledger.other_targets()
+        if not others and not always:
+            return None
+        text = f"Showing work sent to {describe_target(self.target)}."
+        if others:
+            text += " Hidden here: " + "; ".join(
+                f"{o['uploads']:,} upload(s) sent to {describe_target(o['target'])}" for o in others
+            ) + "."
+        return text
+
+    @property
     def client(self) -> AtlasClient:
         """The Atlas client, built on first use and shared by every thread."""
         with self._lock:
@@ -66,12 +87,43 @@ class Runtime:
         self.close()
 
 
+def target_for(settings: Settings) -> str:
+    """Which Atlas these settings work for: "sandbox" without a base URL, else the URL normalised.
+
+    The one rule for the ledger's target (see ledger/targets.py); credentials in the URL are
+    never part of it.
+    """
+    return SANDBOX_TARGET if settings.uses_sandbox else normalise_base_url(settings.base_url or "")
+
+
+def place_unknown_work(ledger: Ledger, sandbox_state_path: str | Path) -> int:
+    """Move work from before targets were recorded to "sandbox" when the sandbox's journal holds it.
+
+    The journal lists every batch the built-in sandbox accepted, and its ids are random enough
+    never to meet a real one. Returns how many batches moved.
+    """
+    if not Path(sandbox_state_path).is_file() or not ledger.unknown_batches():
+        return 0
+    from ..sandbox.journal import Journal
+
+    try:
+        ids = [str(r["batch_id"]) for r in Journal(sandbox_state_path).read_new()]
+    except OSError as exc:  # an unreadable journal leaves the work unknown, as it was
+        log.warning("could not read the sandbox journal %s: %s", sandbox_state_path, exc)
+        return 0
+    moved = ledger.place_sandbox_batches(ids) if ids else 0
+    if moved:
+        log.info("%d batch(es) recorded before targets were found in the sandbox's journal", moved)
+    return moved
+
+
 def open_runtime(
     settings: Settings, *, sandbox_behaviour: Mapping[str, Any] | None = None
 ) -> Runtime:
-    """Open the ledger (creating its folder) and, without a base URL, start the sandbox."""
+    """Open the ledger for this Atlas (creating its folder) and, without a base URL, the sandbox."""
     Path(settings.db_path).parent.mkdir(parents=True, exist_ok=True)
-    ledger = Ledger(settings.db_path)
+    ledger = Ledger(settings.db_path, target=target_for(settings))
+    place_unknown_work(ledger, settings.sandbox_state_path)
     sandbox = None
     if settings.uses_sandbox:
         from ..sandbox import Behaviour, SandboxServer

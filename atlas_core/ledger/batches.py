@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,8 @@ from . import states as S
 from .jsontext import dump_standard
 from .records import Interpreted
 from .store import LedgerCore, now_ts
+from .targets import SANDBOX_TARGET, UNKNOWN_TARGET, TargetScope
+from .uploads import adopt_unknown_uploads
 
 POLL_BASE = 5.0  # seconds before the first re-poll of a batch without progress
 POLL_CAP = 300.0  # an old batch is still looked at every five minutes
@@ -44,30 +47,38 @@ class BatchLedger(LedgerCore):
     """Batches and the results stored for their documents."""
 
     def due_batches(self, *, now: float | None = None, all_unfinished: bool = False) -> list[str]:
-        """Ids of unfinished batches whose next poll is due (or all unfinished ones), oldest first."""
+        """Ids of this target's unfinished batches due a poll (or all unfinished ones), oldest first."""
         now = now_ts() if now is None else now
+        in_scope, scope_args = self.scope.positional("target")
         with self.reading() as db:
             return [r[0] for r in db.execute(
                 "SELECT batch_id FROM batches WHERE state = ? AND (? OR next_poll_at <= ?)"
-                " ORDER BY next_poll_at, created_at",
-                [S.PROCESSING, int(all_unfinished), now],
+                f" AND {in_scope} ORDER BY next_poll_at, created_at",
+                [S.PROCESSING, int(all_unfinished), now, *scope_args],
             )]
 
     def next_poll_due(self) -> float | None:
-        """When the earliest unfinished batch is next due, or None when all are finished."""
+        """When this target's earliest unfinished batch is next due, or None when all are finished."""
+        in_scope, scope_args = self.scope.positional("target")
         with self.reading() as db:
             return db.execute(
-                "SELECT min(next_poll_at) FROM batches WHERE state = ?", [S.PROCESSING]
+                f"SELECT min(next_poll_at) FROM batches WHERE state = ? AND {in_scope}",
+                [S.PROCESSING, *scope_args],
             ).fetchone()[0]
 
     def claim_poll(self, batch_id: str, *, force: bool = False, now: float | None = None) -> bool:
-        """Take the right to poll a batch now (so two workers do not poll it at once)."""
+        """Take the right to poll a batch now (so two workers do not poll it at once).
+
+        Never a batch of another target: a sandbox batch id means nothing to Atlas, and asking
+        for it would only fail, again and again.
+        """
         now = now_ts() if now is None else now
+        in_scope, scope_args = self.scope.positional("target")
         with self.transaction() as db:
             return bool(db.execute(
                 "UPDATE batches SET next_poll_at = ? WHERE batch_id = ? AND state = ?"
-                " AND (? OR next_poll_at IS NULL OR next_poll_at <= ?)",
-                [now + POLL_LEASE, batch_id, S.PROCESSING, int(force), now],
+                f" AND (? OR next_poll_at IS NULL OR next_poll_at <= ?) AND {in_scope}",
+                [now + POLL_LEASE, batch_id, S.PROCESSING, int(force), now, *scope_args],
             ).rowcount)
 
     def batch_document_ids(self, batch_id: str) -> list[str]:
@@ -118,7 +129,20 @@ class BatchLedger(LedgerCore):
         """Update a batch's counts, state and next poll time after its results were stored."""
         now = now_ts() if now is None else now
         with self.transaction() as db:
+            self._adopt_answered(db, batch_id, self.scope)
             return self._update_batch(db, batch_id, changed, total_items_reported, keep_open, now)
+
+    @staticmethod
+    def _adopt_answered(db: Any, batch_id: str, scope: TargetScope) -> None:
+        # Atlas answered for this batch id, so a batch from before targets were recorded is its.
+        if scope.target is None or scope.target == SANDBOX_TARGET:
+            return
+        row = db.execute(
+            "UPDATE batches SET target = ? WHERE batch_id = ? AND target = ? RETURNING upload_id",
+            [scope.target, batch_id, UNKNOWN_TARGET],
+        ).fetchone()
+        if row is not None:
+            adopt_unknown_uploads(db, scope.target, row[0])
 
     @staticmethod
     def _store_documents(db: Any, batch_id: str, results: Sequence[Interpreted], now: float) -> int:
@@ -201,3 +225,27 @@ class BatchLedger(LedgerCore):
         with self.reading() as db:
             row = db.execute("SELECT * FROM batches WHERE batch_id = ?", [batch_id]).fetchone()
         return dict(row) if row else None
+
+    def unknown_batches(self) -> int:
+        """How many batches were recorded before targets were (their target is "unknown")."""
+        with self.reading() as db:
+            return db.execute(
+                "SELECT count(*) FROM batches WHERE target = ?", [UNKNOWN_TARGET]
+            ).fetchone()[0]
+
+    def place_sandbox_batches(self, sandbox_batch_ids: Iterable[str]) -> int:
+        """Move unknown batches the sandbox accepted, and uploads sent only to it, to "sandbox".
+
+        An upload moves only when every batch it has is a sandbox one; its chunks follow it.
+        Returns how many batches moved.
+        """
+        ids = json.dumps(sorted(set(sandbox_batch_ids)))
+        with self.transaction() as db:
+            moved = db.execute(
+                "UPDATE batches SET target = ? WHERE target = ?"
+                " AND batch_id IN (SELECT value FROM json_each(?))",
+                [SANDBOX_TARGET, UNKNOWN_TARGET, ids],
+            ).rowcount
+            if moved:
+                adopt_unknown_uploads(db, SANDBOX_TARGET)
+        return moved

@@ -10,7 +10,8 @@ from typing import Any
 from . import states as S
 from .records import ClaimedChunk
 from .store import LedgerCore, now_ts
-from .uploads import queue_documents
+from .targets import UNKNOWN_TARGET, TargetScope
+from .uploads import adopt_unknown_uploads, queue_documents, require_in_scope
 
 FIRST_POLL_DELAY = 5.0  # seconds after submitting before a batch is first polled
 
@@ -24,7 +25,7 @@ class ChunkLedger(LedgerCore):
         """Take the next due queued chunk for ``worker_id`` (atomic across processes), or None."""
         now = now_ts() if now is None else now
         with self.transaction() as db:
-            return self._claim(db, worker_id, upload_id, now)
+            return self._claim(db, worker_id, upload_id, now, self.scope)
 
     def record_sent(
         self,
@@ -36,7 +37,7 @@ class ChunkLedger(LedgerCore):
         """Record Atlas's receipts (batch_id, document_id, file_uuid) for a chunk; return batch ids."""
         now = now_ts() if now is None else now
         with self.transaction() as db:
-            return self._record_sent(db, chunk_id, receipts, now)
+            return self._record_sent(db, chunk_id, receipts, now, self.scope)
 
     def record_sent_and_claim(
         self,
@@ -50,22 +51,27 @@ class ChunkLedger(LedgerCore):
         """``record_sent``, then ``claim_chunk`` for the same worker, in one transaction."""
         now = now_ts() if now is None else now
         with self.transaction() as db:
-            batches = self._record_sent(db, chunk_id, receipts, now)
-            return batches, self._claim(db, worker_id, upload_id, now)
+            batches = self._record_sent(db, chunk_id, receipts, now, self.scope)
+            return batches, self._claim(db, worker_id, upload_id, now, self.scope)
 
     @staticmethod
-    def _claim(db: Any, worker_id: str, upload_id: int | None, now: float) -> ClaimedChunk | None:
+    def _claim(db: Any, worker_id: str, upload_id: int | None, now: float,
+               scope: TargetScope) -> ClaimedChunk | None:
         # One UPDATE ... WHERE state='queued' under BEGIN IMMEDIATE: two workers can never both
-        # win the same chunk. The product type comes back with it, saving a statement.
+        # win the same chunk. The product type comes back with it, saving a statement. Only this
+        # target's chunks: one queued for the sandbox never goes to Atlas, nor the reverse. A
+        # chunk from before targets were recorded takes the target it is now sent to.
+        in_scope, scope_args = scope.positional("target")
         row = db.conn.execute(
             "UPDATE chunks SET state = ?, claimed_by = ?, claimed_at = ?, updated_at = ?,"
-            " attempts = attempts + 1"
+            " attempts = attempts + 1, target = coalesce(?, target)"
             " WHERE id = (SELECT id FROM chunks WHERE state = ?"
             " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
-            " AND (? IS NULL OR upload_id = ?) ORDER BY upload_id, sequence LIMIT 1)"
+            f" AND (? IS NULL OR upload_id = ?) AND {in_scope} ORDER BY upload_id, sequence LIMIT 1)"
             " AND state = ? RETURNING id, upload_id, attempts,"
             " (SELECT product_type FROM uploads WHERE uploads.id = chunks.upload_id)",
-            [S.SENDING, worker_id, now, now, S.QUEUED, now, upload_id, upload_id, S.QUEUED],
+            [S.SENDING, worker_id, now, now, scope.target, S.QUEUED, now, upload_id, upload_id,
+             *scope_args, S.QUEUED],
         ).fetchone()
         if row is None:
             return None
@@ -86,10 +92,12 @@ class ChunkLedger(LedgerCore):
 
     @staticmethod
     def _record_sent(
-        db: Any, chunk_id: int, receipts: Sequence[tuple[str, str, str]], now: float
+        db: Any, chunk_id: int, receipts: Sequence[tuple[str, str, str]], now: float,
+        scope: TargetScope,
     ) -> list[str]:
         chunk = db.execute(
-            "SELECT c.upload_id, u.product_type FROM chunks c JOIN uploads u ON u.id = c.upload_id"
+            "SELECT c.upload_id, u.product_type, c.target, u.target AS upload_target FROM chunks c"
+            " JOIN uploads u ON u.id = c.upload_id"
             " WHERE c.id = ?",
             [chunk_id],
         ).fetchone()
@@ -113,11 +121,13 @@ class ChunkLedger(LedgerCore):
         for batch_id, count in per_batch.items():
             db.execute(
                 "INSERT INTO batches (batch_id, upload_id, chunk_id, product_type, documents, state,"
-                " created_at, next_poll_at, last_progress_at) VALUES (?,?,?,?,?,?,?,?,?)"
+                " created_at, next_poll_at, last_progress_at, target) VALUES (?,?,?,?,?,?,?,?,?,?)"
                 " ON CONFLICT (batch_id) DO UPDATE SET documents = documents + excluded.documents",
                 [batch_id, chunk["upload_id"], chunk_id, chunk["product_type"], count,
-                 S.PROCESSING, now, now + FIRST_POLL_DELAY, now],
+                 S.PROCESSING, now, now + FIRST_POLL_DELAY, now, scope.target or chunk["target"]],
             )
+        if chunk["upload_target"] == UNKNOWN_TARGET and scope.target is not None:
+            adopt_unknown_uploads(db, scope.target, chunk["upload_id"])
         # One statement for the whole chunk, for the same reason as in _claim: executemany
         # gives up the GIL once per row.
         db.conn.execute(
@@ -228,6 +238,7 @@ class ChunkLedger(LedgerCore):
                     " already, by someone else).",
                     hint="Reload to see its current state.",
                 )
+            require_in_scope(db, chunk["upload_id"], self.scope)
             resolution = "resent" if action == "resend" else "dropped"
             db.execute(
                 "UPDATE chunks SET state = ?, resolution = ?, resolved_by = ?, resolved_at = ?,"
@@ -247,7 +258,8 @@ class ChunkLedger(LedgerCore):
                 )
                 return None
             # The same document rows move to a new chunk: attempt+1 marks the deliberate resend.
-            new_chunk = self._new_chunk(db, chunk["upload_id"], len(docs), now)
+            new_chunk = self._new_chunk(db, chunk["upload_id"], len(docs), now,
+                                        self.scope.write_target)
             db.execute(
                 "UPDATE documents SET state = ?, chunk_id = ?, attempt = attempt + 1, error = NULL,"
                 " updated_at = ? WHERE chunk_id = ? AND state = ?",
@@ -256,14 +268,14 @@ class ChunkLedger(LedgerCore):
             return new_chunk
 
     @staticmethod
-    def _new_chunk(db: Any, upload_id: int, documents: int, now: float) -> int:
+    def _new_chunk(db: Any, upload_id: int, documents: int, now: float, target: str) -> int:
         seq = db.execute(
             "SELECT coalesce(max(sequence), 0) + 1 FROM chunks WHERE upload_id = ?", [upload_id]
         ).fetchone()[0]
         return int(db.execute(
-            "INSERT INTO chunks (upload_id, sequence, state, documents, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [upload_id, seq, S.QUEUED, documents, now, now],
+            "INSERT INTO chunks (upload_id, sequence, state, documents, created_at, updated_at,"
+            " target) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [upload_id, seq, S.QUEUED, documents, now, now, target],
         ).lastrowid)
 
     def retry_failed(
@@ -278,6 +290,13 @@ class ChunkLedger(LedgerCore):
             raise ValueError("give exactly one of upload_id or batch_id")
         now = now_ts() if now is None else now
         with self.transaction() as db:
+            if upload_id is not None:
+                require_in_scope(db, upload_id, self.scope)
+            else:
+                owner = db.execute("SELECT upload_id FROM batches WHERE batch_id = ?",
+                                   [batch_id]).fetchone()
+                if owner is not None:
+                    require_in_scope(db, owner[0], self.scope)
             failed = db.execute(
                 "SELECT id, document_id, file_url, row_number, attempt, upload_id FROM documents"
                 " WHERE state = ? AND superseded = 0 AND (upload_id = ? OR batch_id = ?)"
@@ -294,7 +313,7 @@ class ChunkLedger(LedgerCore):
             chunks: list[int] = []
             for up, docs in by_upload.items():
                 size = db.execute("SELECT chunk_size FROM uploads WHERE id = ?", [up]).fetchone()[0]
-                chunks.extend(queue_documents(db, up, docs, size, now))
+                chunks.extend(queue_documents(db, up, docs, size, now, self.scope.write_target))
             db.conn.executemany(
                 "UPDATE documents SET superseded = 1, updated_at = ? WHERE id = ?",
                 [(now, d["id"]) for d in failed],
@@ -310,21 +329,23 @@ class ChunkLedger(LedgerCore):
 
     def chunks_in_state(self, state: str, *, upload_id: int | None = None) -> list[dict[str, Any]]:
         """Chunks in one state (e.g. uncertain ones waiting for the user's decision)."""
+        in_scope, scope_args = self.scope.positional("target")
         with self.reading() as db:
             return [dict(r) for r in db.execute(
                 "SELECT * FROM chunks WHERE state = ? AND (? IS NULL OR upload_id = ?)"
-                " ORDER BY upload_id, sequence",
-                [state, upload_id, upload_id],
+                f" AND {in_scope} ORDER BY upload_id, sequence",
+                [state, upload_id, upload_id, *scope_args],
             )]
 
     def queued_work(self, *, upload_id: int | None = None) -> dict[str, Any]:
-        """How many chunks are queued or in flight, and when the earliest queued one is due."""
+        """How many of this target's chunks are queued or in flight, and when the first is due."""
+        in_scope, scope_args = self.scope.positional("target")
         with self.reading() as db:
             row = db.execute(
                 "SELECT sum(state = ?) AS queued, sum(state = ?) AS sending,"
                 " min(CASE WHEN state = ? THEN coalesce(next_attempt_at, 0) END) AS next_due"
-                " FROM chunks WHERE (? IS NULL OR upload_id = ?)",
-                [S.QUEUED, S.SENDING, S.QUEUED, upload_id, upload_id],
+                f" FROM chunks WHERE (? IS NULL OR upload_id = ?) AND {in_scope}",
+                [S.QUEUED, S.SENDING, S.QUEUED, upload_id, upload_id, *scope_args],
             ).fetchone()
         return {"queued": row["queued"] or 0, "sending": row["sending"] or 0,
                 "next_due": row["next_due"]}

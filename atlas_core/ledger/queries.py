@@ -9,6 +9,7 @@ from ..config import DEFAULT_STALLED_AFTER
 from . import states as S
 from .jsontext import load_stored
 from .store import LedgerCore, now_ts
+from .targets import split_by_scope
 
 _BATCH_STATE = (
     "CASE WHEN b.state = 'processing' AND coalesce(b.last_progress_at, b.created_at) < :stall_before"
@@ -81,18 +82,59 @@ def _state_counts(db: Any, upload_ids: list[int] | None) -> dict[int, dict[str, 
 
 
 class QueryLedger(LedgerCore):
-    """What the dashboard pages and the CLI read."""
+    """What the dashboard pages and the CLI read (only this ledger's target's work)."""
+
+    def _visible_uploads(self, db: Any) -> str | None:
+        """The ids of the uploads in scope as a JSON list, or None when no upload is hidden.
+
+        None keeps the documents queries as they were (reading their own indexes) for the usual
+        ledger that holds one target's work; the list is only built when something is hidden.
+        """
+        if not self.scope.scoped:
+            return None
+        in_scope, args = self.scope.positional("target")
+        if db.execute(f"SELECT 1 FROM uploads WHERE NOT ({in_scope}) LIMIT 1", args).fetchone() is None:
+            return None
+        return json.dumps([r[0] for r in db.execute(f"SELECT id FROM uploads WHERE {in_scope}", args)])
+
+    def _hidden_uploads(self, db: Any) -> str | None:
+        """The ids of the uploads out of scope as a JSON list, when they hold fewer rows than the rest.
+
+        Counts over the whole ledger follow their covering indexes; taking a small hidden part
+        off afterwards (read through the upload index) costs far less than filtering every row.
+        """
+        if not self.scope.scoped:
+            return None
+        in_scope, args = self.scope.positional("target")
+        sizes = dict(db.execute(
+            f"SELECT {in_scope}, sum(rows_valid) FROM uploads GROUP BY 1", args
+        ).fetchall())
+        if not sizes.get(0) or sizes.get(0, 0) > sizes.get(1, 0):
+            return None
+        return json.dumps([r[0] for r in db.execute(
+            f"SELECT id FROM uploads WHERE NOT ({in_scope})", args)])
+
+    def other_targets(self) -> list[dict[str, Any]]:
+        """Uploads of targets out of this ledger's scope: [{"target", "uploads"}], most first."""
+        with self.reading() as db:
+            rows = [(r[0], r[1]) for r in db.execute(
+                "SELECT target, count(*) FROM uploads GROUP BY target"
+            )]
+        return [{"target": t, "uploads": n} for t, n in split_by_scope(rows, self.scope)]
 
     def list_uploads(self, *, limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
         """Uploads, newest first, with per-state document counts and progress; and the total."""
+        in_scope, scope_args = self.scope.named("u.target")
         with self.reading() as db:
-            total = db.execute("SELECT count(*) FROM uploads").fetchone()[0]
+            total = db.execute(
+                f"SELECT count(*) FROM uploads u WHERE {in_scope}", scope_args
+            ).fetchone()[0]
             rows = db.execute(
-                """SELECT u.*, (SELECT count(*) FROM chunks ch WHERE ch.upload_id = u.id
+                f"""SELECT u.*, (SELECT count(*) FROM chunks ch WHERE ch.upload_id = u.id
                      AND ch.state = 'uncertain') AS uncertain_chunks,
                     (SELECT count(*) FROM batches b WHERE b.upload_id = u.id) AS batches
-                FROM uploads u ORDER BY u.id DESC LIMIT :limit OFFSET :offset""",
-                {"limit": limit, "offset": offset},
+                FROM uploads u WHERE {in_scope} ORDER BY u.id DESC LIMIT :limit OFFSET :offset""",
+                {"limit": limit, "offset": offset, **scope_args},
             ).fetchall()
             counts = _state_counts(db, [r["id"] for r in rows])
         out = []
@@ -104,9 +146,12 @@ class QueryLedger(LedgerCore):
         return out, total
 
     def upload(self, upload_id: int) -> dict[str, Any] | None:
-        """One upload with its counts (as in list_uploads), or None."""
+        """One upload of this target with its counts (as in list_uploads), or None."""
+        in_scope, scope_args = self.scope.positional("target")
         with self.reading() as db:
-            offset = db.execute("SELECT count(*) FROM uploads WHERE id > ?", [upload_id]).fetchone()[0]
+            offset = db.execute(
+                f"SELECT count(*) FROM uploads WHERE id > ? AND {in_scope}", [upload_id, *scope_args]
+            ).fetchone()[0]
         rows, _ = self.list_uploads(limit=1, offset=offset)
         return rows[0] if rows and rows[0]["id"] == upload_id else None
 
@@ -128,7 +173,9 @@ class QueryLedger(LedgerCore):
             "state": state, "upload_id": upload_id, "product_type": product_type,
             "search": search.strip() if search else None, "limit": limit, "offset": offset,
         }
-        where = f"""WHERE (:state IS NULL OR {_BATCH_STATE} = :state)
+        in_scope, scope_args = self.scope.named("b.target")
+        params |= scope_args
+        where = f"""WHERE (:state IS NULL OR {_BATCH_STATE} = :state) AND {in_scope}
             AND (:upload_id IS NULL OR b.upload_id = :upload_id)
             AND (:product_type IS NULL OR b.product_type = :product_type)
             AND (:search IS NULL OR b.batch_id = :search OR b.batch_id IN
@@ -180,7 +227,15 @@ class QueryLedger(LedgerCore):
         }
         given = [key for key in terms if params[key] is not None]
         with self.reading() as db:
-            counts = _state_counts(db, None if upload_id is None else [upload_id])
+            visible = None if upload_id is not None else self._visible_uploads(db)
+            if visible is not None:  # other targets' work is in the file: leave it out
+                params["visible"] = visible
+                terms["visible"] = "d.upload_id IN (SELECT value FROM json_each(:visible))"
+                given.append("visible")
+            counts = _state_counts(
+                db, [upload_id] if upload_id is not None
+                else (json.loads(visible) if visible is not None else None)
+            )
             in_scope = sum(c["documents"] for c in counts.values())
             by_state = state or (S.EXTRACTED if needs_review_below is not None else None)
             if by_state and sum(c.get(by_state, 0) for c in counts.values()) * 10 > in_scope:
@@ -192,7 +247,7 @@ class QueryLedger(LedgerCore):
                 [*([] if include_superseded else ["d.superseded = 0"]), *(terms[k] for k in given)]
             )
             where = f"WHERE {where}" if where else ""
-            if include_superseded or not set(given) <= {"upload_id", "state"}:
+            if include_superseded or not set(given) <= {"upload_id", "state", "visible"}:
                 total = db.execute(f"SELECT count(*) FROM documents d {where}", params).fetchone()[0]
             else:  # from the batches' counters: no document is read
                 total = sum(c.get(state or "documents", 0) for c in counts.values())
@@ -218,10 +273,11 @@ class QueryLedger(LedgerCore):
                 return None
             item = dict(row)
             item["file_data"] = load_stored(item["file_data"])
+            in_scope, scope_args = self.scope.uploads_positional("upload_id")
             item["attempts"] = [dict(a) for a in db.execute(
                 "SELECT id, batch_id, state, error, attempt, retry_of, submitted_at, finished_at"
-                " FROM documents WHERE document_id = ? ORDER BY id",
-                [item["document_id"]],
+                f" FROM documents WHERE document_id = ? AND {in_scope} ORDER BY id",
+                [item["document_id"], *scope_args],
             )]
         return item
 
@@ -229,6 +285,18 @@ class QueryLedger(LedgerCore):
         """Document counts per (document_type, state), current attempts only."""
         scope = "upload_id = :upload_id" if upload_id is not None else "1"
         with self.reading() as db:
+            hidden = None if upload_id is not None else self._hidden_uploads(db)
+            visible = None if upload_id is not None or hidden else self._visible_uploads(db)
+            uploads = _scope_ids(upload_id)
+            if visible is not None:
+                scope = "upload_id IN (SELECT value FROM json_each(:visible))"
+                uploads = "(SELECT value FROM json_each(:visible))"
+            # Another target's current attempts, when they are the smaller part: taken off below.
+            minus_hidden = """UNION ALL
+                    SELECT state, NULL, document_type, -count(*) FROM documents
+                    INDEXED BY documents_upload_current
+                    WHERE upload_id IN (SELECT value FROM json_each(:hidden)) AND superseded = 0
+                    GROUP BY state, document_type""" if hidden else ""
             # Every attempt is counted in index order (state, finished_at, type: no sort of the
             # ledger), then the few superseded attempts are taken off.
             return [dict(r) for r in db.execute(
@@ -238,10 +306,11 @@ class QueryLedger(LedgerCore):
                     UNION ALL
                     SELECT state, NULL, document_type, -count(*) FROM documents
                     INDEXED BY documents_upload_current
-                    WHERE upload_id IN {_scope_ids(upload_id)} AND superseded = 1
+                    WHERE upload_id IN {uploads} AND superseded = 1
                     GROUP BY state, document_type
+                    {minus_hidden}
                 ) GROUP BY document_type, state HAVING sum(n) > 0 ORDER BY document_type, state""",
-                {"upload_id": upload_id},
+                {"upload_id": upload_id, "visible": visible, "hidden": hidden},
             )]
 
     def field_confidence_sample(
@@ -250,19 +319,27 @@ class QueryLedger(LedgerCore):
     ) -> list[dict[str, Any]]:
         """(document_type, field, confidence) for the fields of the latest ``limit`` extracted documents."""
         with self.reading() as db:
+            hidden = None if upload_id is not None else self._hidden_uploads(db)
+            visible = None if upload_id is not None or hidden else self._visible_uploads(db)
+            # A small visible part is found through the upload index; a small hidden one is
+            # skipped row by row while reading newest first.
+            scope = ("AND upload_id IN (SELECT value FROM json_each(:visible))" if visible
+                     else "AND +upload_id NOT IN (SELECT value FROM json_each(:hidden))" if hidden
+                     else "")
             # +state: the newest extracted documents are found reading newest first; the state
             # index would visit every extracted document, then sort them all by id.
             return [dict(r) for r in db.execute(
-                """WITH sample AS (SELECT id, document_type, file_data FROM documents
+                f"""WITH sample AS (SELECT id, document_type, file_data FROM documents
                        WHERE +state = 'extracted' AND superseded = 0 AND file_data IS NOT NULL
                        AND json_valid(file_data)
-                       AND (:upload_id IS NULL OR upload_id = :upload_id)
+                       AND (:upload_id IS NULL OR upload_id = :upload_id) {scope}
                        AND (:dt IS NULL OR document_type = :dt) ORDER BY id DESC LIMIT :limit)
                 SELECT sample.document_type, f.key AS field,
                        json_extract(f.value, '$.confidence_score') AS confidence
                 FROM sample, json_each(sample.file_data) AS f
                 WHERE f.type = 'object' AND json_type(f.value, '$.confidence_score') IN ('real', 'integer')""",
-                {"upload_id": upload_id, "dt": document_type, "limit": limit},
+                {"upload_id": upload_id, "dt": document_type, "limit": limit, "visible": visible,
+                 "hidden": hidden},
             )]
 
     def field_confidence(
@@ -293,16 +370,30 @@ class QueryLedger(LedgerCore):
         """Documents finished per time bucket: bucket start (epoch seconds), extracted, failed."""
         scope = "AND upload_id = :upload_id" if upload_id is not None else ""
         with self.reading() as db:
+            hidden = None if upload_id is not None else self._hidden_uploads(db)
+            visible = None if upload_id is not None or hidden else self._visible_uploads(db)
+            index = ""
+            if visible is not None:  # the smaller part: read through the upload index
+                scope = "AND upload_id IN (SELECT value FROM json_each(:visible))"
+                index = "INDEXED BY documents_upload_state"
+            # Another target's finished documents, when they are the smaller part: taken off.
+            minus_hidden = """UNION ALL
+                      SELECT state, finished_at, -count(*) FROM documents
+                      INDEXED BY documents_upload_state
+                      WHERE upload_id IN (SELECT value FROM json_each(:hidden))
+                      AND state IN ('extracted', 'failed') AND finished_at >= :since
+                      GROUP BY state, finished_at""" if hidden else ""
             # The inner GROUP BY follows the index (state, finished_at), and a poll stores all its
             # results at one time, so it hands on a few rows per poll, not one per document.
             return [dict(r) for r in db.execute(
                 f"""SELECT CAST(finished_at / :size AS INTEGER) * :size AS bucket,
                     sum(CASE WHEN state = 'extracted' THEN n ELSE 0 END) AS extracted,
                     sum(CASE WHEN state = 'failed' THEN n ELSE 0 END) AS failed
-                FROM (SELECT state, finished_at, count(*) AS n FROM documents
+                FROM (SELECT state, finished_at, count(*) AS n FROM documents {index}
                       WHERE state IN ('extracted', 'failed') AND finished_at >= :since {scope}
-                      GROUP BY state, finished_at)
-                GROUP BY bucket ORDER BY bucket""",
+                      GROUP BY state, finished_at
+                      {minus_hidden})
+                GROUP BY bucket HAVING sum(n) > 0 ORDER BY bucket""",
                 {"size": bucket_seconds, "since": float("-inf") if since is None else since,
-                 "upload_id": upload_id},
+                 "upload_id": upload_id, "visible": visible, "hidden": hidden},
             )]

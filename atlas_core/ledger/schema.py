@@ -177,6 +177,27 @@ def m002_indexes_for_pages(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+_V3 = [
+    # Which Atlas each upload, chunk and batch is for: "sandbox", or the base URL normalised and
+    # without credentials (see targets.py). Rows from before this migration cannot be placed by
+    # the ledger alone (sandbox batch ids look like Atlas's), so they get "unknown"; the runtime
+    # moves those the sandbox journal holds to "sandbox" when it opens.
+    "ALTER TABLE uploads ADD COLUMN target TEXT NOT NULL DEFAULT 'unknown'",
+    "ALTER TABLE chunks ADD COLUMN target TEXT NOT NULL DEFAULT 'unknown'",
+    "ALTER TABLE batches ADD COLUMN target TEXT NOT NULL DEFAULT 'unknown'",
+    # Scoped reads find a target's uploads here; chunks and batches are found by their state
+    # indexes first, and a target is a cheap filter on those few rows.
+    "CREATE INDEX uploads_target ON uploads(target)",
+]
+
+
+@_migration
+def m003_record_the_target(db: sqlite_utils.Database) -> None:
+    """Record which Atlas (sandbox or base URL) each upload, chunk and batch is for (see _V3)."""
+    for statement in _V3:
+        db.execute(statement)
+
+
 def schema_version(db: sqlite_utils.Database) -> int:
     """How many of this version's migrations the database has had."""
     return len(MIGRATIONS.applied(db))

@@ -14,6 +14,7 @@ import sqlite_utils
 
 from ..errors import LedgerError
 from .schema import migrate
+from .targets import TargetScope
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +29,15 @@ def now_ts() -> float:
 class LedgerCore:
     """A ledger file; every read or write is a short unit of work on its thread's own connection."""
 
-    def __init__(self, path: str | Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
+    def __init__(
+        self, path: str | Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        target: str | None = None,
+    ) -> None:
         self.path = Path(path)
         self.busy_timeout = busy_timeout
+        # The Atlas this ledger works for (targets.py): every read and send is scoped to it, and
+        # new work records it. None (tools, tests reading a file) sees every target.
+        self.scope = TargetScope(target)
         self._local = threading.local()
         # Writers of this process queue on a lock that wakes the next one at once; SQLite's busy
         # handler (for other processes) sleeps in steps of up to 100 ms instead.
@@ -49,7 +56,12 @@ class LedgerCore:
             raise LedgerError(f"The ledger at {self.path} cannot be opened: {exc}.") from exc
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({str(self.path)!r})"
+        return f"{type(self).__name__}({str(self.path)!r}, target={self.scope.target!r})"
+
+    @property
+    def target(self) -> str | None:
+        """The Atlas this ledger works for ("sandbox" or a base URL), or None for every target."""
+        return self.scope.target
 
     def _connect(self, *, check_same_thread: bool = True) -> sqlite3.Connection:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so writes can BEGIN IMMEDIATE.

@@ -24,11 +24,14 @@ class StreamLedger(LedgerCore):
         include_superseded: bool = False,
         page_size: int = STREAM_PAGE,
     ) -> Iterator[dict[str, Any]]:
-        """Document-row dicts (file_data parsed) in ledger order, as results/ expects them."""
+        """This target's document-row dicts (file_data parsed) in ledger order, for results/."""
         last = 0
+        # Exports hold only the target in use: sandbox results never reach a real export.
+        in_scope, scope_args = self.scope.uploads_named("upload_id")
         params: dict[str, Any] = {
             "upload_id": upload_id, "batch_id": batch_id, "all": int(include_superseded),
             "states": json.dumps(list(states)) if states else None, "size": page_size,
+            **scope_args,
         }
         while True:
             with self.reading() as db:
@@ -40,7 +43,7 @@ class StreamLedger(LedgerCore):
                     " AND (:upload_id IS NULL OR upload_id = :upload_id)"
                     " AND (:batch_id IS NULL OR batch_id = :batch_id)"
                     " AND (:states IS NULL OR state IN (SELECT value FROM json_each(:states)))"
-                    " ORDER BY id LIMIT :size",
+                    f" AND {in_scope} ORDER BY id LIMIT :size",
                     params | {"last": last},
                 ).fetchall()
             for row in rows:

@@ -11,19 +11,55 @@ import sqlite_utils
 from . import states as S
 from .records import QueuedUpload, RowRecord, UploadRecord
 from .store import LedgerCore, now_ts
+from .targets import UNKNOWN_TARGET, TargetScope, describe_target
 
 # A document_id in one of these states is "already submitted and not failed".
 _LIVE_STATES = (S.QUEUED, S.SUBMITTED, S.EXTRACTED, S.UNCERTAIN)
 
 
-def _live_ids(db: sqlite_utils.Database, ids: Iterable[str]) -> set[str]:
+def _live_ids(db: sqlite_utils.Database, ids: Iterable[str], scope: TargetScope) -> set[str]:
+    # Only this target's work: an ID tried in the sandbox is not "already submitted" to Atlas.
     marks = ",".join("?" * len(_LIVE_STATES))
+    in_scope, scope_args = scope.uploads_positional("upload_id")
     rows = db.execute(
         f"SELECT DISTINCT document_id FROM documents WHERE state IN ({marks})"
-        " AND document_id IN (SELECT value FROM json_each(?))",
-        [*_LIVE_STATES, json.dumps(list(ids))],
+        f" AND document_id IN (SELECT value FROM json_each(?)) AND {in_scope}",
+        [*_LIVE_STATES, json.dumps(list(ids)), *scope_args],
     ).fetchall()
     return {r[0] for r in rows}
+
+
+def require_in_scope(db: sqlite_utils.Database, upload_id: int, scope: TargetScope) -> bool:
+    """False when the upload does not exist; raise LedgerError when it is another target's work."""
+    row = db.execute("SELECT target FROM uploads WHERE id = ?", [upload_id]).fetchone()
+    if row is None:
+        return False
+    if not scope.includes(row[0]):
+        from ..errors import LedgerError
+
+        raise LedgerError(
+            f"Upload {upload_id} was sent to {describe_target(row[0])}, not to"
+            f" {describe_target(scope.write_target)}: nothing was changed.",
+            hint="Change the settings to that Atlas to work on it.",
+        )
+    return True
+
+
+def adopt_unknown_uploads(db: sqlite_utils.Database, target: str, upload_id: int | None = None) -> int:
+    """Give ``target`` to unknown uploads (one, or all) every batch of which is ``target``'s.
+
+    An upload from before targets were recorded is placed once all its batches are (by the
+    sandbox's journal, or by the Atlas that took or answered them); its unsent chunks follow.
+    """
+    only_target = (
+        "SELECT id FROM uploads u WHERE u.target = :unknown AND (:upload_id IS NULL OR u.id = :upload_id)"
+        " AND EXISTS (SELECT 1 FROM batches b WHERE b.upload_id = u.id)"
+        " AND NOT EXISTS (SELECT 1 FROM batches b WHERE b.upload_id = u.id AND b.target != :target)"
+    )
+    args = {"unknown": UNKNOWN_TARGET, "target": target, "upload_id": upload_id}
+    db.execute(f"UPDATE chunks SET target = :target WHERE target = :unknown AND upload_id IN ({only_target})",
+               args)
+    return db.execute(f"UPDATE uploads SET target = :target WHERE id IN ({only_target})", args).rowcount
 
 
 def queue_documents(
@@ -32,8 +68,9 @@ def queue_documents(
     docs: Sequence[dict[str, Any]],
     chunk_size: int,
     now: float,
+    target: str,
 ) -> list[int]:
-    """Insert ``docs`` as queued documents in new chunks of at most ``chunk_size``; return chunk ids."""
+    """Insert ``docs`` as queued documents in new chunks of at most ``chunk_size`` for ``target``."""
     start = db.execute(
         "SELECT coalesce(max(sequence), 0) FROM chunks WHERE upload_id = ?", [upload_id]
     ).fetchone()[0]
@@ -41,9 +78,9 @@ def queue_documents(
     for offset in range(0, len(docs), chunk_size):
         part = docs[offset : offset + chunk_size]
         cur = db.execute(
-            "INSERT INTO chunks (upload_id, sequence, state, documents, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [upload_id, start + len(chunk_ids) + 1, S.QUEUED, len(part), now, now],
+            "INSERT INTO chunks (upload_id, sequence, state, documents, created_at, updated_at,"
+            " target) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [upload_id, start + len(chunk_ids) + 1, S.QUEUED, len(part), now, now, target],
         )
         chunk_id = int(cur.lastrowid)
         chunk_ids.append(chunk_id)
@@ -85,15 +122,17 @@ class UploadLedger(LedgerCore):
     ) -> QueuedUpload:
         """Record an upload and queue its valid rows in chunks, all in one transaction."""
         now = now_ts() if now is None else now
+        in_scope, scope_args = self.scope.positional("target")
         with self.transaction() as db:
             same_file = tuple(
                 r[0]
                 for r in db.execute(
-                    "SELECT id FROM uploads WHERE content_hash = ? ORDER BY id", [upload.content_hash]
+                    f"SELECT id FROM uploads WHERE content_hash = ? AND {in_scope} ORDER BY id",
+                    [upload.content_hash, *scope_args],
                 ).fetchall()
             ) if upload.content_hash else ()
             valid = [r for r in rows if r.valid]
-            live = set() if force else _live_ids(db, [r.document_id for r in valid])
+            live = set() if force else _live_ids(db, [r.document_id for r in valid], self.scope)
             seen: set[str] = set()
             disposition: dict[int, str] = {}
             to_queue: list[dict[str, Any]] = []
@@ -117,11 +156,11 @@ class UploadLedger(LedgerCore):
             cur = db.execute(
                 "INSERT INTO uploads (file_name, content_hash, product_type, submitted_by, created_at,"
                 " rows_total, rows_valid, rows_invalid, rows_skipped, rows_held, url_column, id_column,"
-                " columns, chunk_size, forced) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " columns, chunk_size, forced, target) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [upload.file_name, upload.content_hash, upload.product_type, upload.submitted_by, now,
                  len(rows), len(valid), len(rows) - len(valid), len(skipped), held,
                  upload.url_column, upload.id_column, json.dumps(list(upload.columns)),
-                 chunk_size, int(force)],
+                 chunk_size, int(force), self.scope.write_target],
             )
             upload_id = int(cur.lastrowid)
             db.conn.executemany(
@@ -135,7 +174,8 @@ class UploadLedger(LedgerCore):
                     for r in rows
                 ],
             )
-            chunk_ids = queue_documents(db, upload_id, to_queue, chunk_size, now)
+            chunk_ids = queue_documents(db, upload_id, to_queue, chunk_size, now,
+                                        self.scope.write_target)
         return QueuedUpload(
             upload_id=upload_id,
             queued=len(to_queue),
@@ -150,15 +190,15 @@ class UploadLedger(LedgerCore):
         """Queue the rows a pilot run held back (skipping ids submitted since, unless forced)."""
         now = now_ts() if now is None else now
         with self.transaction() as db:
-            upload = db.execute("SELECT chunk_size FROM uploads WHERE id = ?", [upload_id]).fetchone()
-            if upload is None:
+            if not require_in_scope(db, upload_id, self.scope):
                 return QueuedUpload(upload_id, 0, 0, 0)
+            upload = db.execute("SELECT chunk_size FROM uploads WHERE id = ?", [upload_id]).fetchone()
             held = db.execute(
                 "SELECT row_number, document_id, file_url FROM upload_rows"
                 " WHERE upload_id = ? AND disposition = ? ORDER BY row_number",
                 [upload_id, S.ROW_HELD],
             ).fetchall()
-            live = set() if force else _live_ids(db, [r["document_id"] for r in held])
+            live = set() if force else _live_ids(db, [r["document_id"] for r in held], self.scope)
             docs = [dict(r) | {"forced": force} for r in held if r["document_id"] not in live]
             skipped = tuple(r["document_id"] for r in held if r["document_id"] in live)
             db.execute(
@@ -171,23 +211,25 @@ class UploadLedger(LedgerCore):
                 "UPDATE uploads SET rows_held = 0, rows_skipped = rows_skipped + ? WHERE id = ?",
                 [len(skipped), upload_id],
             )
-            chunk_ids = queue_documents(db, upload_id, docs, upload["chunk_size"], now)
+            chunk_ids = queue_documents(db, upload_id, docs, upload["chunk_size"], now,
+                                        self.scope.write_target)
         return QueuedUpload(upload_id, len(docs), 0, 0, skipped, tuple(chunk_ids))
 
     def known_ids(self, ids: Iterable[str]) -> list[str]:
         """The ids among ``ids`` already submitted (or queued) and not failed, for intake's known_ids."""
         with self.reading() as db:
-            return sorted(_live_ids(db, [str(i) for i in ids]))
+            return sorted(_live_ids(db, [str(i) for i in ids], self.scope))
 
     def uploads_with_hash(self, content_hash: str) -> list[dict[str, Any]]:
-        """Earlier uploads of the same file (same content hash), oldest first."""
+        """Earlier uploads of the same file (same content hash) for this target, oldest first."""
+        in_scope, scope_args = self.scope.positional("target")
         with self.reading() as db:
             return [
                 dict(r)
                 for r in db.execute(
                     "SELECT id, file_name, created_at, submitted_by FROM uploads"
-                    " WHERE content_hash = ? ORDER BY id",
-                    [content_hash],
+                    f" WHERE content_hash = ? AND {in_scope} ORDER BY id",
+                    [content_hash, *scope_args],
                 ).fetchall()
             ]
 
@@ -195,6 +237,8 @@ class UploadLedger(LedgerCore):
         """Cancel the queued (not yet sent) work of an upload; return how many documents."""
         now = now_ts() if now is None else now
         with self.transaction() as db:
+            if not require_in_scope(db, upload_id, self.scope):
+                return 0
             n = db.execute(
                 "UPDATE documents SET state = ?, updated_at = ?, error = 'Cancelled before sending.'"
                 " WHERE upload_id = ? AND state = ?"
