@@ -12,15 +12,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 from ..errors import ConfigError
 from ..ledger import Ledger
 from ..ledger import states as S
 from . import exitcodes, paths, validate
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 DEFAULT_MAX_WAIT = 600.0  # seconds `submit` waits out Atlas being busy before leaving work queued
 DEFAULT_REFRESH_TIMEOUT = 3600.0
@@ -144,6 +145,8 @@ def runtime_for(args: argparse.Namespace) -> Iterator[Any]:
 
 
 def _bar(total: int, what: str) -> tqdm:
+    from tqdm import tqdm
+
     return tqdm(total=total, unit=what, file=sys.stderr, disable=not sys.stderr.isatty(), leave=False)
 
 
