@@ -129,13 +129,13 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 @contextmanager
-def runtime_for(args: argparse.Namespace) -> Iterator[Any]:
-    """The runtime, saying on stderr when the sandbox stands in for Atlas."""
+def runtime_for(args: argparse.Namespace, *, ledger_only: bool = False) -> Iterator[Any]:
+    """The runtime (``ledger_only``: no sandbox), saying on stderr when the sandbox stands in for Atlas."""
     from ..engine import open_runtime
 
     settings = settings_from(args)
     try:
-        opened = open_runtime(settings)
+        opened = open_runtime(settings, ledger_only=ledger_only)
     except paths.OPENING_ERRORS as exc:
         raise paths.runtime_path_error(settings.db_path, settings.sandbox_state_path, exc) from None
     with opened as runtime:
@@ -313,7 +313,7 @@ def _all_batches(ledger: Ledger, upload_id: int | None, stalled_after: float) ->
 
 def run_status(args: argparse.Namespace) -> int:
     """Per batch: documents, extracted, failed, pending and state; plus what waits for a decision."""
-    with runtime_for(args) as runtime:
+    with runtime_for(args, ledger_only=True) as runtime:  # reads the ledger only: no sandbox, no client
         ledger = runtime.ledger
         batches = [
             {k: b[k] for k in ("batch_id", "upload_id", "product_type", "documents", "extracted",
