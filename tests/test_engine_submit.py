@@ -9,7 +9,7 @@ import pytest
 from atlas_core.engine import open_runtime, resolve_uncertain, retry_failed, send_until_answered
 from atlas_core.engine.refreshing import refresh_batches
 from atlas_core.engine.submitting import send_queued
-from atlas_core.errors import AuthError, TokenEndpointError
+from atlas_core.errors import AuthError, ConnectFailedError, TokenEndpointError
 from atlas_core.ledger import RowRecord, UploadRecord
 from atlas_core.ledger import states as S
 
@@ -165,6 +165,18 @@ def test_no_chunk_is_claimed_when_no_token_can_be_had(runtime, sandbox, switch, 
     chunks = runtime.ledger.chunks_of_upload(1)
     assert {(c["state"], c["attempts"], c["error"]) for c in chunks} == {(S.QUEUED, 0, None)}
     assert [line["path"] for line in sandbox.request_log()] == ["/v1/bulk/authtoken"]
+
+
+def test_a_request_that_cannot_be_built_stops_sending_and_stays_queued(sandbox, sandbox_settings):
+    settings = sandbox_settings.replace(client_secret="sandbox\nsecret")  # refused by requests
+    with open_runtime(settings) as runtime:
+        queue(runtime, 5)
+        with pytest.raises(ConnectFailedError, match="was not sent to Atlas"):
+            send_queued(runtime.ledger, runtime.client, worker_id="w")
+        (chunk,) = runtime.ledger.chunks_of_upload(1)
+        assert chunk["state"] == S.QUEUED and "was not sent" in chunk["error"]
+        assert set(doc_states(runtime).values()) == {S.QUEUED}
+    assert sandbox.request_log() == []
 
 
 def test_max_wait_bounds_a_round_against_an_atlas_that_keeps_refusing(sandbox, sandbox_settings):

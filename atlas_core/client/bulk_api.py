@@ -278,8 +278,8 @@ class AtlasClient:
                 # 403, 404, a redirect...: Atlas gave no token, so nothing can have been sent;
                 # as a plain ApiError the chunk waiting for the token would be marked rejected.
                 error = TokenEndpointError(
-                    f"Atlas's token endpoint ({self.base_url}{self.auth_path}) answered "
-                    f"{self._token_refusal(response, error)}, not a token.",
+                    f"Atlas's token endpoint ({self.base_url}{self.auth_path}) gave no token: it "
+                    f"answered {self._token_refusal(response, error).rstrip('.')}.",
                     status=error.status,
                     body=error.body,
                     text=error.text,

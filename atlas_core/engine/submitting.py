@@ -97,7 +97,7 @@ def send_chunk(
     ledger: Ledger, client: AtlasClient, chunk: ClaimedChunk, summary: SendSummary,
     *, backoff_base: float, backoff_cap: float, then_claim: NextClaim | None = None,
 ) -> ClaimedChunk | None:
-    """Send one claimed chunk and record the outcome; raise only on 401/410 (after requeueing).
+    """Send one claimed chunk and record the outcome; raise (after requeueing) when sending must stop.
 
     With ``then_claim``, a sent chunk's receipts are recorded in the same transaction that claims
     the next chunk, which is returned (None when nothing is due, or on any other outcome).
@@ -117,17 +117,11 @@ def send_chunk(
     except (AuthError, GoneError) as exc:
         ledger.requeue_chunk(chunk.chunk_id, exc.message, retry_at=now_ts())
         raise
-    except ConnectFailedError as exc:
-        if not exc.retry_safe:  # never sent, and would fail the same way again: stop here
+    except (TransportError, ApiError) as exc:
+        if isinstance(exc, ConnectFailedError) and not exc.retry_safe:
+            # Never sent, and it would fail the same way again: keep it queued and stop here.
             ledger.requeue_chunk(chunk.chunk_id, exc.message, retry_at=now_ts())
             raise
-        delay = requeue_delay(chunk.attempts, exc, backoff_base, backoff_cap)
-        ledger.requeue_chunk(chunk.chunk_id, exc.message, retry_at=now_ts() + delay)
-        summary.add(requeued=1)
-        summary.errors.append(exc.message)
-        log.info("chunk %s put back in the queue for %.1fs: %s", chunk.chunk_id, delay, exc.message)
-        return None
-    except (TransportError, ApiError) as exc:
         if exc.retry_safe:
             delay = requeue_delay(chunk.attempts, exc, backoff_base, backoff_cap)
             ledger.requeue_chunk(chunk.chunk_id, exc.message, retry_at=now_ts() + delay)
