@@ -12,6 +12,7 @@
     └── ApiError                    Atlas answered with an error status
         ├── BadRequestError         400, 422: a field is missing or malformed
         ├── AuthError               401: bad credentials, or a token that expired or is unknown
+        │   └── TokenEndpointError  no usable token (403, 404, a redirect, a token HTTP cannot carry)
         ├── ConflictError           409
         ├── GoneError               410: the API version was retired
         ├── RateLimitedError        429: throttled; ``retry_after`` in seconds when Atlas said
@@ -134,6 +135,16 @@ class AuthError(ApiError):
     """401: the credentials match no active account, or the token expired or is unknown."""
 
     default_hint = "Check ATLAS_CLIENT_ID and ATLAS_CLIENT_SECRET (Connection page: 'Test connection')."
+
+
+class TokenEndpointError(AuthError):
+    """The token endpoint gave no usable token (403, 404, a redirect, an unreadable or unsendable
+    token): nothing was uploaded, so the documents stay queued."""
+
+    default_hint = (
+        "Nothing was sent; the documents stay queued. Check ATLAS_BASE_URL, ATLAS_AUTH_PATH and "
+        "the credentials with Atlas (Connection page: 'Test connection'), then send again."
+    )
 
 
 class ConflictError(ApiError):

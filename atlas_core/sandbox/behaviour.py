@@ -66,6 +66,10 @@ class Behaviour:
     # Added for issue 10 (worker-resilience): credentials refused for a while. While on, the token
     # endpoint answers 401 and the tokens minted so far expire; clearing it lets new tokens be minted.
     refuse_credentials: bool = False
+    # outage-submit: a token endpoint that gives no usable token. token_status: it answers this
+    # status (403, 404, a 3xx redirect...) instead of a token; token_crlf: its tokens hold CR/LF.
+    token_status: int | None = None
+    token_crlf: bool = False
 
     def __post_init__(self) -> None:
         for name, choices in CHOICES.items():
@@ -83,6 +87,12 @@ class Behaviour:
             raise ValueError(f"refuse_credentials must be true or false (got {self.refuse_credentials!r})")
         if self.token_lifetime <= 0:
             raise ValueError("token_lifetime must be positive")
+        if self.token_status is not None and (
+            isinstance(self.token_status, bool)
+            or not isinstance(self.token_status, int)
+            or not 300 <= self.token_status <= 599
+        ):
+            raise ValueError(f"token_status must be a status from 300 to 599 (got {self.token_status!r})")
         if self.retry_after is not None and self.retry_after < 0:
             raise ValueError("retry_after cannot be negative (None sends no Retry-After header)")
         if self.max_files_per_upload is not None and self.max_files_per_upload < 1:
