@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from atlas_core.intake import read_spreadsheet, validate_sheet
-from ui import charts, describe, sheet_fixes
+from ui import charts, describe, sheet_fixes, untrusted
 from ui.settings import atlas_environment
 
 CSV = b"document_id,file_url\nA1,https://b.s3.amazonaws.com/1.jpg\nA2,not-a-link\n,https://b.s3.amazonaws.com/3.jpg\n"
@@ -82,13 +82,17 @@ def test_age_reads_epoch_iso_and_datetimes(moment):
         ("**bold**", r"\*\*bold\*\*"),
         ("[x](javascript:alert(1))", r"\[x\]\(javascript\:alert\(1\)\)"),
         (":red[alert]", r"\:red\[alert\]"),
-        ("<img src=x>", r"\<img src=x\>"),
+        ("<img src=x>", r"\<img src\=x\>"),
+        ("![b](http://host/beacon.png)", r"\!\[b\]\(http\:\/\/host\/beacon\.png\)"),
         ("PAN_CARD", r"PAN\_CARD"),
+        ("$x$ &amp; #1", r"\$x\$ \&amp\; \#1"),
         ("plain words 123", "plain words 123"),
+        ("BATCH-1\x1b]0;owned\x07\u202e\nnext", r"BATCH\-1 next"),
+        (None, ""),
     ],
 )
-def test_plain_escapes_markdown_so_values_show_as_typed(text, shown):
-    assert describe.plain(text) == shown
+def test_untrusted_text_escapes_markdown_so_values_show_as_typed(text, shown):
+    assert untrusted.text(text) == shown
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import streamlit as st
 
 from atlas_core.errors import AtlasError
 
-from . import auth, describe
+from . import auth, describe, untrusted
 from .errors import show_error
 from .runtime import handle
 
@@ -31,10 +31,10 @@ def render_frame() -> bool:
             st.success(
                 f"Atlas: `{describe.safe_url(settings.base_url)}`", icon=":material/cloud_done:"
             )
-        st.caption(worker_status(current.worker))
+        untrusted.caption(worker_status(current.worker))  # its last error quotes Atlas
         email = auth.signed_in_email()
         if email:
-            st.caption(f"Signed in as {email}")
+            untrusted.caption(f"Signed in as {email}")
             st.button("Sign out", key="sign_out", on_click=st.logout)
     if sandbox:
         st.warning(
