@@ -11,6 +11,7 @@ requests to the beacon.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 import pytest
@@ -49,8 +50,18 @@ def _release():
     release_runtimes()
 
 
+# A bare URL, www. name or e-mail address, which Streamlit's Markdown would turn into a link.
+AUTOLINK = re.compile(r"(?i)https?\\?:\\?/|\bwww\\?\.|\w\\?@\w")
+
+CODE_SPAN = re.compile(r"(?<!\\)`[^`]*`")
+
+
 def live_markup(body: str) -> str | None:
     """The first unescaped character that opens a Markdown image, link, autolink or HTML tag."""
+    body = CODE_SPAN.sub("", body)  # shown literally (our own settings, e.g. the base URL)
+    found = AUTOLINK.search(body)
+    if found:
+        return body[max(0, found.start() - 20) : found.end() + 20]
     escaped = False
     for position, char in enumerate(body):
         if escaped:

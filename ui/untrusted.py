@@ -9,6 +9,7 @@ that image, and a link would look like ours. Every value that comes from Atlas o
 
 from __future__ import annotations
 
+import re
 import string
 
 import streamlit as st
@@ -18,11 +19,22 @@ from atlas_core.printable import printable
 # CommonMark lets a backslash escape any ASCII punctuation, and shows it as itself; escaping all
 # of it (not a chosen few) also covers Streamlit's own syntax (:red[...], :material/...:, $...$).
 _ESCAPES = str.maketrans({ch: "\\" + ch for ch in string.punctuation})
+# Streamlit's Markdown also turns bare URLs, www. names and e-mail addresses in plain text into
+# links (after escapes are resolved); an invisible word joiner inside each marker keeps them text.
+_JOINER = "\u2060"
+_AUTOLINK_MARKERS = (
+    ("\\:\\/\\/", "\\:" + _JOINER + "\\/\\/"),
+    ("\\@", _JOINER + "\\@"),
+)
+_WWW = re.compile(r"(?i)\bwww\\\.")
 
 
 def text(value: object) -> str:
     """Untrusted text ready to sit inside Markdown: shown literally, on one line, no controls."""
-    return printable("" if value is None else value, one_line=True).translate(_ESCAPES)
+    escaped = printable("" if value is None else value, one_line=True).translate(_ESCAPES)
+    for marker, broken in _AUTOLINK_MARKERS:
+        escaped = escaped.replace(marker, broken)
+    return _WWW.sub(lambda m: m.group()[:3] + _JOINER + "\\.", escaped)
 
 
 def caption(value: object, where: object = st) -> None:
