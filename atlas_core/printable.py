@@ -9,7 +9,9 @@ to, since JSON escapes every control character, and stays exact.
 
 from __future__ import annotations
 
+import io
 import re
+from typing import IO
 
 # ESC sequences first, whole (so their parameters do not survive as text): CSI (ESC [ ... final),
 # OSC/DCS/SOS/PM/APC strings (ESC ] ... BEL or ST), then any other two-byte escape.
@@ -35,3 +37,47 @@ def printable(text: object, *, one_line: bool = False) -> str:
     if one_line:
         cleaned = _BREAKS.sub(" ", cleaned)
     return _CONTROLS.sub("", cleaned)
+
+
+# Raw in JSON text only inside strings (json.dumps escapes C0 but not these): written as \uXXXX
+# escapes instead, the same value to any JSON reader, and inert in a terminal.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069]")
+
+
+def json_safe(text: str) -> str:
+    """JSON text with C1 controls and bidi marks escaped as \\uXXXX: the same JSON value."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+class PrintableStream(io.TextIOBase):
+    """A text stream that cleans every write on its way to ``raw`` (``printable`` or ``json_safe``).
+
+    The CLI puts one in front of stdout and stderr, so no command needs to remember to clean what
+    it prints; ``raw`` stays reachable for output that must keep its own controls (a progress bar).
+    """
+
+    def __init__(self, raw: IO[str], *, as_json: bool = False) -> None:
+        self.raw = raw
+        self._clean = json_safe if as_json else printable
+
+    def write(self, text: str) -> int:
+        """Write the cleaned text; report the caller's length, as print() expects."""
+        self.raw.write(self._clean(text))
+        return len(text)
+
+    def flush(self) -> None:
+        """Flush the stream underneath."""
+        self.raw.flush()
+
+    def isatty(self) -> bool:
+        """Whether the stream underneath is a terminal."""
+        return self.raw.isatty()
+
+    def fileno(self) -> int:
+        """The file descriptor underneath."""
+        return self.raw.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        """The encoding of the stream underneath."""
+        return getattr(self.raw, "encoding", "utf-8")
