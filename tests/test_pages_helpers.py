@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -142,3 +143,12 @@ def test_only_atlas_variables_are_read_from_the_environment():
 )
 def test_safe_url_drops_credentials_and_query(url, shown):
     assert describe.safe_url(url) == shown
+
+
+def test_download_names_hold_only_safe_characters_of_a_hostile_batch_id():
+    from ui import results_view
+
+    makers = results_view.download_makers(None, {"id": 3}, "B-1 ![b](http://x/y.png)\x1b]0;t\x07/../")
+    names = {name for _, name, _ in makers.values()}
+    assert "upload-3-B-1_b_http_x_y.png_0_t.csv" in names
+    assert all(re.fullmatch(r"[A-Za-z0-9._-]+", name) for name in names)
