@@ -34,7 +34,7 @@ def render_frame() -> bool:
         untrusted.caption(worker_status(current.worker))  # its last error quotes Atlas
         email = auth.signed_in_email()
         if email:
-            untrusted.caption(f"Signed in as {email}")
+            st.caption(f"Signed in as {email}")
             st.button("Sign out", key="sign_out", on_click=st.logout)
     if sandbox:
         st.warning(

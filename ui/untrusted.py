@@ -10,31 +10,35 @@ that image, and a link would look like ours. Every value that comes from Atlas o
 from __future__ import annotations
 
 import re
-import string
 
 import streamlit as st
 
 from atlas_core.printable import printable
 
-# CommonMark lets a backslash escape any ASCII punctuation, and shows it as itself; escaping all
-# of it (not a chosen few) also covers Streamlit's own syntax (:red[...], :material/...:, $...$).
-_ESCAPES = str.maketrans({ch: "\\" + ch for ch in string.punctuation})
+# Everything below is shown by CommonMark as the character itself once backslash-escaped. Only
+# what can start markup is escaped, so an ordinary sentence reads the same in the page source:
+# always (links, images, HTML, entities, code, emphasis, strike-through, Streamlit's LaTeX);
+_ALWAYS = re.compile(r"[\\`*\[\]<>&$~]")
+# an underscore where it can open or close emphasis (not inside a word: ATLAS_DB_PATH stays);
+_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+# a colon that could start a Streamlit directive, icon or emoji (:red[..], :material/x:, :smile:);
+_DIRECTIVE_COLON = re.compile(r":(?=[0-9A-Za-z_+-])")
+# and at the start, what would make a heading, quote, list or ordered list (1. or 1)).
+_BLOCK_START = re.compile(r"^([#>+-]|\d{1,9}(?=[.)]))")
 # Streamlit's Markdown also turns bare URLs, www. names and e-mail addresses in plain text into
-# links (after escapes are resolved); an invisible word joiner inside each marker keeps them text.
+# links; an invisible word joiner inside each marker keeps them text.
 _JOINER = "\u2060"
-_AUTOLINK_MARKERS = (
-    ("\\:\\/\\/", "\\:" + _JOINER + "\\/\\/"),
-    ("\\@", _JOINER + "\\@"),
-)
-_WWW = re.compile(r"(?i)\bwww\\\.")
+_AUTOLINK = re.compile(r"(?i)(?<=:)(?=//)|(?<=\bwww)(?=\.)|(?=@)")
 
 
 def text(value: object) -> str:
     """Untrusted text ready to sit inside Markdown: shown literally, on one line, no controls."""
-    escaped = printable("" if value is None else value, one_line=True).translate(_ESCAPES)
-    for marker, broken in _AUTOLINK_MARKERS:
-        escaped = escaped.replace(marker, broken)
-    return _WWW.sub(lambda m: m.group()[:3] + _JOINER + "\\.", escaped)
+    line = printable("" if value is None else value, one_line=True).strip()
+    line = _ALWAYS.sub(lambda m: "\\" + m.group(), line)
+    line = _UNDERSCORE.sub(r"\_", line)
+    line = _DIRECTIVE_COLON.sub(r"\:", line)
+    line = _BLOCK_START.sub(lambda m: m.group() + "\\" if m.group()[0].isdigit() else "\\" + m.group(), line)
+    return _AUTOLINK.sub(_JOINER, line)
 
 
 def caption(value: object, where: object = st) -> None:
