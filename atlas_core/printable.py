@@ -81,3 +81,7 @@ class PrintableStream(io.TextIOBase):
     def encoding(self) -> str:  # type: ignore[override]
         """The encoding of the stream underneath."""
         return getattr(self.raw, "encoding", "utf-8")
+
+    def __getattr__(self, name: str) -> object:
+        # Anything else (``buffer`` for bytes, ``reconfigure``...) is the stream underneath's.
+        return getattr(self.raw, name)
