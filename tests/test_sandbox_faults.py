@@ -61,7 +61,7 @@ def test_latency_delays_but_answers(sandbox):
     assert sandbox.request_log()[-1]["fault"] == "latency"
 
 
-@pytest.mark.parametrize("spec", ["500", "latency", "latency:-1", "drop:3"])
+@pytest.mark.parametrize("spec", ["418", "latency", "latency:-1", "drop:3"])
 def test_unknown_fault_specs_are_refused(sandbox, spec):
     with pytest.raises(ValueError):
         sandbox.inject(spec)

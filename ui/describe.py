@@ -174,11 +174,3 @@ def batch_rows(batches: list[dict[str, Any]]) -> list[dict[str, Any]]:
         )
     return out
 
-
-def plain(value: Any) -> str:
-    """A value from a spreadsheet or Atlas made safe for st.markdown: markdown characters escaped."""
-    text = "" if value is None else str(value)
-    return "".join("\\" + ch if ch in MARKDOWN_SPECIAL else ch for ch in text)
-
-
-MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:")

@@ -144,7 +144,9 @@ def runtime_for(args: argparse.Namespace) -> Iterator[Any]:
 
 
 def _bar(total: int, what: str) -> tqdm:
-    return tqdm(total=total, unit=what, file=sys.stderr, disable=not sys.stderr.isatty(), leave=False)
+    # The bar draws with \r, which the CLI's cleaned stderr would strip: it writes to the raw one.
+    stream = getattr(sys.stderr, "raw", sys.stderr)
+    return tqdm(total=total, unit=what, file=stream, disable=not stream.isatty(), leave=False)
 
 
 def _send(runtime: Any, *, upload_id: int | None, total: int, max_wait: float,

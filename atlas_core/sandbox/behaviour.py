@@ -27,7 +27,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "duplicate_ids": ("allow", "refuse"),
 }
 RATES = ("fail_rate", "hostile_rate", "rate_503", "rate_429", "rate_drop", "rate_drop_after_accept")
-FAULT_KINDS = ("503", "429", "401", "drop", "drop_after_accept", "latency")
+FAULT_KINDS = ("503", "429", "401", "drop", "drop_after_accept", "latency", "500")
 DEFAULT_TOKEN_LIFETIME = 3600  # seconds, as documented ("expires_in": 3600)
 
 
@@ -70,6 +70,11 @@ class Behaviour:
     # status (403, 404, a 3xx redirect...) instead of a token; token_crlf: its tokens hold CR/LF.
     token_status: int | None = None
     token_crlf: bool = False
+    # values-are-data: Atlas text carrying Markdown/HTML that fetches markup_beacon when rendered,
+    # or terminal control sequences, in batch ids, error messages and values (see spoiling.py).
+    markup_in_answers: bool = False
+    markup_beacon: str = "http://beacon.invalid/beacon.png"
+    control_chars_in_answers: bool = False
 
     def __post_init__(self) -> None:
         for name, choices in CHOICES.items():
