@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, remember_secret, remember_url_credentials
 
 # Documented by Atlas.
 DEFAULT_AUTH_PATH = "/v1/bulk/authtoken"
@@ -66,6 +66,11 @@ class Settings:
     stalled_after: float = DEFAULT_STALLED_AFTER
     max_file_mb: int = DEFAULT_MAX_FILE_MB
     max_rows: int = DEFAULT_MAX_ROWS
+
+    def __post_init__(self) -> None:
+        # Settings are where a secret enters the process: from here on, redact() scrubs it.
+        remember_secret(self.client_secret)
+        remember_url_credentials(self.base_url)
 
     @property
     def uses_sandbox(self) -> bool:

@@ -34,6 +34,9 @@ from ..errors import (
     ProtocolError,
     error_for_response,
     redact,
+    remember_secret,
+    remember_token,
+    remember_url_credentials,
 )
 from .extracts import (
     ExtractsPage,
@@ -106,6 +109,9 @@ class AtlasClient:
             raise ConfigError("The Atlas client id and client secret are both required.")
         if not auth_path.startswith("/"):
             raise ConfigError(f"The Atlas token path must start with '/' (got {auth_path!r}).")
+        # Scrubbed from every error, log record and stored text from now on (errors.redact).
+        remember_secret(client_secret)
+        remember_url_credentials(base_url)
         self.base_url = base_url.rstrip("/")
         self.auth_path = auth_path
         self._client_id = client_id
@@ -267,6 +273,7 @@ class AtlasClient:
             raise self._failed(
                 ProtocolError(f"Atlas's token answer has no access_token (it holds {keys}).")
             )
+        remember_token(token)  # before anything can echo it back in an error or a log line
         expires_in = _seconds(body.get("expires_in"))
         if expires_in is None:
             log.warning(
@@ -354,7 +361,8 @@ class AtlasClient:
         except ValueError:
             pass  # raised below, outside the handler: the decode error holds the whole body
         snippet = (
-            redact(" ".join(response.text.split())[:200], self._secrets())
+            # Scrubbed before it is cut, so a secret cut in half cannot survive as its first part.
+            " ".join(redact(response.text, self._secrets()).split())[:200]
             if show_body
             else "(hidden)"
         )
