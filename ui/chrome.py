@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from atlas_core.errors import AtlasError
+from atlas_core.errors import AtlasError, redact
 
 from . import auth, describe
 from .errors import show_error
@@ -52,5 +52,5 @@ def worker_status(worker: object) -> str:
     if not status.alive:
         return "Background worker: stopped. Reload the page to restart it."
     if status.last_error:
-        return f"Background worker: waiting after a problem: {status.last_error}"
+        return f"Background worker: waiting after a problem: {redact(status.last_error)}"
     return "Background worker: running (work continues if you close this tab)."
