@@ -35,6 +35,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
     fault: str | None = None  # the fault that shaped this reply, for the request log
+    raw: bytes | None = None  # the body exactly as sent, when json.dumps must not write it
 
 
 @dataclass(frozen=True)

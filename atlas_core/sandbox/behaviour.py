@@ -56,6 +56,9 @@ class Behaviour:
     token_lifetime: float = DEFAULT_TOKEN_LIFETIME
     fault_paths: tuple[str, ...] | None = None  # random faults only on these paths (None: all)
     seed: int | None = None  # seeds the random faults
+    # Secrets through encodings: every error body echoes the request headers (Client-Secret,
+    # Token, Authorization) as escaped JSON (\/ and \uXXXX) and URL-encoded (sandbox/echo.py).
+    echo_request_in_errors: bool = False
 
     def __post_init__(self) -> None:
         for name, choices in CHOICES.items():
@@ -69,6 +72,8 @@ class Behaviour:
                 raise ValueError(f"{name} must be a number between 0 and 1 (got {value!r})")
         if self.processing_seconds < 0 or self.latency < 0:
             raise ValueError("processing_seconds and latency cannot be negative")
+        if not isinstance(self.echo_request_in_errors, bool):
+            raise ValueError("echo_request_in_errors must be true or false")
         if self.token_lifetime <= 0:
             raise ValueError("token_lifetime must be positive")
         if self.retry_after is not None and self.retry_after < 0:

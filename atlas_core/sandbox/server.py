@@ -23,6 +23,7 @@ from ..config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from . import control
 from .api import AUTH_PATHS, MULTIUPLOAD_PATHS, Endpoints, Reply, Request
 from .behaviour import Behaviour, Fault, FaultQueue, parse_fault, path_matches
+from .echo import echoed_body
 from .journal import Journal
 from .store import BatchStore, TokenBook, truth
 
@@ -201,6 +202,8 @@ class SandboxServer:
             reply = self.endpoints.route(request, behaviour)
             reply.drop = kind == "drop_after_accept"
         reply.fault = kind
+        if behaviour.echo_request_in_errors and reply.status >= 400 and not reply.drop:
+            reply.raw = echoed_body(reply.body, request.headers)
         return reply
 
     def _random_fault(self, behaviour: Behaviour, path: str) -> Fault | None:
@@ -338,7 +341,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _send(self, reply: Reply) -> None:
-        data = json.dumps(reply.body, ensure_ascii=False).encode()
+        data = reply.raw if reply.raw is not None else json.dumps(reply.body, ensure_ascii=False).encode()
         try:
             self.send_response(reply.status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
