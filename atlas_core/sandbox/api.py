@@ -100,7 +100,7 @@ class Endpoints:
                 {"error_code": "401", "error_message": "The credentials match no active account."},
             )
         lifetime = behaviour.token_lifetime
-        token = self.tokens.issue(lifetime, self.store.now())
+        token = self.tokens.issue(lifetime, self.store.now(), opaque=behaviour.opaque_tokens)
         expires_in = int(lifetime) if float(lifetime).is_integer() else lifetime
         return Reply(201, {"access_token": token, "expires_in": expires_in})
 

@@ -59,6 +59,9 @@ class Behaviour:
     # Secrets through encodings: every error body echoes the request headers (Client-Secret,
     # Token, Authorization) as escaped JSON (\/ and \uXXXX) and URL-encoded (sandbox/echo.py).
     echo_request_in_errors: bool = False
+    # Opaque tokens holding '/', '+' and '=' instead of JWTs: no pattern can spot them, so only
+    # remembering the tokens minted lately keeps them out of errors, logs and the ledger.
+    opaque_tokens: bool = False
 
     def __post_init__(self) -> None:
         for name, choices in CHOICES.items():
@@ -72,8 +75,9 @@ class Behaviour:
                 raise ValueError(f"{name} must be a number between 0 and 1 (got {value!r})")
         if self.processing_seconds < 0 or self.latency < 0:
             raise ValueError("processing_seconds and latency cannot be negative")
-        if not isinstance(self.echo_request_in_errors, bool):
-            raise ValueError("echo_request_in_errors must be true or false")
+        for name in ("echo_request_in_errors", "opaque_tokens"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false")
         if self.token_lifetime <= 0:
             raise ValueError("token_lifetime must be positive")
         if self.retry_after is not None and self.retry_after < 0:
