@@ -69,7 +69,8 @@ class Settings:
 
     def __post_init__(self) -> None:
         # Settings are where a secret enters the process: from here on, redact() scrubs it.
-        remember_secret(self.client_secret)
+        if self.client_secret != SANDBOX_CLIENT_SECRET:  # published in the docs: not a secret
+            remember_secret(self.client_secret)
         remember_url_credentials(self.base_url)
 
     @property

@@ -228,6 +228,9 @@ _TOKEN_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"
 # user:password@ in any URL (the password may hold a raw '@', so up to the last '@' of the authority).
 _URL_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s]*@")
 _MIN_SECRET = 4  # shorter values are too likely to be ordinary text
+# A remembered secret is scrubbed from every text of the process, so a short one ("secret")
+# would blank ordinary words everywhere; real client secrets and tokens are far longer.
+_MIN_REMEMBERED = 8
 _MAX_SCRUB = 64 * 1024  # a longer text is cut before scrubbing: error pages, not evidence
 _DEPTH = 3  # decodings stacked on one another (JSON inside JSON, URL-encoded then escaped...)
 _JSON_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
@@ -243,7 +246,7 @@ _known_tokens: deque[str] = deque(maxlen=64)
 
 def remember_secret(value: str | None) -> None:
     """Add a client secret (or password) to those every ``redact`` scrubs in this process."""
-    if not value or len(value) < _MIN_SECRET:
+    if not value or len(value) < _MIN_REMEMBERED:
         return
     with _known_lock:
         if value not in _known_fixed:
@@ -253,7 +256,7 @@ def remember_secret(value: str | None) -> None:
 
 def remember_token(token: str | None) -> None:
     """Add a freshly minted token to the recent ones every ``redact`` scrubs (the oldest go)."""
-    if not token or len(token) < _MIN_SECRET:
+    if not token or len(token) < _MIN_REMEMBERED:
         return
     with _known_lock:
         if token not in _known_tokens:

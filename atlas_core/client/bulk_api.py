@@ -22,6 +22,7 @@ from ..config import (
     DEFAULT_READ_TIMEOUT,
     DEFAULT_TOKEN_MARGIN,
     MAX_PER_PAGE,
+    SANDBOX_CLIENT_SECRET,
     Settings,
 )
 from ..errors import (
@@ -110,7 +111,8 @@ class AtlasClient:
         if not auth_path.startswith("/"):
             raise ConfigError(f"The Atlas token path must start with '/' (got {auth_path!r}).")
         # Scrubbed from every error, log record and stored text from now on (errors.redact).
-        remember_secret(client_secret)
+        if client_secret != SANDBOX_CLIENT_SECRET:  # the sandbox's published credential
+            remember_secret(client_secret)
         remember_url_credentials(base_url)
         self.base_url = base_url.rstrip("/")
         self.auth_path = auth_path
