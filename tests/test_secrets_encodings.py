@@ -40,7 +40,7 @@ from atlas_core.errors import (
     remember_secret,
     remember_url_credentials,
 )
-from atlas_core.ledger import RowRecord, UploadRecord
+from atlas_core.ledger import Interpreted, RowRecord, UploadRecord
 from atlas_core.sandbox import Behaviour, SandboxServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -196,6 +196,15 @@ def test_an_escaped_echo_in_an_error_body_stays_out_of_the_error():
              "repr": repr(error), "url": error.url}
     assert leaks(pieces(secret, url_credentials=True), shown) == []
     assert "bad Client-Secret ***" in error.message
+
+
+def test_a_document_error_from_atlas_is_scrubbed_before_the_ledger_sees_it():
+    secret = "Doc/Error+Secret==9"
+    remember_secret(secret)
+    echoed = json.dumps({"Token": secret}).replace("/", "\\/")
+    result = Interpreted(document_id="D1", state="failed", error=f"INVALID_DOC: request was {echoed}")
+    assert leaks(encodings(secret), {"error": result.error}) == []
+    assert result.error.startswith("INVALID_DOC: request was")
 
 
 # -- the client over a real socket ----------------------------------------------------------
