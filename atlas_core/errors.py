@@ -305,11 +305,17 @@ def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
     """
     if not text:
         return text
-    wanted = {s for s in (*secrets, *known_secrets()) if s and len(s) >= _MIN_SECRET}
-    ordered = tuple(sorted(wanted, key=len, reverse=True))  # a longer secret first: no half-scrub
+    with _known_lock:
+        fixed, tokens = tuple(_known_fixed), tuple(_known_tokens)
+    given = tuple(s for s in secrets if s and len(s) >= _MIN_SECRET)
+    # A longer secret first, so a secret that starts another is never half-scrubbed. Base64 is
+    # looked for only for secrets and passwords (an echoed Basic header): checking it for every
+    # recent token would triple the cost of each log line for an echo no one has seen.
+    ordered = tuple(sorted({*given, *fixed, *tokens}, key=len, reverse=True))
+    encoded = tuple(core for secret in (*given, *fixed) for core in _base64_cores(secret))
     if len(text) > _MAX_SCRUB:
         text = text[:_MAX_SCRUB]
-    return _scrub(text, ordered, 0)
+    return _scrub(text, (ordered, encoded), 0)
 
 
 def redact_value(value: Any, secrets: tuple[str, ...] = (), _depth: int = 0) -> Any:
@@ -325,7 +331,7 @@ def redact_value(value: Any, secrets: tuple[str, ...] = (), _depth: int = 0) -> 
     return value
 
 
-def _scrub(text: str, secrets: tuple[str, ...], depth: int) -> str:
+def _scrub(text: str, secrets: tuple[tuple[str, ...], tuple[str, ...]], depth: int) -> str:
     text = _scrub_plain(text, secrets)
     if depth >= _DEPTH:
         return text
@@ -353,13 +359,14 @@ def _scrub(text: str, secrets: tuple[str, ...], depth: int) -> str:
     return text
 
 
-def _scrub_plain(text: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
+def _scrub_plain(text: str, secrets: tuple[tuple[str, ...], tuple[str, ...]]) -> str:
+    plain, base64_cores = secrets
+    for secret in plain:
         if secret in text:
             text = text.replace(secret, "***")
-        for core in _base64_cores(secret):
-            if core in text:
-                text = re.sub(_BASE64_RUN + re.escape(core) + _BASE64_RUN, "***", text)
+    for core in base64_cores:
+        if core in text:  # the whole base64 run goes: its edges encode the secret's first bytes
+            text = re.sub(_BASE64_RUN + re.escape(core) + _BASE64_RUN, "***", text)
     text = _TOKEN_LIKE.sub("***", text)
     return _URL_USERINFO.sub(r"\1***@", text)
 
