@@ -113,7 +113,9 @@ class Settings:
     def validate(self) -> None:
         """Raise ConfigError with a plain message when a setting cannot work."""
         if self.base_url and not self.base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"ATLAS_BASE_URL must start with http:// or https:// (got {self.base_url!r}).")
+            # Without a scheme no pattern can tell user:password@ apart, so such a value is not echoed.
+            got = "a value holding '@'" if "@" in self.base_url else repr(self.base_url)
+            raise ConfigError(f"ATLAS_BASE_URL must start with http:// or https:// (got {got}).")
         if self.base_url and not (self.client_id and self.client_secret):
             raise ConfigError("ATLAS_BASE_URL is set, but ATLAS_CLIENT_ID or ATLAS_CLIENT_SECRET is missing.")
         if not self.auth_path.startswith("/"):

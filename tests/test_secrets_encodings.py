@@ -34,6 +34,7 @@ from atlas_core.errors import (
     ApiError,
     AtlasError,
     AuthError,
+    ConfigError,
     display_url,
     error_for_response,
     redact,
@@ -205,6 +206,14 @@ def test_a_document_error_from_atlas_is_scrubbed_before_the_ledger_sees_it():
     result = Interpreted(document_id="D1", state="failed", error=f"INVALID_DOC: request was {echoed}")
     assert leaks(encodings(secret), {"error": result.error}) == []
     assert result.error.startswith("INVALID_DOC: request was")
+
+
+def test_a_base_url_without_scheme_is_refused_without_echoing_its_credentials():
+    with pytest.raises(ConfigError) as refused:
+        Settings.from_mapping({"ATLAS_BASE_URL": f"{URL_USER}:{URL_PASSWORD}@atlas.example",
+                               "ATLAS_CLIENT_ID": CLIENT_ID, "ATLAS_CLIENT_SECRET": "x" * 12})
+    assert "http://" in refused.value.message
+    assert leaks(pieces("x" * 12, url_credentials=True), {"message": refused.value.user_message()}) == []
 
 
 # -- the client over a real socket ----------------------------------------------------------
