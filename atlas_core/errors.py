@@ -235,7 +235,7 @@ _MAX_SCRUB = 64 * 1024  # a longer text is cut before scrubbing: error pages, no
 _DEPTH = 3  # decodings stacked on one another (JSON inside JSON, URL-encoded then escaped...)
 _JSON_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
 _JSON_ESCAPES = re.compile(r"\\u[0-9a-fA-F]{4}(?:\\u[0-9a-fA-F]{4})*|\\[\\/\"bfnrt]")
-_BASE64_RUN = r"[A-Za-z0-9+/_=-]*"
+_BASE64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_=-")
 
 # Secrets this process holds: client secrets and URL passwords, and the tokens minted lately.
 # Bounded so a long-lived process (or a test run with many clients) does not grow without end.
@@ -365,10 +365,27 @@ def _scrub_plain(text: str, secrets: tuple[tuple[str, ...], tuple[str, ...]]) ->
         if secret in text:
             text = text.replace(secret, "***")
     for core in base64_cores:
-        if core in text:  # the whole base64 run goes: its edges encode the secret's first bytes
-            text = re.sub(_BASE64_RUN + re.escape(core) + _BASE64_RUN, "***", text)
+        if core in text:
+            text = _cut_base64_runs(text, core)
     text = _TOKEN_LIKE.sub("***", text)
     return _URL_USERINFO.sub(r"\1***@", text)
+
+
+def _cut_base64_runs(text: str, core: str) -> str:
+    # The whole base64 run holding ``core`` goes: its edges encode the secret's first and last
+    # bytes. Walked by hand, not by regex: a pattern with a run on each side backtracks
+    # quadratically through a long blob.
+    out, start = [], 0
+    while (found := text.find(core, start)) >= 0:
+        left, right = found, found + len(core)
+        while left > start and text[left - 1] in _BASE64_CHARS:
+            left -= 1
+        while right < len(text) and text[right] in _BASE64_CHARS:
+            right += 1
+        out += [text[start:left], "***"]
+        start = right
+    out.append(text[start:])
+    return "".join(out)
 
 
 @functools.lru_cache(maxsize=256)

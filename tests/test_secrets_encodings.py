@@ -17,9 +17,11 @@ import contextlib
 import json
 import logging
 import os
+import random
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import quote, quote_plus, urlsplit
 
@@ -168,6 +170,18 @@ def test_redact_keeps_a_json_body_json_and_ordinary_text_as_it_is(secret):
     assert json.loads(redact(body, (secret,))) == {"error": "Invalid token", "reason": "token ***"}
     ordinary = 'a + b = 100% "quoted" \\n &amp; https://host/path?q=a%20b'
     assert redact(ordinary, (secret,)) == ordinary
+
+
+def test_base64_of_the_secret_inside_a_long_blob_is_cut_in_bounded_time():
+    # A hostile body can hold a long base64 blob; scrubbing it must stay linear (a regex with a
+    # run on each side of the secret's base64 backtracked for minutes through 60 KB).
+    secret = "S3cr/et+Välue==Qx8"
+    blob = base64.b64encode(random.Random(7).randbytes(46_000)).decode()  # 61 KB, no secret in it
+    echoed = base64.b64encode(f"id:{secret}".encode()).decode()
+    started = time.monotonic()
+    cleaned = redact(f"data {blob} and {echoed} end", (secret,))
+    assert time.monotonic() - started < 5.0  # a deadline, not a benchmark: it takes milliseconds
+    assert cleaned == f"data {blob} and *** end"
 
 
 def test_a_remembered_secret_and_url_credentials_are_redacted_everywhere(caplog):
