@@ -224,9 +224,11 @@ def error_for_response(
     return cls(message, status=status, body=body, text=text, url=url)
 
 
-_TOKEN_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+# Both patterns start only where a run of their characters starts: started inside a long run
+# ("eyJeyJeyJ...", "a.a.a..."), each attempt would rescan the run, quadratic in its length.
+_TOKEN_LIKE = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 # user:password@ in any URL (the password may hold a raw '@', so up to the last '@' of the authority).
-_URL_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s]*@")
+_URL_USERINFO = re.compile(r"(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s]*@")
 _MIN_SECRET = 4  # shorter values are too likely to be ordinary text
 # A remembered secret is scrubbed from every text of the process, so a short one ("secret")
 # would blank ordinary words everywhere; real client secrets and tokens are far longer.

@@ -184,6 +184,17 @@ def test_base64_of_the_secret_inside_a_long_blob_is_cut_in_bounded_time():
     assert cleaned == f"data {blob} and *** end"
 
 
+@pytest.mark.parametrize("text", [
+    pytest.param("a." * 32_000, id="dotted-run"),  # every '.' a word boundary a scheme could start at
+    pytest.param("eyJ" * 21_000, id="token-starts"),  # every 'eyJ' a place a token could start at
+])
+def test_long_hostile_text_is_scrubbed_in_bounded_time(text):
+    started = time.monotonic()
+    assert redact(text, ("S3cr/et+Value==Qx7",)) == text
+    # A deadline, not a benchmark: it takes a few milliseconds (seconds when it was quadratic).
+    assert time.monotonic() - started < 1.0
+
+
 def test_a_remembered_secret_and_url_credentials_are_redacted_everywhere(caplog):
     secret = "Remembered/Secret+Only=="
     remember_secret(secret)
