@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import quote, quote_plus, urlsplit
 
 import pytest
+import requests
 from test_pages_support import PAGES, open_app, release_runtimes, sheet_csv
 from test_secrets import file_texts, rendered
 
@@ -242,6 +243,30 @@ def test_a_base_url_without_scheme_is_refused_without_echoing_its_credentials():
 
 
 # -- the client over a real socket ----------------------------------------------------------
+
+
+def test_the_switches_play_over_http_control_in_each_documented_shape(tmp_path):
+    with SandboxServer(state_path=tmp_path / "side.jsonl", client_id=CLIENT_ID,
+                       client_secret="S3cr/et+Value==Qx7") as atlas:
+        changed = requests.post(f"{atlas.url}/_sandbox/behaviour", timeout=5,
+                                json={"echo_request_in_errors": True, "opaque_tokens": True}).json()
+        assert changed["echo_request_in_errors"] is True and changed["opaque_tokens"] is True
+        token = requests.post(f"{atlas.url}/v1/bulk/authtoken", timeout=5, headers={
+            "Client-Id": CLIENT_ID, "Client-Secret": "S3cr/et+Value==Qx7"}).json()["access_token"]
+        assert not token.startswith("eyJ") and "/" in token and "+" in token
+        answers = {
+            "error_code": requests.post(f"{atlas.url}/v1/bulk/authtoken", timeout=5,
+                                        headers={"Client-Id": CLIENT_ID, "Client-Secret": "wrong/one+=="}),
+            "error": requests.get(f"{atlas.url}/v1/bulk/extracts", timeout=5, headers={"Token": token}),
+            "reason": requests.post(f"{atlas.url}/v1/bulk/multiupload", timeout=5, json={},
+                                    headers={"Token": "stale/token+x=="}),
+        }
+        for key, answer in answers.items():
+            assert answer.status_code in (400, 401) and key in answer.json()
+            raw = answer.text
+            assert "\\/" in raw and "\\u00" in raw and "%2F" in raw  # escaped JSON and URL-encoded
+            assert "request_headers" in answer.json()
+
 
 
 @pytest.mark.parametrize("secret", SECRETS)
