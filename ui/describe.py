@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from atlas_core.config import Settings
+from atlas_core.errors import redact
 
 
 def duration(seconds: float | None) -> str:
@@ -169,7 +170,7 @@ def batch_rows(batches: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "Pending": int(b.get("pending") or 0),
                 "Sent": age(b.get("created_at")),
                 "Last progress": age(b.get("last_progress_at")),
-                "Last error": b.get("last_error") or "",
+                "Last error": redact(b.get("last_error") or ""),  # rows stored before scrubbing, too
             }
         )
     return out

@@ -23,6 +23,7 @@ from ..config import (
     DEFAULT_READ_TIMEOUT,
     DEFAULT_TOKEN_MARGIN,
     MAX_PER_PAGE,
+    SANDBOX_CLIENT_SECRET,
     Settings,
 )
 from ..errors import (
@@ -37,6 +38,9 @@ from ..errors import (
     TokenEndpointError,
     error_for_response,
     redact,
+    remember_secret,
+    remember_token,
+    remember_url_credentials,
 )
 from .answers import UnreadableAnswer, head_text, read_json
 from .extracts import (
@@ -113,6 +117,10 @@ class AtlasClient:
             raise ConfigError("The Atlas client id and client secret are both required.")
         if not auth_path.startswith("/"):
             raise ConfigError(f"The Atlas token path must start with '/' (got {auth_path!r}).")
+        # Scrubbed from every error, log record and stored text from now on (errors.redact).
+        if client_secret != SANDBOX_CLIENT_SECRET:  # the sandbox's published credential
+            remember_secret(client_secret)
+        remember_url_credentials(base_url)
         self.base_url = base_url.rstrip("/")
         self.auth_path = auth_path
         self._client_id = client_id
@@ -346,6 +354,7 @@ class AtlasClient:
                     "header (it holds a line break or another control character).",
                 )
             )
+        remember_token(token)  # before anything can echo it back in an error or a log line
         expires_in = _seconds(body.get("expires_in"))
         if expires_in is None:
             log.warning(
@@ -458,7 +467,7 @@ class AtlasClient:
         if kind == "not_json":
             text = head_text(response.content, response.encoding)
             snippet = (
-                redact(" ".join(text.split())[:200], self._secrets())
+                " ".join(redact(text, self._secrets()).split())[:200]  # scrubbed before it is cut
                 if show_body
                 else "(hidden)"
             )

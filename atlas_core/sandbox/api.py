@@ -103,7 +103,7 @@ class Endpoints:
                 {"error_code": "401", "error_message": "The credentials match no active account."},
             )
         lifetime = behaviour.token_lifetime
-        token = self.tokens.issue(lifetime, self.store.now())
+        token = self.tokens.issue(lifetime, self.store.now(), opaque=behaviour.opaque_tokens)
         if behaviour.token_crlf:  # as a hostile endpoint would: a header injection in the token
             token = f"{token}\r\nX-Injected: yes"
         expires_in = int(lifetime) if float(lifetime).is_integer() else lifetime

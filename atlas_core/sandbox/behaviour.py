@@ -75,6 +75,12 @@ class Behaviour:
     markup_in_answers: bool = False
     markup_beacon: str = "http://beacon.invalid/beacon.png"
     control_chars_in_answers: bool = False
+    # Secrets through encodings: every error body echoes the request headers (Client-Secret,
+    # Token, Authorization) as escaped JSON (\/ and \uXXXX) and URL-encoded (sandbox/echo.py).
+    echo_request_in_errors: bool = False
+    # Opaque tokens holding '/', '+' and '=' instead of JWTs: no pattern can spot them, so only
+    # remembering the tokens minted lately keeps them out of errors, logs and the ledger.
+    opaque_tokens: bool = False
 
     def __post_init__(self) -> None:
         for name, choices in CHOICES.items():
@@ -90,6 +96,9 @@ class Behaviour:
             raise ValueError("processing_seconds and latency cannot be negative")
         if not isinstance(self.refuse_credentials, bool):
             raise ValueError(f"refuse_credentials must be true or false (got {self.refuse_credentials!r})")
+        for name in ("echo_request_in_errors", "opaque_tokens"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false")
         if self.token_lifetime <= 0:
             raise ValueError("token_lifetime must be positive")
         if self.token_status is not None and (

@@ -23,6 +23,7 @@ from ..config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from . import control
 from .api import AUTH_PATHS, MULTIUPLOAD_PATHS, Endpoints, Reply, Request
 from .behaviour import Behaviour, Fault, FaultQueue, parse_fault, path_matches
+from .echo import echoed_body
 from .journal import Journal
 from .spoiling import restore_request, spoil_reply
 from .store import BatchStore, TokenBook, truth
@@ -208,6 +209,8 @@ class SandboxServer:
             reply = self.endpoints.route(request, behaviour)
             reply.drop = kind == "drop_after_accept"
         reply.fault = kind
+        if behaviour.echo_request_in_errors and reply.status >= 400 and not reply.drop:
+            reply.raw = echoed_body(reply.body, request.headers)
         return spoil_reply(reply, request, behaviour)
 
     def _random_fault(self, behaviour: Behaviour, path: str) -> Fault | None:
