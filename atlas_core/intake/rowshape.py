@@ -28,7 +28,7 @@ MAX_FIELDS = 16_384  # Excel's last column (XFD): no spreadsheet program writes 
 MAX_LINE_BYTES = 8 * 1024 * 1024  # Excel holds 32,767 characters a cell; 8 MB is no row of one
 NARROW = 26  # as for workbooks: a grid up to column Z is bounded by its rows alone
 BLANK_LINES = 2_000_000  # blank lines allowed beyond the row limit (a million of them: ~0.3 s)
-_SEGMENT = 4 * 1024 * 1024
+SEGMENT = 4 * 1024 * 1024
 _CLOSE = re.compile(rb'(?:[^"]++|"")*+"')  # the rest of a quoted value, up to its closing quote
 
 
@@ -43,14 +43,16 @@ class RowShape:
     longest_line: int  # bytes in the longest physical line
 
 
-def measure_rows(source: Path | bytes, delimiter: str, encoding: str, *, max_rows: int) -> RowShape:
+def measure_rows(
+    source: Path | bytes, delimiter: str, encoding: str, *, max_rows: int, segment: int = SEGMENT
+) -> RowShape:
     """The shape of a CSV's rows; IntakeError naming the line when a row is too wide or too long,
     a quote never closes, or the grid would be too big to check."""
     # Blank lines are kept (row numbers stay those of the file), so they are bounded too.
     scan = _Scan(delimiter, max_lines=max_rows + BLANK_LINES)
     try:
-        for segment, final in _segments(source, encoding):
-            scan.feed(segment, final)
+        for piece, final in _segments(source, encoding, segment):
+            scan.feed(piece, final)
         scan.finish()
     except _TooWide as wide:
         line = scan.line_of(wide.record, source, encoding, delimiter)
@@ -75,20 +77,20 @@ def measure_rows(source: Path | bytes, delimiter: str, encoding: str, *, max_row
     )  # fmt: skip
 
 
-def _segments(source: Path | bytes, encoding: str) -> Iterator[tuple[bytes, bool]]:
+def _segments(source: Path | bytes, encoding: str, size: int) -> Iterator[tuple[bytes, bool]]:
     """The file's bytes a segment at a time (UTF-16 is measured as UTF-8: same rows, same fields)."""
     if encoding.startswith("utf-16"):
         data = source if isinstance(source, bytes) else source.read_bytes()
         source = data.decode(encoding, errors="replace").encode("utf-8")
     if isinstance(source, bytes):
         view = memoryview(source)
-        for at in range(0, max(len(view), 1), _SEGMENT):
-            yield bytes(view[at : at + _SEGMENT]), at + _SEGMENT >= len(view)
+        for at in range(0, max(len(view), 1), size):
+            yield bytes(view[at : at + size]), at + size >= len(view)
         return
     with open(source, "rb") as fh:
-        piece = fh.read(_SEGMENT)
+        piece = fh.read(size)
         while True:
-            following = fh.read(_SEGMENT)
+            following = fh.read(size)
             yield piece, not following
             if not following:
                 return
@@ -146,11 +148,16 @@ class _Scan:
         """Take the next segment of the file (``final`` for the last)."""
         data = self.held + segment if self.held else segment
         self.held = b""
-        if not final and data[-1:] in (b'"', b"\r"):
-            data, self.held = data[:-1], data[-1:]
+        if not final:
+            # A CR may be half of a CR LF, and a run of quotes means something else once the
+            # next byte is known (""" is a quote and a closing one): both wait for the next segment.
+            kept = data[:-1] if data.endswith(b"\r") else data.rstrip(b'"')
+            data, self.held = kept, data[len(kept) :]
         a = np.frombuffer(data, dtype=np.uint8)
         ends = _row_ends(a, data)
         self._lines(data, ends)
+        if self.line_length + len(self.held) > MAX_LINE_BYTES:
+            self._too_long(self.line)
         if not self.in_quote and b'"' not in data:  # the usual case: every byte is structure
             self._rows(a, ends, data)
             self._remember_last(data)
