@@ -98,6 +98,7 @@ REFUSALS = {
     "fifty_mb_of_delimiters.csv": r"^Line 2 has more than 16,384 columns; at most 500",
     "fifty_mb_of_fields.csv": r"^Line 2 has more than 16,384 columns; at most 500",
     "blank_line_flood.csv": r"^This file has more than 4,000,000 lines \(blank ones included\)",
+    "wide_rows_sniffed_as_semicolons.csv": r"^Line 2 has 6,001 columns; at most 500",
 }
 
 

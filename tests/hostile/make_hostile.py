@@ -565,6 +565,11 @@ def _quoted_line_breaks(path: Path) -> None:
     path.write_bytes(b"document_id,file_url,address\r\n" + b"".join(rows))
 
 
+def _sniffed_from_wide_rows(path: Path) -> None:
+    rows = b"".join(b"D%d," % i + GOOD.format(i).encode() + b"\r\n" for i in range(300_000))
+    path.write_bytes(b"document_id,file_url\r\n" + (b"D" + b";x" * 6_000 + b"\r\n") * 6 + rows)
+
+
 HOSTILE_ROWS = [
     Case("wide_row_400kb.csv", "error", _wide_row(200_000)),
     Case("wide_row_1mb.csv", "error", _wide_row(500_000)),
@@ -580,6 +585,9 @@ HOSTILE_ROWS = [
     Case("fifty_mb_of_fields.csv", "error", _fifty_mb(b"ab,"), big=True),
     Case("blank_line_flood.csv", "error", _fifty_mb(b"\n", lines=True), big=True),
     Case("quoted_line_breaks_over_a_block.csv", "report", _quoted_line_breaks, big=True),
+    # Wide rows of semicolons fill the sniffed sample and outvote the comma header; the 300,000
+    # comma rows after them would each be padded to 6,001 columns.
+    Case("wide_rows_sniffed_as_semicolons.csv", "error", _sniffed_from_wide_rows, big=True),
 ]
 
 
