@@ -243,6 +243,7 @@ GIANTS = [
     "far_cell_backslash_entries.xlsx", "far_cell_sheet_outside_worksheets.xlsx",
     "far_cell_workbook_elsewhere.xlsx", "far_cell_among_styled_blanks.xlsx",
     "far_cell_slash_in_attribute.xlsx", "far_cell_unnamed_after_blank.xlsx",
+    "far_cell_in_a_twin_entry.xlsx",
 ]
 
 

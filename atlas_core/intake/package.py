@@ -23,7 +23,11 @@ _OFFICE_DOCUMENT = b"/officeDocument"
 
 def part_names(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
     """Every member by its part name: forward slashes, no leading slash."""
-    return {info.filename.replace("\\", "/").lstrip("/"): info for info in archive.infolist()}
+    return {_part_name(info): info for info in archive.infolist()}
+
+
+def _part_name(info: zipfile.ZipInfo) -> str:
+    return info.filename.replace("\\", "/").lstrip("/")
 
 
 def workbook_part(archive: zipfile.ZipFile, parts: dict[str, zipfile.ZipInfo]) -> str | None:
@@ -56,7 +60,9 @@ def sheet_parts(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
                 if _attribute(attributes, b"Id") in sheet_ids or kind.endswith(b"/worksheet"):
                     target = _attribute(attributes, b"Target")
                     found.update(n for n in _resolve(folder, target) if n in parts)
-    return [parts[name] for name in sorted(found)]
+    # Every entry under those names: a zip may hold two entries of one name (or one with each
+    # kind of slash), and which one a reader takes is its own affair.
+    return [info for info in archive.infolist() if _part_name(info) in found]
 
 
 def _resolve(folder: str, target: bytes) -> set[str]:

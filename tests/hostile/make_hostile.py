@@ -363,6 +363,15 @@ STYLED_BLANKS = ('<row r="4" s="1" customFormat="1"><c r="A4" s="1"/><c r="AN4" 
                  '<c r="A1048576" s="1"/><c r="XFD1048576" s="2" t="s"/></row>')
 
 
+def _far_cell_in_a_twin_entry(path: Path) -> None:
+    # The sheet twice: once as xl/worksheets/sheet1.xml, once (far reaching) with backslashes.
+    parts = {"xl\\worksheets\\sheet1.xml": SHEET_HEAD + TWO_ROWS + FAR_VALUE + SHEET_TAIL,
+             **_package(SHEET_HEAD + TWO_ROWS + SHEET_TAIL, "usual")}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(zipfile.ZipInfo(name, ZIP_DATE), data, zipfile.ZIP_DEFLATED)
+
+
 def _in_layout(body: str, layout: str) -> Callable[[Path], None]:
     return lambda path: write_package(path, SHEET_HEAD + body + SHEET_TAIL, layout)
 
@@ -528,6 +537,7 @@ UNUSUAL_WORKBOOKS = [
     Case("far_cell_among_styled_blanks.xlsx", "error", _in_layout(TWO_ROWS + STYLED_BLANKS.replace(
         '<c r="A1048576" s="1"/>', '<c r="A1048576" s="1"/><c r="XFC1048576" t="inlineStr"><is><t>far</t></is></c>'),
         "usual")),
+    Case("far_cell_in_a_twin_entry.xlsx", "error", _far_cell_in_a_twin_entry),
     # "/>" inside an attribute value must not make a cell holding a value look empty.
     Case("far_cell_slash_in_attribute.xlsx", "error", _in_layout(
         TWO_ROWS + '<row r="1048576"><c r="XFD1048576" x="/>" t="inlineStr"><is><t>far</t></is></c></row>',
