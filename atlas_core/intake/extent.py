@@ -90,10 +90,15 @@ def value_extent(
     set aside; ``extent`` (the verdict on everything) stands for any sheet not written the regular
     way, where a cell without a reference takes its place from the cells and rows before it."""
     scan = _Scan(max_rows, max_cells, exact=True)
-    verdict = scan.run(_without_blanks(pieces()))
-    if scan.irregular_seen:
+    try:
+        verdict = scan.run(_without_blanks(pieces()))
+    except _Irregular:  # stop at once: a zip bomb of unnamed rows would be read to its end
         return extent
-    return verdict
+    return extent if scan.irregular_seen else verdict
+
+
+class _Irregular(Exception):
+    pass
 
 
 # An empty cell written with its reference, as Excel writes formatting: <c r="A9" s="1"/>. Its
@@ -118,9 +123,16 @@ def _without_blanks(pieces: Generator[bytes]) -> Generator[bytes]:
                     raise damaged_workbook()
                 continue
             carry = data[cut:]
-            yield _ROW_TAG.sub(b"", _BLANK_CELL.sub(b"", data[:cut]))
+            yield _regular(_ROW_TAG.sub(b"", _BLANK_CELL.sub(b"", data[:cut])), b"<")
     if carry:
-        yield _ROW_TAG.sub(b"", _BLANK_CELL.sub(b"", carry))
+        yield _regular(_ROW_TAG.sub(b"", _BLANK_CELL.sub(b"", carry)), b"\x00")
+
+
+def _regular(data: bytes, after: bytes) -> bytes:
+    """``data`` when every cell in it names its place; else _Irregular (``after``: the next byte)."""
+    if _matches(_binary(data + after), _IRREGULAR):
+        raise _Irregular
+    return data
 
 
 def sheet_extent(
