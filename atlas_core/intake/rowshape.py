@@ -130,7 +130,7 @@ class _Scan:
         self.delim = delimiter.encode()[0]
         self.field_starts = (b"\r", b"\n", delimiter.encode())
         self.previous = b"\n"  # the byte before the unread data, as far as field starts go
-        self.held = b""  # a last byte whose meaning depends on the next one (a quote, a CR)
+        self.held = b""  # last bytes whose meaning depends on the next one (a CR, a run of quotes)
         self.line = self.segment_line = 1  # the physical line the unread data starts on
         self.line_length = 0  # bytes of that line read so far
         self.longest_line = 0
