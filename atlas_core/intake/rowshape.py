@@ -15,13 +15,14 @@ import io
 import itertools
 import re
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import IntakeError
-from .extent import MAX_GRID_CELLS
+from .extent import MAX_GRID_CELLS, _read_ahead
 from .framing import MAX_COLUMNS
 
 MAX_FIELDS = 16_384  # Excel's last column (XFD): no spreadsheet program writes a wider row
@@ -51,8 +52,10 @@ def measure_rows(
     # Blank lines are kept (row numbers stay those of the file), so they are bounded too.
     scan = _Scan(delimiter, max_lines=max_rows + BLANK_LINES)
     try:
-        for piece, final in _segments(source, encoding, segment):
-            scan.feed(piece, final)
+        # The next segment is read from disk on a helper thread while this one is measured.
+        with closing(_read_ahead(_segments(source, encoding, segment))) as pieces:
+            for piece, final in pieces:
+                scan.feed(piece, final)
         scan.finish()
     except _TooWide as wide:
         line = scan.line_of(wide.record, source, encoding, delimiter)
