@@ -161,17 +161,79 @@ def batch_rows(batches: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out.append(
             {
                 "Batch": b["batch_id"],
-                "Upload": f"{b['upload_id']} · {b.get('file_name') or ''}",
+                "Upload": f"{b['upload_id']} · {b.get('file_name') or ''}".rstrip(" ·"),
                 "State": BATCH_STATES.get(b.get("state"), str(b.get("state"))),
                 "Progress": done / documents if documents else 1.0,
                 "Documents": documents,
                 "Extracted": int(b.get("extracted") or 0),
                 "Failed": int(b.get("failed") or 0),
                 "Pending": int(b.get("pending") or 0),
-                "Sent": age(b.get("created_at")),
-                "Last progress": age(b.get("last_progress_at")),
+                "Sent": age(b.get("created_at")) if b.get("created_at") else "",
+                "Last progress": age(b.get("last_progress_at")) if b.get("last_progress_at") else "",
                 "Last error": redact(b.get("last_error") or ""),  # rows stored before scrubbing, too
             }
         )
     return out
 
+
+# Counts in tables stay numbers (they sort) and are drawn with the viewer's thousands separators.
+COUNT_COLUMNS = ("Documents", "Extracted", "Failed", "Pending", "Waiting")
+
+
+def upload_needs(row: dict[str, Any]) -> str:
+    """What an upload waits on from a person, in a few words ('' when nothing)."""
+    needs = []
+    if row.get("uncertain_chunks"):
+        needs.append(f"decide on {int(row['uncertain_chunks']):,} request(s)")
+    if row.get("failed"):
+        needs.append(f"retry or fix {int(row['failed']):,} failed")
+    if row.get("rows_held"):
+        needs.append(f"send {int(row['rows_held']):,} held rows")
+    text = " · ".join(needs)
+    return text[:1].upper() + text[1:]
+
+
+def upload_rows(uploads: list[dict[str, Any]], stalled: set[int] | None = None) -> list[dict[str, Any]]:
+    """Uploads as compact table rows: state, balance of documents, who, when, what it needs."""
+    stalled = stalled or set()
+    out = []
+    for u in uploads:
+        waiting = sum(int(u.get(s) or 0) for s in ("queued", "submitted", "uncertain"))
+        out.append(
+            {
+                "Upload": int(u["id"]),
+                "File": u.get("file_name") or "",
+                "State": upload_state(u, stalled=int(u["id"]) in stalled),
+                "Progress": float(u.get("progress") or 0.0),
+                "Documents": int(u.get("documents") or 0),
+                "Extracted": int(u.get("extracted") or 0),
+                "Failed": int(u.get("failed") or 0),
+                "Waiting": waiting,
+                "Submitted by": u.get("submitted_by") or "",
+                "When": _when(u.get("created_at")),
+                "Needs": upload_needs(u),
+            }
+        )
+    return out
+
+
+def _when(moment: Any) -> str:
+    """'2026-12-02 06:41 UTC' (a blank when unknown): sortable, and the same for every viewer."""
+    when = as_datetime(moment)
+    return when.strftime("%Y-%m-%d %H:%M UTC") if when else ""
+
+
+def request_label(chunk: dict[str, Any], requests: int | None = None) -> str:
+    """'Request 3 of 12' (numbered within its upload), 'Request 3' when the total is unknown."""
+    label = f"Request {int(chunk['sequence']):,}"
+    return f"{label} of {requests:,}" if requests else label
+
+
+def uncertain_reason(error: str | None) -> str:
+    """Why a request is uncertain, in plain words: no method, path or exception text."""
+    low = (error or "").lower()
+    if "stopped before" in low:
+        return "The dashboard or its worker stopped before Atlas's answer was recorded."
+    if "timed out" in low or "timeout" in low or "deadline" in low:
+        return "Atlas did not answer in time after the documents were sent."
+    return "The connection to Atlas broke after the documents were sent, before Atlas answered."
