@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -232,6 +233,14 @@ def request_label(chunk: dict[str, Any], requests: int | None = None) -> str:
 def uncertain_reason(error: str | None) -> str:
     """Why a request is uncertain, in plain words: no method, path or exception text."""
     low = (error or "").lower()
+    status = re.search(r"atlas answered (\d{3})", low)
+    if status:
+        return (
+            f"Atlas answered with an error (HTTP {status.group(1)}) after the documents were sent, "
+            "so it is not known whether it kept them."
+        )
+    if "could not be read" in low or "unreadable" in low or "contract" in low:
+        return "Atlas's answer could not be read, so it is not known whether it kept the documents."
     if "stopped before" in low:
         return "The dashboard or its worker stopped before Atlas's answer was recorded."
     if "timed out" in low or "timeout" in low or "deadline" in low:
