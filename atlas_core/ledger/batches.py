@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..backoff import backoff_delay
 from ..errors import redact
 from . import states as S
 from .jsontext import dump_standard
@@ -23,7 +24,7 @@ _IDS_PER_QUERY = 500  # well under SQLite's limit on bound parameters
 
 def poll_delay(step: int) -> float:
     """Seconds until the next poll after ``step`` polls in a row without progress."""
-    return min(POLL_BASE * 2 ** min(step, 16), POLL_CAP)
+    return backoff_delay(step, POLL_BASE, POLL_CAP)
 
 
 @dataclass(frozen=True)
