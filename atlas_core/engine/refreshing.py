@@ -24,6 +24,7 @@ from ..client.extracts import ExtractsPage, PageWalk, collect_pages
 from ..config import MAX_PER_PAGE
 from ..errors import AtlasError, AuthError, BadRequestError, GoneError
 from ..ledger import BatchProgress, Interpreted, Ledger, now_ts
+from ..ledger import states as S
 from ..ledger.jsontext import dump_standard
 from .interpreting import Interpretation, interpret_item
 
@@ -61,7 +62,7 @@ class RefreshSummary:
             if progress is not None:
                 self.polled += 1
                 self.changed += progress.changed
-                self.finished += progress.state != "processing"
+                self.finished += progress.state != S.PROCESSING
                 self.progress.append(progress)
 
 
