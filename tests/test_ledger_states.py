@@ -14,7 +14,7 @@ from atlas_core.ledger import states as S
 LEDGER = Path(__file__).resolve().parent.parent / "atlas_core" / "ledger"
 NAMES = sorted({*S.DOCUMENT_STATES, *S.CHUNK_STATES, *S.BATCH_STATES, *S.ROW_DISPOSITIONS})
 # A state name quoted as an SQL string literal, e.g. 'extracted'.
-LITERAL = re.compile(r"""'(%s)'""" % "|".join(NAMES))
+LITERAL = re.compile("'(" + "|".join(NAMES) + ")'")
 
 
 def _docstrings(tree: ast.AST) -> set[int]:
