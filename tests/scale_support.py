@@ -78,5 +78,5 @@ def fill_day(path: Path, *, uncertain_upload: int = 3, queued_upload: int = 4) -
                         min_confidence=min_confidence(outcome.file_data),
                     )
                 )
-            ledger.record_results(batch_id, results)
+            ledger.finish_poll(batch_id, ledger.record_documents(batch_id, results))
     return ledger
