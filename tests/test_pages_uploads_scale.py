@@ -35,8 +35,8 @@ def test_uploads_are_one_compact_table_with_state_balance_who_and_when(tmp_path,
     at = batches_page(tmp_path, monkeypatch)
     table = uploads_table(at)
     assert list(table["Upload"]) == [4, 3, 2, 1]
-    assert list(table.columns)[:4] == ["Upload", "File", "State", "Progress"]
-    assert {"Documents", "Extracted", "Failed", "Waiting", "Submitted by", "When", "Needs"} <= set(
+    assert list(table.columns)[:4] == ["Upload", "File", "State", "Needs"]
+    assert {"Progress", "Documents", "Extracted", "Failed", "Waiting", "Submitted by", "When (UTC)"} <= set(
         table.columns
     )
     assert list(table["Submitted by"]) == ["Meena", "Asha", "Ravi", "Asha"]

@@ -44,7 +44,7 @@ def finished_chart(frame: pd.DataFrame) -> alt.Chart:
             xOffset=alt.XOffset("result:N"),
             y=alt.Y(
                 "sum(documents):Q",
-                title="Documents finished (log scale)",
+                title="Documents (log scale)",
                 scale=alt.Scale(type="symlog"),
                 axis=alt.Axis(tickMinStep=1, format=",d"),
             ),

@@ -205,23 +205,23 @@ def upload_rows(uploads: list[dict[str, Any]], stalled: set[int] | None = None) 
                 "Upload": int(u["id"]),
                 "File": u.get("file_name") or "",
                 "State": upload_state(u, stalled=int(u["id"]) in stalled),
+                "Needs": upload_needs(u),
                 "Progress": float(u.get("progress") or 0.0),
                 "Documents": int(u.get("documents") or 0),
                 "Extracted": int(u.get("extracted") or 0),
                 "Failed": int(u.get("failed") or 0),
                 "Waiting": waiting,
                 "Submitted by": u.get("submitted_by") or "",
-                "When": _when(u.get("created_at")),
-                "Needs": upload_needs(u),
+                "When (UTC)": _when(u.get("created_at")),
             }
         )
     return out
 
 
 def _when(moment: Any) -> str:
-    """'2026-12-02 06:41 UTC' (a blank when unknown): sortable, and the same for every viewer."""
+    """'2026-12-02 06:41' in UTC (a blank when unknown): sortable, the same for every viewer."""
     when = as_datetime(moment)
-    return when.strftime("%Y-%m-%d %H:%M UTC") if when else ""
+    return when.strftime("%Y-%m-%d %H:%M") if when else ""
 
 
 def request_label(chunk: dict[str, Any], requests: int | None = None) -> str:

@@ -60,8 +60,9 @@ def table(uploads: list[dict[str, Any]], stalled: set[int], *, key: str) -> int 
         column_config={
             "Upload": st.column_config.NumberColumn("Upload", format="%d", width="small"),
             "Progress": st.column_config.ProgressColumn(
-                "Progress", min_value=0.0, max_value=1.0, format="percent"
+                "Progress", min_value=0.0, max_value=1.0, format="percent", width="small"
             ),
+            "Needs": st.column_config.TextColumn("Needs", width="medium"),
             **count_columns(),
         },
     )

@@ -12,7 +12,7 @@ from axe_playwright_python.sync_playwright import Axe
 from conftest import start_dashboard
 from playwright.sync_api import Page, expect
 from scale_support import fill_day
-from screens import settle
+from screens import screenshot, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -47,5 +47,27 @@ def test_page_has_no_serious_accessibility_violation(busy_dashboard, page: Page,
     settle(page)
     expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
     if title == "Batches":
-        expect(page.get_by_text("branch-south.xlsx").first).to_be_visible()
+        expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
+    assert blocking_violations(page) == []
+
+
+def test_opened_upload_and_search_pass_the_audit_too(busy_dashboard, page: Page):
+    """The compact list, an opened upload (buttons, uncertain request) and a search result."""
+    page.goto(f"{busy_dashboard.url}/batches")
+    settle(page)
+    expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
+    screenshot(page, "uploads-compact")
+    page.get_by_label("Open an upload").click()
+    page.get_by_role("option", name="Upload 3 · pilot-east.csv").click()
+    settle(page)
+    expect(page.get_by_text("Request 3 of 3").first).to_be_visible()
+    expect(page.get_by_text("POST /v1/")).to_have_count(0)
+    screenshot(page, "uploads-opened")
+    assert blocking_violations(page) == []
+    search = page.get_by_label("Find a document ID or batch ID")
+    search.fill("U2-00123")
+    search.press("Enter")
+    settle(page)
+    expect(page.get_by_text("Found in upload 2")).to_be_visible()
+    screenshot(page, "uploads-search")
     assert blocking_violations(page) == []
