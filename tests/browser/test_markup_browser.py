@@ -44,7 +44,7 @@ def test_no_page_fetches_an_image_named_in_an_atlas_answer(beacon, tmp_path, lau
         )  # fmt: skip
         page.goto(f"{app.url}/batches")
         settle(page)
-        expect(page.get_by_text("Atlas answered 500", exact=False).first).to_be_visible()
+        expect(page.get_by_text("Atlas answered with an error (HTTP 500)", exact=False).first).to_be_visible()
         page.goto(f"{app.url}/results")
         settle(page)
         page.get_by_test_id("stSelectbox").filter(has_text="Document").last.click()
