@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from . import states as S
 from .records import QueuedUpload, RowRecord, UploadRecord
 from .store import LedgerCore, now_ts
 from .targets import UNKNOWN_TARGET, TargetScope, describe_target
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 # A document_id in one of these states is "already submitted and not failed".
 _LIVE_STATES = (S.QUEUED, S.SUBMITTED, S.EXTRACTED, S.UNCERTAIN)
