@@ -73,6 +73,34 @@ def csv_cell(value: Any) -> Any:
     return neutralise_text(value if isinstance(value, str) else str(value))
 
 
+def csv_cells(values: Iterable[Any]) -> list[Any]:
+    """``csv_cell`` of each value; text that cannot be formula-like is taken without the call."""
+    risky = _RISKY_FIRST
+    return [
+        value
+        if (kind := type(value)) is str and value[:1] not in risky and "\0" not in value
+        # a finite float (inf - inf and nan - nan are nan)
+        or kind is float and value - value == 0.0
+        else csv_cell(value)
+        for value in values
+    ]
+
+
+def xlsx_cells(values: Iterable[Any]) -> list[Any]:
+    """``xlsx_cell`` of each value; printable ASCII that cannot be formula-like skips the call."""
+    risky = _RISKY_FIRST
+    return [
+        value
+        if type(value) is str
+        and value[:1] not in risky
+        and value.isascii()
+        and value.isprintable()
+        and len(value) <= XLSX_MAX_CELL_CHARS
+        else xlsx_cell(value)
+        for value in values
+    ]
+
+
 def xlsx_cell(value: Any) -> Any:
     """A cell for an XLSX: a number Excel holds exactly, or neutralised, legal, bounded text."""
     if value is None:

@@ -23,8 +23,10 @@ from atlas_core.neutralise import (
     LEADING_BLANKS,
     XLSX_MAX_CELL_CHARS,
     XLSX_TRUNCATED_MARK,
+    csv_cells,
     neutralise_text,
     xlsx_cell,
+    xlsx_cells,
 )
 from atlas_core.results.export import export_documents, wide_table
 from atlas_core.results.flatten import FIXED_COLUMNS, column_order, fixed_cells, flatten_with_keys
@@ -118,11 +120,13 @@ def _texts():
 def test_the_neutralising_fast_paths_change_nothing():
     for text in _texts():
         assert neutralise_text(text) == _reference_neutralise(text)
+        assert csv_cells([text, None, 1.5]) == [_reference_neutralise(text), "", 1.5]
         expected = _ILLEGAL.sub("\ufffd", _reference_neutralise(text))
         if len(expected) > XLSX_MAX_CELL_CHARS:
             expected = expected[: XLSX_MAX_CELL_CHARS - len(XLSX_TRUNCATED_MARK)]
             expected += XLSX_TRUNCATED_MARK
         assert xlsx_cell(text) == expected
+        assert xlsx_cells([text, None, 10**16]) == [expected, None, str(10**16)]
 
 
 def test_excel_export_freezes_and_filters_the_header_and_keeps_ids_and_formulas_as_text():

@@ -40,11 +40,12 @@ from ..errors import AtlasError
 from ..neutralise import (
     XLSX_MAX_COLUMNS,
     XLSX_MAX_ROWS,
-    csv_cell,
+    csv_cells,
     neutralise_text,
     write_csv_pages,
     write_csv_table,
     xlsx_cell,
+    xlsx_cells,
 )
 from .flatten import (
     FIXED_COLUMNS,
@@ -92,9 +93,9 @@ def write_documents(
         objects = (_json_object(row) for row in rows) if layout == "wide" else iter_long_rows(rows)
         return _write_json(objects, target)
     if layout == "wide":
-        convert = csv_cell if fmt == "csv" else xlsx_cell
-        pages = _wide_pages(rows, convert, convert(None))
-        header = [convert(column) for column in next(pages)[0]]
+        convert = csv_cells if fmt == "csv" else xlsx_cells
+        pages = _wide_pages(rows, convert, convert([None])[0])
+        header = convert(next(pages)[0])
         count = next(pages)[0]
         if fmt == "csv":
             return write_csv_pages(header, pages, target)
@@ -106,23 +107,20 @@ def write_documents(
 
 def wide_table(rows: Iterable[Row]) -> Iterator[list[Cell]]:
     """The wide layout as a header list followed by one list of cells per document."""
-    pages = _wide_pages(rows, _same, None)
+    pages = _wide_pages(rows, list, None)
     yield list(next(pages)[0])
     next(pages)  # the count
     for page in pages:
         yield from (list(line) for line in page)
 
 
-def _same(value: Cell) -> Cell:
-    return value
-
-
 def _wide_pages(
-    rows: Iterable[Row], convert: Callable[[Any], Any], missing: Any
+    rows: Iterable[Row], convert: Callable[[list[Any]], list[Any]], missing: Any
 ) -> Iterator[Any]:
     """Yields [header], then [row count], then pages of rows (tuples of ``convert``ed cells).
 
-    ``missing`` fills the columns a document lacks (``convert(None)``, made once).
+    ``convert`` makes a list of cells ready for the file; ``missing`` fills the columns a
+    document lacks (the converted None, made once).
     """
     shapes = ShapeCache()
     document_types: set[object] = set()
@@ -134,15 +132,15 @@ def _wide_pages(
             fixed = fixed_cells(row, file_data)
             document_types.add(fixed["document_type"])
             shape_id, cells = shapes.flatten(file_data)
-            fixed_values = [convert(value) for value in fixed.values()]
             if shape_id is None:  # an odd shape: its cells by column name
                 assert isinstance(cells, dict)
-                page.append((None, fixed_values, {c: convert(v) for c, v in cells.items()}))
+                flat = dict(zip(cells, convert(list(cells.values())), strict=True))
+                page.append((None, convert(list(fixed.values())), flat))
             else:
                 # fixed cells, this shape's cells, then the filler the getter picks for a gap
-                fixed_values += [convert(value) for value in cells]
-                fixed_values.append(missing)
-                page.append((shape_id, fixed_values, None))
+                line = convert([*fixed.values(), *cells])
+                line.append(missing)
+                page.append((shape_id, line, None))
             count += 1
             if len(page) == SPOOL_PAGE:
                 pickle.dump(page, spool, protocol=pickle.HIGHEST_PROTOCOL)

@@ -308,21 +308,31 @@ class _Uncacheable(Exception):
     """A file_data whose shape does not decide its columns alone (not plain JSON)."""
 
 
-def _shape(value: Any, depth: int) -> Any:
+_LEAVES = frozenset({str, int, float, bool, list, type(None)})
+_STR_ONLY = {str}
+
+
+def _shape(value: dict, depth: int) -> Any:
     # The keys at every level and which values are objects decide the walker's columns, and
-    # nothing else does; objects at MAX_DEPTH are cells, so the shape stops there as well.
-    if type(value) is not dict:
-        if isinstance(value, Mapping):  # another Mapping type: let the walker decide
-            raise _Uncacheable
-        return None
+    # nothing else does; objects past MAX_DEPTH are cells, so the shape stops there as well.
+    # The value types are part of the shape too (cheaper to take than to sift).
     if depth > MAX_DEPTH:
         return True
-    parts = []
-    for key, child in value.items():
-        if type(key) is not str:  # 1, 1.0 and True are one dict key but three column names
-            raise _Uncacheable
-        parts.append((key, _shape(child, depth + 1)))
-    return tuple(parts)
+    keys = tuple(value)
+    if keys and set(map(type, keys)) != _STR_ONLY:
+        raise _Uncacheable  # 1, 1.0 and True are one dict key but three column names
+    kinds = tuple(map(type, value.values()))
+    if _LEAVES.issuperset(kinds):
+        return keys, kinds
+    return keys, kinds, tuple(
+        _shape(child, depth + 1) if type(child) is dict else _leaf(child)
+        for child in value.values()
+    )
+
+
+def _leaf(child: Any) -> None:
+    if isinstance(child, Mapping):  # another Mapping type: let the walker decide
+        raise _Uncacheable
 
 
 def _top_shape(file_data: Any) -> Any:
@@ -358,7 +368,7 @@ class ShapeCache:
             shape = _Uncacheable
         shape_id = self._ids.get(shape) if shape is not _Uncacheable else None
         if shape_id is not None:
-            return shape_id, [_read(file_data, source) for source in self._plans[shape_id]]
+            return shape_id, _read(file_data, self._plans[shape_id])
         walker = _walk(file_data)
         self._merge(walker.cells)
         if shape is _Uncacheable or len(self._plans) >= self._limit:
@@ -375,11 +385,24 @@ class ShapeCache:
                 keys[column] = key
 
 
-def _read(file_data: Any, source: Source) -> Cell:
-    path, how = source
-    if how == _NONE:
-        return None
-    value = file_data
-    for key in path:
-        value = value[key]
-    return to_cell(value) if how == _CELL else to_confidence(value)
+def _read(file_data: Any, plan: tuple[Source, ...]) -> list[Cell]:
+    # to_cell and to_confidence give back text and finite floats as they are: those (nearly
+    # every value) are taken here without the calls
+    cells: list[Cell] = []
+    for path, how in plan:
+        if how == _NONE:
+            cells.append(None)
+            continue
+        if len(path) == 2:
+            value = file_data[path[0]][path[1]]
+        else:
+            value = file_data
+            for key in path:
+                value = value[key]
+        if how == _CELL:
+            cells.append(value if type(value) is str else to_cell(value))
+        elif type(value) is float and value - value == 0.0:  # a finite float confidence
+            cells.append(value)
+        else:
+            cells.append(to_confidence(value))
+    return cells
