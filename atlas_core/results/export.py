@@ -32,7 +32,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import islice
 from operator import itemgetter
-from typing import IO, Any
+from typing import IO, Any, BinaryIO, cast
 
 import pandas as pd
 
@@ -262,7 +262,7 @@ def _write_xlsx(
 
     rustpy_xlsxwriter.write_worksheets(
         [(name, records(n)) for n, name in enumerate(names)],
-        target,
+        cast(BinaryIO, target),  # it only writes
         freeze_panes={"general": {"row": 1, "col": 0}},  # the header stays in view
         autofilter=dict.fromkeys(names, True),  # and filters on it
     )

@@ -330,9 +330,10 @@ def _shape(value: dict, depth: int) -> Any:
     )
 
 
-def _leaf(child: Any) -> None:
+def _leaf(child: Any) -> Any:
     if isinstance(child, Mapping):  # another Mapping type: let the walker decide
         raise _Uncacheable
+    return None
 
 
 def _top_shape(file_data: Any) -> Any:
