@@ -5,7 +5,7 @@ import streamlit as st
 from atlas_core.engine import plan_upload
 from atlas_core.errors import AtlasError
 from atlas_core.intake import detect_columns
-from ui import auth, sheet_fixes, state, upload_flow, upload_sections
+from ui import auth, sheet_fixes, state, untrusted, upload_flow, upload_sections
 from ui.errors import shown_errors
 from ui.runtime import runtime
 
@@ -43,7 +43,7 @@ steps = upload_flow.Steps()
 try:
     sheet = upload_flow.sheet_for(uploaded, settings, st.session_state.get(state.SHEET_NAME))
 except AtlasError as exc:
-    st.error(exc.user_message(), icon=":material/error:")
+    untrusted.error(exc.user_message())
     st.stop()
 if len(sheet.sheet_names) > 1:
     st.selectbox(
@@ -53,7 +53,7 @@ if len(sheet.sheet_names) > 1:
         key=state.SHEET_NAME,
     )
 for note in sheet.notes:
-    st.caption(note)
+    untrusted.caption(note)
 
 st.subheader(steps.next("Columns"))
 columns = sheet.columns
@@ -62,7 +62,7 @@ with shown_errors("finding the URL and ID columns"):
         detected = detect_columns(sheet.frame)
         guess_url, guess_id = detected.url_column, detected.id_column
     except AtlasError as exc:
-        st.warning(exc.user_message())
+        untrusted.warning(exc.user_message())
         guess_url = guess_id = None
 left, right = st.columns(2)
 url_column = left.selectbox(
@@ -86,7 +86,7 @@ st.subheader(steps.next("Check"))
 try:
     report = upload_flow.report_for(sheet, url_column, id_column, rt.ledger.known_ids)
 except AtlasError as exc:
-    st.error(exc.user_message(), icon=":material/error:")
+    untrusted.error(exc.user_message())
     st.stop()
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Rows", f"{report.rows:,}")

@@ -16,6 +16,7 @@ from email.utils import parsedate_to_datetime
 import requests
 import urllib3.exceptions
 
+from ..backoff import backoff_delay
 from ..config import DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_CAP, DEFAULT_MAX_RETRIES
 
 
@@ -35,7 +36,7 @@ class RetryPolicy:
         """Seconds to wait before retry ``retry_number`` (0-based); Retry-After wins, capped."""
         if retry_after is not None:
             return max(0.0, min(retry_after, self.backoff_cap))
-        ceiling = min(self.backoff_cap, self.backoff_base * (2 ** min(retry_number, 32)))
+        ceiling = backoff_delay(retry_number, self.backoff_base, self.backoff_cap)
         # Full jitter: many clients throttled at once must not come back in lockstep.
         return random.uniform(0.0, ceiling)
 
@@ -105,6 +106,8 @@ def describe_transport_failure(exc: BaseException) -> str:
     def has(*types: type[BaseException]) -> bool:
         return any(issubclass(kind, types) for kind in kinds)
 
+    if has(requests.exceptions.InvalidHeader):  # its text holds the header value: never shown
+        return "a header value holds a line break or another character HTTP does not allow"
     if has(urllib3.exceptions.NameResolutionError):
         return "the Atlas host name could not be resolved"
     if has(ConnectionRefusedError):

@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ..errors import redact
 from . import states as S
 from .records import ClaimedChunk
 from .store import LedgerCore, now_ts
@@ -164,6 +165,7 @@ class ChunkLedger(LedgerCore):
     def _fail_chunk(db: Any, chunk_id: int, state: str, error: str, now: float,
                     from_states: tuple[str, ...]) -> bool:
         marks = ",".join("?" * len(from_states))
+        error = redact(error)  # the ledger is a sink: no secret or token is ever written to it
         changed = db.execute(
             f"UPDATE chunks SET state = ?, error = ?, updated_at = ? WHERE id = ? AND state IN ({marks})",
             [state, error, now, chunk_id, *from_states],
@@ -185,7 +187,7 @@ class ChunkLedger(LedgerCore):
             db.execute(
                 "UPDATE chunks SET state = ?, claimed_by = NULL, error = ?, next_attempt_at = ?,"
                 " updated_at = ? WHERE id = ? AND state = ?",
-                [S.QUEUED, error, retry_at, now, chunk_id, S.SENDING],
+                [S.QUEUED, redact(error), retry_at, now, chunk_id, S.SENDING],
             )
 
     def sending_chunks(self) -> list[dict[str, Any]]:
@@ -319,13 +321,6 @@ class ChunkLedger(LedgerCore):
                 [(now, d["id"]) for d in failed],
             )
         return len(failed), chunks
-
-    def chunks_of_upload(self, upload_id: int) -> list[dict[str, Any]]:
-        """Every chunk of an upload with its state, batch and error (for the page and the CLI)."""
-        with self.reading() as db:
-            return [dict(r) for r in db.execute(
-                "SELECT * FROM chunks WHERE upload_id = ? ORDER BY sequence", [upload_id]
-            )]
 
     def chunks_in_state(self, state: str, *, upload_id: int | None = None) -> list[dict[str, Any]]:
         """Chunks in one state (e.g. uncertain ones waiting for the user's decision)."""
