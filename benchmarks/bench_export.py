@@ -138,7 +138,7 @@ def fill(path: Path, n: int) -> None:
                     min_confidence=min_confidence(outcome.file_data),
                 )
             )
-        ledger.record_results(batch_id, results)
+        ledger.finish_poll(batch_id, ledger.record_documents(batch_id, results))  # as a refresh does
         cache_clear = getattr(getattr(documents, "cached_outcome", None), "cache_clear", None)
         if cache_clear:  # the sandbox caches outcomes; the filler need not keep them
             cache_clear()

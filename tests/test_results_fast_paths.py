@@ -13,6 +13,7 @@ import zipfile
 
 import openpyxl
 import pytest
+from ledger_support import record_results
 from test_results_samples import DOCUMENT_TYPES, HOSTILE_VALUES, document_row, sample
 
 from atlas_core.ledger import Interpreted, Ledger, RowRecord, UploadRecord
@@ -154,7 +155,8 @@ def _upload_with_a_retry(ledger: Ledger) -> int:
     queued = ledger.record_upload(UploadRecord("a.csv", "POC_CDL"), rows, chunk_size=5)
     chunk = ledger.claim_chunk("w")
     ledger.record_sent(chunk.chunk_id, [("B1", d, "u") for _, d, _ in chunk.documents])
-    ledger.record_results(
+    record_results(
+        ledger,
         "B1",
         [Interpreted(f"D{i}", S.FAILED if i in (1, 3) else S.EXTRACTED, error="x") for i in range(5)],
     )
