@@ -17,7 +17,8 @@ process); the pandas side's growth is the frame's, which the streamed export mus
 CPU seconds (this process) are shown and compared too: on a shared machine they move less than
 wall time. The XLSX writer works in this thread, so its CPU time is all counted.
 --writers also times bare XLSX writers over the same table (openpyxl write-only, xlsxwriter
-constant_memory, rustpy-xlsxwriter), the evidence for the writer the export uses.
+constant_memory, rustpy-xlsxwriter), the evidence for the writer the export uses; it needs
+xlsxwriter, which the product does not (`pip install xlsxwriter==3.3.1`).
 """
 
 from __future__ import annotations
