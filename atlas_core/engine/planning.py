@@ -89,7 +89,7 @@ class SheetRows:
         for start in range(0, len(frame), ROWS_AT_ONCE):
             stop = min(start + ROWS_AT_ONCE, len(frame))
             cells = [_cells(frame.iloc[start:stop, j].tolist()) for j in range(len(columns))]
-            encoded = [[key + _json(v) for v in column] for key, column in zip(keys, cells, strict=True)]
+            encoded = [_encoded(key, column) for key, column in zip(keys, cells, strict=True)]
             originals = (["{" + ", ".join(parts) + "}" for parts in zip(*encoded, strict=True)]
                          if encoded else [None] * (stop - start))
             ids = cells[id_at] if id_at is not None else [None] * (stop - start)
@@ -101,8 +101,8 @@ class SheetRows:
             ):
                 yield RowRecord(
                     row_number=number,
-                    document_id=_text(doc_id),
-                    file_url=_text(url),
+                    document_id=doc_id if type(doc_id) is str else _text(doc_id),  # noqa: E721
+                    file_url=url if type(url) is str else _text(url),  # noqa: E721
                     valid=ok,
                     problems=tuple(problems.get(number, ())),
                     original_json=original,
@@ -114,6 +114,13 @@ def _cells(values: list[Any]) -> list[Any]:
     if all(type(v) is str for v in values):  # noqa: E721 - exactly str: the usual sheet, no copy
         return values
     return [_cell(v) for v in values]
+
+
+def _encoded(key: str, column: list[Any]) -> list[str]:
+    """``key: value`` as JSON for every cell of a column."""
+    if all(type(v) is str for v in column):  # noqa: E721
+        return [key + text for text in map(encode_basestring, column)]
+    return [key + _json(v) for v in column]
 
 
 def _json(value: Any) -> str:
