@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 
 from ..ledger import Ledger, QueuedUpload, RowRecord, UploadRecord
+from ..ledger import states as S
+from ..ledger.dispositions import decide_rows
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class UploadPlan:
     chunk_size: int
     pilot: int | None
     force: bool
+    dispositions: tuple[str, ...] = ()  # what becomes of each row (ledger.states ROW_*), in order
 
     def summary(self) -> str:
         """One sentence a page or the CLI can show before the user confirms."""
@@ -72,17 +75,34 @@ class SheetRows:
     def __len__(self) -> int:
         return len(self.sheet.frame)
 
+    def _valid(self) -> np.ndarray:
+        numbers = np.asarray(self.sheet.row_numbers)
+        return np.isin(numbers, self.report.valid_frame()["row_number"].to_numpy())
+
+    def _column_at(self, name: str | None) -> int | None:
+        # A repeated name means the last column of that name, as a dict of the cells would.
+        where = {str(c): j for j, c in enumerate(self.sheet.frame.columns)}
+        return where.get(name) if name is not None else None
+
+    def heads(self) -> tuple[list[int], list[str | None], list[bool]]:
+        """Every row's number, document ID (text, None when empty) and validity, in order."""
+        frame = self.sheet.frame
+        id_at = self._column_at(getattr(self.report, "id_column", None))
+        ids = _cells(frame.iloc[:, id_at].tolist()) if id_at is not None else [None] * len(frame)
+        ids = [i if i is None or type(i) is str else str(i) for i in ids]  # noqa: E721
+        return np.asarray(self.sheet.row_numbers).tolist(), ids, self._valid().tolist()
+
     def __iter__(self) -> Iterator[RowRecord]:
         sheet, report = self.sheet, self.report
         problems: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for problem in getattr(report, "problems", ()):
             problems[int(problem.row)].append(problem.to_dict())
         numbers = np.asarray(sheet.row_numbers)
-        valid = np.isin(numbers, report.valid_frame()["row_number"].to_numpy())
+        valid = self._valid()
         frame = sheet.frame
         columns = [str(c) for c in frame.columns]
-        where = {c: j for j, c in enumerate(columns)}  # a repeated name: the last one, as a dict would
-        url_at, id_at = where.get(getattr(report, "url_column", None)), where.get(getattr(report, "id_column", None))
+        url_at = self._column_at(getattr(report, "url_column", None))
+        id_at = self._column_at(getattr(report, "id_column", None))
         keys = [encode_basestring(c) + ": " for c in columns]
         # Column by column, a batch at a time: whole-column conversions and the C string encoder
         # instead of a dict and a json.dumps per row (the same text json.dumps would write).
@@ -146,18 +166,14 @@ def plan_upload(
 ) -> UploadPlan:
     """Work out what submitting this sheet would do (duplicates, pilot, chunks) without writing."""
     rows = SheetRows(sheet, report)
-    valid_ids = [str(i) for i in report.valid_frame()["document_id"].tolist()]
-    known = set(ledger.known_ids(valid_ids))
-    seen: set[str] = set()
-    duplicates: list[str] = []
-    sendable = 0
-    for doc_id in valid_ids:
-        if not force and (doc_id in known or doc_id in seen):
-            duplicates.append(doc_id)
-            continue
-        seen.add(doc_id)
-        sendable += 1
-    to_send = sendable if pilot is None else min(pilot, sendable)
+    numbers, ids, valid = rows.heads()
+    known = set(ledger.known_ids([str(i) for i, ok in zip(ids, valid, strict=True) if ok]))
+    # The rule needs each row's number, ID and validity only: no cells, no problems.
+    heads = (RowRecord(n, i, None, ok) for n, i, ok in zip(numbers, ids, valid, strict=True))
+    dispositions = decide_rows(heads, known, pilot=pilot, force=force)
+    duplicates = [str(i) for i, d in zip(ids, dispositions, strict=True) if d == S.ROW_DUPLICATE]
+    to_send = dispositions.count(S.ROW_QUEUED)
+    valid_count = sum(valid)
     upload = UploadRecord(
         file_name=sheet.filename or "upload",
         product_type=product_type,
@@ -169,15 +185,20 @@ def plan_upload(
     )
     same_file = tuple(u["id"] for u in ledger.uploads_with_hash(sheet.sha256)) if sheet.sha256 else ()
     return UploadPlan(
-        upload=upload, rows=rows, valid=len(valid_ids), invalid=len(rows) - len(valid_ids),
+        upload=upload, rows=rows, valid=valid_count, invalid=len(rows) - valid_count,
         duplicate_ids=tuple(duplicates), same_file_uploads=same_file, to_send=to_send,
-        held=sendable - to_send, chunks=math.ceil(to_send / chunk_size), chunk_size=chunk_size,
-        pilot=pilot, force=force,
+        held=dispositions.count(S.ROW_HELD), chunks=math.ceil(to_send / chunk_size),
+        chunk_size=chunk_size, pilot=pilot, force=force, dispositions=dispositions,
     )
 
 
 def queue_upload(ledger: Ledger, plan: UploadPlan) -> QueuedUpload:
-    """Record the planned upload and queue its documents in chunks, in one transaction."""
+    """Record the planned upload and queue its documents in chunks, in one transaction.
+
+    The ledger records the plan's decision for each row; it refuses (LedgerError, nothing
+    recorded) when an ID the plan would send was submitted since the plan was made.
+    """
     return ledger.record_upload(
-        plan.upload, plan.rows, chunk_size=plan.chunk_size, pilot=plan.pilot, force=plan.force
+        plan.upload, plan.rows, chunk_size=plan.chunk_size, pilot=plan.pilot, force=plan.force,
+        dispositions=plan.dispositions or None,
     )

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any
 
 import sqlite_utils
 
+from ..errors import LedgerError
 from . import states as S
+from .dispositions import decide_rows
 from .records import QueuedUpload, RowRecord, UploadRecord
 from .store import LedgerCore, now_ts
 from .targets import UNKNOWN_TARGET, TargetScope, describe_target
@@ -32,14 +34,23 @@ def _live_ids(db: sqlite_utils.Database, ids: Iterable[str], scope: TargetScope)
     return {r[0] for r in rows}
 
 
+def _refuse_submitted_since(taken: Collection[str]) -> None:
+    """Raise LedgerError for the IDs a plan decided sendable that are live by now (``taken``)."""
+    if taken:
+        example = sorted(taken)[0]
+        raise LedgerError(
+            f"{len(taken)} document ID(s) of this upload (such as {example!r}) were submitted since"
+            " it was checked: nothing was recorded.",
+            hint="Check the file again to see what would be skipped now, then send it.",
+        )
+
+
 def require_in_scope(db: sqlite_utils.Database, upload_id: int, scope: TargetScope) -> bool:
     """False when the upload does not exist; raise LedgerError when it is another target's work."""
     row = db.execute("SELECT target FROM uploads WHERE id = ?", [upload_id]).fetchone()
     if row is None:
         return False
     if not scope.includes(row[0]):
-        from ..errors import LedgerError
-
         raise LedgerError(
             f"Upload {upload_id} was sent to {describe_target(row[0])}, not to"
             f" {describe_target(scope.write_target)}: nothing was changed.",
@@ -180,12 +191,17 @@ class UploadLedger(LedgerCore):
         pilot: int | None = None,
         force: bool = False,
         now: float | None = None,
+        dispositions: Sequence[str] | None = None,
     ) -> QueuedUpload:
         """Record an upload and queue its valid rows in chunks, all in one transaction.
 
-        ``rows`` is read once, in order, and written ROW_BATCH at a time; the documents are then
-        made from the rows queued, inside SQLite: a sheet of any size costs one batch of rows in
-        memory, never a list of them all.
+        ``dispositions`` (one per row) is a plan's decision (``dispositions.decide_rows``), recorded
+        as it is: a LedgerError, and nothing recorded, when an ID it queues was submitted since.
+        Without it the same rule decides here, against what the ledger holds now.
+
+        With a plan, ``rows`` is read once, in order, and written ROW_BATCH at a time; the
+        documents are then made from the rows queued, inside SQLite: a sheet of any size costs
+        one batch of rows in memory, never a list of them all.
         """
         now = now_ts() if now is None else now
         in_scope, scope_args = self.scope.positional("target")
@@ -197,6 +213,12 @@ class UploadLedger(LedgerCore):
                     [upload.content_hash, *scope_args],
                 ).fetchall()
             ) if upload.content_hash else ()
+            planned = dispositions is not None
+            if dispositions is None:  # no plan: the rows are a list the caller holds anyway
+                rows = list(rows)
+                valid_ids = [r.document_id for r in rows if r.valid]
+                live = set() if force else _live_ids(db, valid_ids, self.scope)
+                dispositions = decide_rows(rows, live, pilot=pilot, force=force)
             # The counts are known once every row is read: set at the end, in this transaction.
             cur = db.execute(
                 "INSERT INTO uploads (file_name, content_hash, product_type, submitted_by, created_at,"
@@ -208,40 +230,37 @@ class UploadLedger(LedgerCore):
             )
             upload_id = int(cur.lastrowid)
             total = valid_count = held = queued = 0
-            seen: set[str] = set()
             skipped: list[str] = []
+            taken: set[str] = set()
+            decided = iter(dispositions)
             for batch in _batches(rows, ROW_BATCH):
-                valid = [r for r in batch if r.valid]
-                # Documents this upload queued in an earlier batch are live by now, but their
-                # IDs are in ``seen`` already: the rows come out the same as with one lookup.
-                live = set() if force else _live_ids(db, [r.document_id for r in valid], self.scope)
-                disposition: dict[int, str] = {}
-                for row in valid:
-                    doc_id = str(row.document_id)
-                    if not force and (doc_id in live or doc_id in seen):
-                        disposition[row.row_number] = S.ROW_DUPLICATE
-                        skipped.append(doc_id)
-                        continue
-                    seen.add(doc_id)
-                    if pilot is not None and queued >= pilot:
-                        disposition[row.row_number] = S.ROW_HELD
-                        held += 1
-                        continue
-                    disposition[row.row_number] = S.ROW_QUEUED
-                    queued += 1
+                marks = list(islice(decided, len(batch)))
+                if len(marks) != len(batch):
+                    raise ValueError(f"{len(dispositions)} dispositions for more rows")
+                sending = [str(r.document_id) for r, d in zip(batch, marks, strict=True)
+                           if d == S.ROW_QUEUED]
+                if planned and not force:  # under the write lock: no other writer can slip in now
+                    taken |= _live_ids(db, sending, self.scope)
+                skipped += [str(r.document_id) for r, d in zip(batch, marks, strict=True)
+                            if d == S.ROW_DUPLICATE]
+                held += marks.count(S.ROW_HELD)
+                queued += len(sending)
                 total += len(batch)
-                valid_count += len(valid)
+                valid_count += sum(1 for r in batch if r.valid)
                 db.conn.executemany(
                     "INSERT INTO upload_rows (upload_id, row_number, document_id, file_url, valid,"
                     " disposition, problems, original) VALUES (?,?,?,?,?,?,?,?)",
                     [
-                        (upload_id, r.row_number, r.document_id, r.file_url, int(r.valid),
-                         disposition.get(r.row_number, S.ROW_INVALID),
+                        (upload_id, r.row_number, r.document_id, r.file_url, int(r.valid), disposition,
                          json.dumps(list(r.problems), default=str) if r.problems else None,
                          _original_json(r))
-                        for r in batch
+                        for r, disposition in zip(batch, marks, strict=True)
                     ],
                 )
+            if next(decided, None) is not None:
+                raise ValueError(f"{len(dispositions)} dispositions for {total} rows")
+            if taken:
+                _refuse_submitted_since(taken)
             chunk_ids = queue_rows(db, upload_id, queued, chunk_size, now, self.scope.write_target,
                                    forced=force)
             db.execute(
