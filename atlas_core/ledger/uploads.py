@@ -216,7 +216,7 @@ class UploadLedger(LedgerCore):
             planned = dispositions is not None
             if dispositions is None:  # no plan: the rows are a list the caller holds anyway
                 rows = list(rows)
-                valid_ids = [r.document_id for r in rows if r.valid]
+                valid_ids = [str(r.document_id) for r in rows if r.valid]
                 live = set() if force else _live_ids(db, valid_ids, self.scope)
                 dispositions = decide_rows(rows, live, pilot=pilot, force=force)
             # The counts are known once every row is read: set at the end, in this transaction.
