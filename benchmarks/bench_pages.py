@@ -216,6 +216,7 @@ HINTED_QUERIES = {
     "documents_page state=extracted": lambda ledger: ledger.documents_page(state="extracted"),
     "documents_page review<0.8": lambda ledger: ledger.documents_page(needs_review_below=0.8),
     "counts_by_type_and_state": lambda ledger: ledger.counts_by_type_and_state(),
+    "counts_by_type_and_state upload 1": lambda ledger: ledger.counts_by_type_and_state(upload_id=1),
     "field_confidence_sample": lambda ledger: ledger.field_confidence_sample(),
     "finished_over_time": lambda ledger: ledger.finished_over_time(),
 }
@@ -228,7 +229,7 @@ def hint_times(path: Path, runs: int) -> None:
     answers must be the same both ways.
     """
     real_connect = sqlite3.connect
-    print(f"\n{'query':<32}{'scope':<9}{'hint taken out':<38}{'with (ms)':>10}{'without':>10}"
+    print(f"\n{'query':<34}{'scope':<9}{'hint taken out':<38}{'with (ms)':>10}{'without':>10}"
           f"{'without/with':>14}")
     for scope in (None, SANDBOX_TARGET, OTHER_TARGET):
         hinted = Ledger(path, target=scope)
@@ -254,7 +255,7 @@ def hint_times(path: Path, runs: int) -> None:
                         query(ledger)
                         times[side].append(time.perf_counter() - start)
                 medians = [statistics.median(times[side]) * 1000 for side in (0, 1)]
-                print(f"{name:<32}{label:<9}{hint:<38}{medians[0]:>10.1f}{medians[1]:>10.1f}"
+                print(f"{name:<34}{label:<9}{hint:<38}{medians[0]:>10.1f}{medians[1]:>10.1f}"
                       f"{medians[1] / max(medians[0], 0.01):>14.2f}", flush=True)
         HintlessConnection.strip = None
         hinted.close()

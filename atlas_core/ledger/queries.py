@@ -294,11 +294,11 @@ class QueryLedger(LedgerCore):
             # Another target's current attempts, when they are the smaller part: taken off below.
             minus_hidden = """UNION ALL
                     SELECT state, NULL, document_type, -count(*) FROM documents
-                    INDEXED BY documents_upload_current
                     WHERE upload_id IN (SELECT value FROM json_each(:hidden)) AND superseded = 0
                     GROUP BY state, document_type""" if hidden else ""
             # Every attempt is counted in index order (state, finished_at, type: no sort of the
-            # ledger), then the few superseded attempts are taken off.
+            # ledger), then the few superseded attempts are taken off: for one upload the planner
+            # would read all its documents through (upload_id, state) without INDEXED BY.
             return [dict(r) for r in db.execute(
                 f"""SELECT document_type, state, sum(n) AS documents FROM (
                     SELECT state, finished_at, document_type, count(*) AS n FROM documents
@@ -322,9 +322,9 @@ class QueryLedger(LedgerCore):
             hidden = None if upload_id is not None else self._hidden_uploads(db)
             visible = None if upload_id is not None or hidden else self._visible_uploads(db)
             # A small visible part is found through the upload index; a small hidden one is
-            # skipped row by row while reading newest first.
+            # skipped row by row while reading newest first (NOT IN never picks an index).
             scope = ("AND upload_id IN (SELECT value FROM json_each(:visible))" if visible
-                     else "AND +upload_id NOT IN (SELECT value FROM json_each(:hidden))" if hidden
+                     else "AND upload_id NOT IN (SELECT value FROM json_each(:hidden))" if hidden
                      else "")
             # +state: the newest extracted documents are found reading newest first; the state
             # index would visit every extracted document, then sort them all by id.

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from itertools import islice
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from ..errors import LedgerError
 from . import states as S
@@ -15,6 +13,9 @@ from .dispositions import decide_rows
 from .records import QueuedUpload, RowRecord, UploadRecord
 from .store import LedgerCore, now_ts
 from .targets import UNKNOWN_TARGET, TargetScope, describe_target
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 ROW_BATCH = 5_000  # rows read and written per statement while recording an upload
 
