@@ -5,7 +5,7 @@ import time
 import streamlit as st
 
 from atlas_core.engine import has_unfinished_work
-from ui import actions, charts, describe, progress
+from ui import actions, charts, describe, progress, untrusted
 from ui.live import live_section
 from ui.runtime import refresh_now, runtime
 
@@ -21,7 +21,7 @@ ledger, settings = rt.ledger, rt.settings
 st.header("Batches")
 st.caption("Every upload and its batches. The page refreshes itself while anything is unfinished.")
 if note := rt.scope_note():  # the ledger also holds another Atlas's work, kept out of this page
-    st.caption(describe.plain(note))
+    untrusted.caption(note)
 actions.show_last_message()
 
 search_box, state_box, refresh_box = st.columns([3, 2, 1], vertical_alignment="bottom")
@@ -69,13 +69,13 @@ def render_uploads() -> None:
                 stalled_after=settings.stalled_after,
             )
             title, status = st.columns([5, 1])
-            title.markdown(f"**Upload {upload['id']}** · {describe.plain(upload.get('file_name'))}")
+            title.markdown(f"**Upload {upload['id']}** · {untrusted.text(upload.get('file_name'))}")
             with status:
                 progress.state_badge(describe.upload_state(upload, stalled=bool(stalled)))
             progress.upload_progress(upload, named=False)
             st.caption(
-                f"{describe.plain(upload.get('product_type'))} · submitted by "
-                f"{describe.plain(upload.get('submitted_by') or 'unknown')} · {upload.get('batches') or 0} batch(es)"
+                f"{untrusted.text(upload.get('product_type'))} · submitted by "
+                f"{untrusted.text(upload.get('submitted_by') or 'unknown')} · {upload.get('batches') or 0} batch(es)"
             )
             if upload.get("rows_held"):
                 st.caption(f"{upload['rows_held']:,} rows held back by the pilot.")

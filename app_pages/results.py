@@ -5,7 +5,7 @@ import streamlit as st
 from atlas_core.config import DEFAULT_REVIEW_THRESHOLD
 from atlas_core.ledger import states
 from atlas_core.results import MIME_TYPES
-from ui import charts, describe, results_view, state
+from ui import charts, results_view, state, untrusted
 from ui.errors import shown_errors
 from ui.runtime import runtime
 
@@ -19,7 +19,7 @@ st.caption(
     "What Atlas extracted. Values come from Atlas and are shown as text, exactly as received."
 )
 if note := rt.scope_note():  # the ledger also holds another Atlas's work, kept out of this page
-    st.caption(describe.plain(note))
+    untrusted.caption(note)
 
 f1, f2, f3, f4 = st.columns(4)
 uploads = results_view.upload_choices(ledger)
@@ -101,18 +101,16 @@ else:
         left, right = st.columns([3, 2])
         with left:
             st.markdown(
-                f"**{describe.plain(detail['document_id'])}** · {describe.plain(detail.get('document_type') or 'type unknown')}"
-                f" · {detail['state']} · batch {describe.plain(detail.get('batch_id') or '—')}"
+                f"**{untrusted.text(detail['document_id'])}** · {untrusted.text(detail.get('document_type') or 'type unknown')}"
+                f" · {detail['state']} · batch {untrusted.text(detail.get('batch_id') or '—')}"
             )
             if detail.get("error"):
-                st.error(
-                    f"Atlas reported: {describe.plain(detail['error'])}", icon=":material/error:"
-                )
+                untrusted.error(f"Atlas reported: {detail['error']}")
             fields = results_view.fields_table(detail)
             st.dataframe(
                 results_view.highlight_low_rows(fields, threshold), hide_index=True, width="stretch"
             )
-            st.caption(f"File: {describe.plain(detail.get('file_url') or '—')}")
+            untrusted.caption(f"File: {detail.get('file_url') or '—'}")
         with right:
             st.markdown("**Raw answer from Atlas**")
             st.json(detail.get("file_data") or {}, expanded=2)
@@ -124,7 +122,7 @@ if not counts:
 else:
     scope = f"upload {upload_id}" if upload_id else "all uploads"
     if filters["batch_id"]:
-        scope += f", batch {filters['batch_id']}"
+        scope += f", batch {untrusted.text(filters['batch_id'])}"
     hint = (
         "" if upload_id else " Choose an upload for its reconciliation report and failed documents."
     )

@@ -5,7 +5,7 @@ import streamlit as st
 from atlas_core.engine import plan_upload
 from atlas_core.errors import AtlasError
 from atlas_core.intake import detect_columns
-from ui import auth, sheet_fixes, state, upload_flow, upload_sections
+from ui import auth, sheet_fixes, state, untrusted, upload_flow, upload_sections
 from ui.errors import shown_errors
 from ui.runtime import runtime
 
@@ -56,7 +56,7 @@ steps = upload_flow.Steps()
 try:
     sheet = upload_flow.sheet_for(uploaded, settings, st.session_state.get(state.SHEET_NAME))
 except AtlasError as exc:
-    st.error(exc.user_message(), icon=":material/error:")
+    untrusted.error(exc.user_message())
     st.stop()
 if len(sheet.sheet_names) > 1:
     st.selectbox(
@@ -66,7 +66,7 @@ if len(sheet.sheet_names) > 1:
         key=state.SHEET_NAME,
     )
 for note in sheet.notes:
-    st.caption(note)
+    untrusted.caption(note)
 
 st.subheader(steps.next("Columns"))
 detected = None
@@ -74,7 +74,7 @@ with shown_errors("finding the URL and ID columns"):
     try:
         detected = detect_columns(sheet.frame)
     except AtlasError as exc:
-        st.warning(exc.user_message())
+        untrusted.warning(exc.user_message())
 url_column, id_column, columns_confirmed = upload_sections.column_pickers(sheet, detected)
 if not url_column or not id_column:
     st.stop()
@@ -83,7 +83,7 @@ st.subheader(steps.next("Check"))
 try:
     report = upload_flow.report_for(sheet, url_column, id_column, rt.ledger.known_ids)
 except AtlasError as exc:
-    st.error(exc.user_message(), icon=":material/error:")
+    untrusted.error(exc.user_message())
     st.stop()
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Rows", f"{report.rows:,}")

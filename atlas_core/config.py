@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, remember_secret, remember_url_credentials
 
 # Documented by Atlas.
 DEFAULT_AUTH_PATH = "/v1/bulk/authtoken"
@@ -67,6 +67,12 @@ class Settings:
     max_file_mb: int = DEFAULT_MAX_FILE_MB
     max_rows: int = DEFAULT_MAX_ROWS
 
+    def __post_init__(self) -> None:
+        # Settings are where a secret enters the process: from here on, redact() scrubs it.
+        if self.client_secret != SANDBOX_CLIENT_SECRET:  # published in the docs: not a secret
+            remember_secret(self.client_secret)
+        remember_url_credentials(self.base_url)
+
     @property
     def uses_sandbox(self) -> bool:
         """True when no Atlas base URL is configured, so the built-in sandbox stands in."""
@@ -107,7 +113,9 @@ class Settings:
     def validate(self) -> None:
         """Raise ConfigError with a plain message when a setting cannot work."""
         if self.base_url and not self.base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"ATLAS_BASE_URL must start with http:// or https:// (got {self.base_url!r}).")
+            # Without a scheme no pattern can tell user:password@ apart, so such a value is not echoed.
+            got = "a value holding '@'" if "@" in self.base_url else repr(self.base_url)
+            raise ConfigError(f"ATLAS_BASE_URL must start with http:// or https:// (got {got}).")
         if self.base_url and not (self.client_id and self.client_secret):
             raise ConfigError("ATLAS_BASE_URL is set, but ATLAS_CLIENT_ID or ATLAS_CLIENT_SECRET is missing.")
         if not self.auth_path.startswith("/"):

@@ -12,6 +12,7 @@
     └── ApiError                    Atlas answered with an error status
         ├── BadRequestError         400, 422: a field is missing or malformed
         ├── AuthError               401: bad credentials, or a token that expired or is unknown
+        │   └── TokenEndpointError  no usable token (403, 404, a redirect, a token HTTP cannot carry)
         ├── ConflictError           409
         ├── GoneError               410: the API version was retired
         ├── RateLimitedError        429: throttled; ``retry_after`` in seconds when Atlas said
@@ -24,9 +25,16 @@ secret: ``redact`` scrubs them from anything that reaches a message.
 
 from __future__ import annotations
 
+import base64
+import functools
+import html
 import json
+import logging
 import re
+import threading
+from collections import deque
 from typing import Any
+from urllib.parse import unquote, unquote_plus, urlsplit
 
 _MAX_TEXT = 2000  # raw bodies are kept for evidence, but a 5 MB HTML error page is not
 
@@ -37,9 +45,11 @@ class AtlasError(Exception):
     default_hint = ""
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        # Scrubbed here, once, so every sink (ledger, log, page, CLI) gets a clean message.
+        message = redact(message)
         super().__init__(message)
         self.message = message
-        self.hint = self.default_hint if hint is None else hint
+        self.hint = redact(self.default_hint if hint is None else hint)
 
     def user_message(self) -> str:
         """The message and the next step, as one plain sentence pair for a page or a terminal."""
@@ -80,7 +90,7 @@ class TransportError(AtlasError):
 
     def __init__(self, message: str, *, url: str | None = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
-        self.url = url
+        self.url = display_url(url) if url else url
 
 
 class ConnectFailedError(TransportError):
@@ -116,9 +126,9 @@ class ApiError(AtlasError):
     ) -> None:
         super().__init__(message, hint=hint)
         self.status = status
-        self.body = body
-        self.text = text[:_MAX_TEXT]
-        self.url = url
+        self.body = redact_value(body)
+        self.text = redact(text)[:_MAX_TEXT]
+        self.url = display_url(url) if url else url
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status={self.status}, message={self.message!r}, url={self.url!r})"
@@ -134,6 +144,16 @@ class AuthError(ApiError):
     """401: the credentials match no active account, or the token expired or is unknown."""
 
     default_hint = "Check ATLAS_CLIENT_ID and ATLAS_CLIENT_SECRET (Connection page: 'Test connection')."
+
+
+class TokenEndpointError(AuthError):
+    """The token endpoint gave no usable token (403, 404, a redirect, an unreadable or unsendable
+    token): nothing was uploaded, so the documents stay queued."""
+
+    default_hint = (
+        "Nothing was sent; the documents stay queued. Check ATLAS_BASE_URL, ATLAS_AUTH_PATH and "
+        "the credentials with Atlas (Connection page: 'Test connection'), then send again."
+    )
 
 
 class ConflictError(ApiError):
@@ -203,8 +223,13 @@ def error_for_response(
     secrets: tuple[str, ...] = (),
 ) -> ApiError:
     """Map an HTTP status and body to the error class for it, with a readable, redacted message."""
+    # Parsed first and scrubbed after: the JSON decoding is itself a step that can reveal a
+    # secret the raw text only held escaped ("S3cr\/et"), so the decoded message and body are
+    # scrubbed too (here with the caller's secrets; AtlasError scrubs the known ones again).
+    body, detail = parse_error_body(text or "")
     text = redact(text or "", secrets)
-    body, detail = parse_error_body(text)
+    body = redact_value(body, secrets)
+    detail = redact(detail, secrets) if detail else detail
     if detail is None:
         snippet = " ".join(text.split())[:200]
         detail = snippet or "no details given"
@@ -215,12 +240,227 @@ def error_for_response(
     return cls(message, status=status, body=body, text=text, url=url)
 
 
-_TOKEN_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+# Both patterns start only where a run of their characters starts: started inside a long run
+# ("eyJeyJeyJ...", "a.a.a..."), each attempt would rescan the run, quadratic in its length.
+_TOKEN_LIKE = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+# user:password@ in any URL (the password may hold a raw '@', so up to the last '@' of the authority).
+_URL_USERINFO = re.compile(r"(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s]*@")
+_MIN_SECRET = 4  # shorter values are too likely to be ordinary text
+# A remembered secret is scrubbed from every text of the process, so a short one ("secret")
+# would blank ordinary words everywhere; real client secrets and tokens are far longer.
+_MIN_REMEMBERED = 8
+_MAX_SCRUB = 64 * 1024  # a longer text is cut before scrubbing: error pages, not evidence
+_DEPTH = 3  # decodings stacked on one another (JSON inside JSON, URL-encoded then escaped...)
+_JSON_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+_JSON_ESCAPES = re.compile(r"\\u[0-9a-fA-F]{4}(?:\\u[0-9a-fA-F]{4})*|\\[\\/\"bfnrt]")
+_BASE64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_=-")
+
+# Secrets this process holds: client secrets and URL passwords, and the tokens minted lately.
+# Bounded so a long-lived process (or a test run with many clients) does not grow without end.
+_known_lock = threading.Lock()
+_known_fixed: deque[str] = deque(maxlen=32)
+_known_tokens: deque[str] = deque(maxlen=64)
+
+
+def remember_secret(value: str | None) -> None:
+    """Add a client secret (or password) to those every ``redact`` scrubs in this process."""
+    if not value or len(value) < _MIN_REMEMBERED:
+        return
+    with _known_lock:
+        if value not in _known_fixed:
+            _known_fixed.append(value)
+    install_log_redaction()
+
+
+def remember_token(token: str | None) -> None:
+    """Add a freshly minted token to the recent ones every ``redact`` scrubs (the oldest go)."""
+    if not token or len(token) < _MIN_REMEMBERED:
+        return
+    with _known_lock:
+        if token not in _known_tokens:
+            _known_tokens.append(token)
+    install_log_redaction()
+
+
+def remember_url_credentials(url: str | None) -> None:
+    """Treat the password (and user:password) embedded in a URL like ``http://u:p@host`` as secrets."""
+    if not url:
+        return
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+        username = parts.username
+    except ValueError:
+        return
+    if password:
+        remember_secret(password)
+        remember_secret(unquote(password))
+        if username:
+            remember_secret(f"{username}:{password}")  # what an echoed Basic header encodes
+            remember_secret(f"{unquote(username)}:{unquote(password)}")
+
+
+def known_secrets() -> tuple[str, ...]:
+    """Every secret and recent token this process scrubs, longest first."""
+    with _known_lock:
+        found = {*_known_fixed, *_known_tokens}
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+def display_url(url: str | None) -> str:
+    """A URL safe to show: any user:password@ part replaced by ``***@``."""
+    return _URL_USERINFO.sub(r"\1***@", url or "")
 
 
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Replace every given secret and anything shaped like a JWT in ``text`` with ``***``."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
+    r"""Scrub secrets, recent tokens, JWT-shaped text and URL passwords from ``text``, in any encoding.
+
+    Besides the given ``secrets``, every secret this process was told of (``remember_secret``,
+    ``remember_token``) is scrubbed. Encodings are decoded rather than enumerated: JSON string
+    escapes (``\/``, ``\uXXXX`` for any character), URL-encoding (``%2F``, ``+``), HTML entities,
+    each stacked up to three deep, and base64 of a secret anywhere in a run. When a decoded form
+    of the text holds a secret, the decoded form, scrubbed, replaces the raw one.
+    """
+    if not text:
+        return text
+    with _known_lock:
+        fixed, tokens = tuple(_known_fixed), tuple(_known_tokens)
+    given = tuple(s for s in secrets if s and len(s) >= _MIN_SECRET)
+    # A longer secret first, so a secret that starts another is never half-scrubbed. Base64 is
+    # looked for only for secrets and passwords (an echoed Basic header): checking it for every
+    # recent token would triple the cost of each log line for an echo no one has seen.
+    ordered = tuple(sorted({*given, *fixed, *tokens}, key=len, reverse=True))
+    encoded = tuple(core for secret in (*given, *fixed) for core in _base64_cores(secret))
+    if len(text) > _MAX_SCRUB:
+        text = text[:_MAX_SCRUB]
+    return _scrub(text, (ordered, encoded), 0)
+
+
+def redact_value(value: Any, secrets: tuple[str, ...] = (), _depth: int = 0) -> Any:
+    """``redact`` applied to every string (keys too) in parsed JSON; deeper than 64 levels is dropped."""
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if _depth > 64:
+        return None
+    if isinstance(value, dict):
+        return {redact(str(k), secrets): redact_value(v, secrets, _depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_value(v, secrets, _depth + 1) for v in value]
+    return value
+
+
+def _scrub(text: str, secrets: tuple[tuple[str, ...], tuple[str, ...]], depth: int) -> str:
+    text = _scrub_plain(text, secrets)
+    if depth >= _DEPTH:
+        return text
+    if "\\" in text:
+        # Inside a JSON string literal: decode it, scrub, and write it back escaped, so a JSON
+        # body stays JSON. Literals without a backslash read the same decoded: nothing to do.
+        def literal(match: re.Match[str]) -> str:
+            raw = match.group(0)
+            if "\\" not in raw:
+                return raw
+            try:
+                decoded = _valid_text(json.loads(raw))
+            except ValueError:
+                return raw
+            cleaned = _scrub(decoded, secrets, depth + 1)
+            return raw if cleaned == decoded else json.dumps(cleaned, ensure_ascii=False)
+
+        text = _JSON_STRING.sub(literal, text)
+    for decode in _DECODERS:
+        decoded = decode(text)
+        if decoded != text:
+            cleaned = _scrub(decoded, secrets, depth + 1)
+            if cleaned != decoded:  # the decoded form held a secret: keep only it, scrubbed
+                text = cleaned
+    return text
+
+
+def _scrub_plain(text: str, secrets: tuple[tuple[str, ...], tuple[str, ...]]) -> str:
+    plain, base64_cores = secrets
+    for secret in plain:
+        if secret in text:
             text = text.replace(secret, "***")
-    return _TOKEN_LIKE.sub("***", text)
+    for core in base64_cores:
+        if core in text:
+            text = _cut_base64_runs(text, core)
+    text = _TOKEN_LIKE.sub("***", text)
+    return _URL_USERINFO.sub(r"\1***@", text)
+
+
+def _cut_base64_runs(text: str, core: str) -> str:
+    # The whole base64 run holding ``core`` goes: its edges encode the secret's first and last
+    # bytes. Walked by hand, not by regex: a pattern with a run on each side backtracks
+    # quadratically through a long blob.
+    out, start = [], 0
+    while (found := text.find(core, start)) >= 0:
+        left, right = found, found + len(core)
+        while left > start and text[left - 1] in _BASE64_CHARS:
+            left -= 1
+        while right < len(text) and text[right] in _BASE64_CHARS:
+            right += 1
+        out += [text[start:left], "***"]
+        start = right
+    out.append(text[start:])
+    return "".join(out)
+
+
+@functools.lru_cache(maxsize=256)
+def _base64_cores(secret: str) -> tuple[str, ...]:
+    """The part of base64 (standard and URL-safe) that encodes only ``secret``, at each alignment."""
+    data = secret.encode("utf-8", "replace")
+    cores = []
+    for offset in range(3):  # the secret may start at any byte of a 3-byte group
+        encoded = base64.b64encode(b"\0" * offset + data).decode()
+        core = encoded[-(-8 * offset // 6) : 8 * (offset + len(data)) // 6]
+        if len(core) >= 8:
+            cores += [core, core.replace("+", "-").replace("/", "_")]
+    return tuple(dict.fromkeys(cores))
+
+
+def _valid_text(text: str) -> str:
+    # \ud800 alone decodes to a lone surrogate, which SQLite (UTF-8) would refuse to store.
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _json_unescape(text: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        try:
+            return json.loads(f'"{match.group(0)}"')
+        except ValueError:
+            return match.group(0)
+
+    return _valid_text(_JSON_ESCAPES.sub(one, text))
+
+
+_DECODERS = (_json_unescape, unquote, unquote_plus, html.unescape)
+
+
+def install_log_redaction() -> None:
+    """Make every log record of this process ``redact`` its message (installed once, when a secret is known)."""
+    global _log_redaction_installed
+    with _known_lock:
+        if _log_redaction_installed:
+            return
+        _log_redaction_installed = True
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad format string is logging's to report, not ours
+            return record
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
+            # Formatters reuse exc_text, so the traceback every handler prints is scrubbed too.
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        return record
+
+    logging.setLogRecordFactory(factory)
+
+
+_log_redaction_installed = False

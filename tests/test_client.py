@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -19,6 +20,7 @@ from atlas_core.errors import (
     OutcomeUnknownError,
     RateLimitedError,
     ServerError,
+    TokenEndpointError,
     TransportError,
 )
 from atlas_core.sandbox import Behaviour, SandboxServer
@@ -507,6 +509,75 @@ def test_an_unresolvable_host_is_connect_failed():
     ) as atlas:
         with pytest.raises(ConnectFailedError, match="could not be resolved"):
             atlas.authenticate()
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_deadline_ends_the_retries_of_a_token_request_to_a_dead_port():
+    slow = RetryPolicy(max_retries=50, backoff_base=0.5, backoff_cap=0.5)  # ~12 s of pauses
+    with AtlasClient(f"http://127.0.0.1:{_closed_port()}", "id", "secret", retry=slow,
+                     connect_timeout=2.0) as atlas:
+        started = time.monotonic()
+        with pytest.raises(ConnectFailedError, match="the connection was refused"):
+            atlas.ensure_token(deadline=started + 1.0)
+        # A bound, not a timing: the deadline plus one connect timeout, with a wide margin.
+        assert time.monotonic() - started < 1.0 + 2.0 + 3.0
+        assert atlas.stats.retries < slow.max_retries
+
+
+def test_a_deadline_ends_the_retries_of_an_upload_atlas_keeps_refusing(make_sandbox):
+    server = make_sandbox(rate_503=1.0, fault_paths=("multiupload",), retry_after=None)
+    slow = RetryPolicy(max_retries=40, backoff_base=0.3, backoff_cap=0.3)
+    with make_client(server, retry=slow) as atlas:
+        started = time.monotonic()
+        with pytest.raises(ServerError):
+            atlas.multiupload(PRODUCT, upload_items(2), deadline=started + 1.0)
+        assert time.monotonic() - started < 1.0 + 5.0 + 3.0
+    assert 1 <= len(log_of(server, "multiupload")) < slow.max_retries + 1
+    assert server.accept_counts() == {}
+
+
+@pytest.mark.parametrize(("status", "says"), [
+    (403, "answered 403: This client may not use the Bulk API."),
+    (404, "answered 404: No such endpoint: /v1/bulk/authtoken"),
+    (302, "answered 302, a redirect to https://elsewhere.invalid/v1/bulk/authtoken"),
+    (307, "answered 307, a redirect to https://elsewhere.invalid/v1/bulk/authtoken"),
+])
+def test_a_token_endpoint_giving_no_token_is_a_token_endpoint_error(make_sandbox, status, says):
+    server = make_sandbox(token_status=status)
+    with make_client(server) as atlas, pytest.raises(TokenEndpointError) as caught:
+        atlas.multiupload(PRODUCT, upload_items(2))
+    assert says in caught.value.message and caught.value.status == status
+    assert "Nothing was sent" in caught.value.user_message()
+    assert isinstance(caught.value, AuthError)  # sending stops, as for refused credentials
+    assert statuses(server, "authtoken") == [status]  # not retried: it will not change by itself
+    assert log_of(server, "multiupload") == []
+
+
+def test_a_token_with_a_line_break_is_refused_before_anything_is_sent(make_sandbox):
+    server = make_sandbox(token_crlf=True)
+    with make_client(server) as atlas, pytest.raises(TokenEndpointError) as caught:
+        atlas.multiupload(PRODUCT, upload_items(2))
+    assert "cannot be sent in an HTTP header" in caught.value.message
+    assert "after the request was sent" not in caught.value.user_message()
+    assert "X-Injected" not in caught.value.user_message()
+    assert log_of(server, "multiupload") == []
+
+
+def test_a_header_requests_refuses_to_build_is_reported_as_not_sent(sandbox):
+    with make_client(sandbox, client_secret="sand\nbox") as atlas:
+        with pytest.raises(ConnectFailedError) as caught:
+            atlas.authenticate()
+    assert caught.value.message == (
+        "POST /v1/bulk/authtoken was not sent to Atlas: a header value holds a line break or "
+        "another character HTTP does not allow."
+    )
+    assert caught.value.retry_safe is False  # the same request would fail the same way
+    assert sandbox.request_log() == []
 
 
 # -- threads -------------------------------------------------------------------------------------

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from atlas_core.engine import open_runtime, resolve_uncertain, retry_failed, send_until_answered
 from atlas_core.engine.refreshing import refresh_batches
 from atlas_core.engine.submitting import send_queued
-from atlas_core.errors import AuthError
+from atlas_core.errors import AuthError, ConnectFailedError, TokenEndpointError
 from atlas_core.ledger import RowRecord, UploadRecord
 from atlas_core.ledger import states as S
 
@@ -130,6 +132,71 @@ def test_bad_credentials_stop_sending_and_keep_the_work_queued(sandbox, sandbox_
             send_queued(runtime.ledger, runtime.client, worker_id="w")
         assert runtime.ledger.queued_work()["queued"] == 1
         assert set(doc_states(runtime).values()) == {S.QUEUED}
+
+
+HOSTILE_TOKEN_ENDPOINTS = [
+    pytest.param({"token_status": 403}, "answered 403", id="403"),
+    pytest.param({"token_status": 404}, "answered 404", id="404"),
+    pytest.param({"token_status": 302}, "a redirect to", id="302"),
+    pytest.param({"token_crlf": True}, "cannot be sent in an HTTP header", id="crlf-token"),
+]
+
+
+@pytest.mark.parametrize(("switch", "cause"), HOSTILE_TOKEN_ENDPOINTS)
+def test_a_token_endpoint_giving_no_token_keeps_the_chunk_queued_with_the_cause(
+    runtime, sandbox, switch, cause
+):
+    sandbox.set_behaviour(**switch)
+    queue(runtime, 5)
+    with pytest.raises(TokenEndpointError):
+        send_queued(runtime.ledger, runtime.client, worker_id="w")  # as the worker sends
+    (chunk,) = runtime.ledger.chunks_of_upload(1)
+    assert chunk["state"] == S.QUEUED and cause in chunk["error"]
+    assert set(doc_states(runtime).values()) == {S.QUEUED}  # never rejected, never uncertain
+    assert sandbox.accept_counts() == {}
+
+
+@pytest.mark.parametrize(("switch", "cause"), HOSTILE_TOKEN_ENDPOINTS)
+def test_no_chunk_is_claimed_when_no_token_can_be_had(runtime, sandbox, switch, cause):
+    sandbox.set_behaviour(**switch)
+    queue(runtime, 25)
+    with pytest.raises(TokenEndpointError, match=cause):
+        send(runtime)
+    chunks = runtime.ledger.chunks_of_upload(1)
+    assert {(c["state"], c["attempts"], c["error"]) for c in chunks} == {(S.QUEUED, 0, None)}
+    assert [line["path"] for line in sandbox.request_log()] == ["/v1/bulk/authtoken"]
+
+
+def test_a_request_that_cannot_be_built_stops_sending_and_stays_queued(sandbox, sandbox_settings):
+    settings = sandbox_settings.replace(client_secret="sandbox\nsecret")  # refused by requests
+    with open_runtime(settings) as runtime:
+        queue(runtime, 5)
+        with pytest.raises(ConnectFailedError, match="was not sent to Atlas"):
+            send_queued(runtime.ledger, runtime.client, worker_id="w")
+        (chunk,) = runtime.ledger.chunks_of_upload(1)
+        assert chunk["state"] == S.QUEUED and "was not sent" in chunk["error"]
+        assert set(doc_states(runtime).values()) == {S.QUEUED}
+    assert sandbox.request_log() == []
+
+
+def test_max_wait_bounds_a_round_against_an_atlas_that_keeps_refusing(sandbox, sandbox_settings):
+    # Each upload request retries for seconds and each refused chunk is due again before the
+    # others are through: before the deadline reached inside a round, the round never ended.
+    sandbox.set_behaviour(rate_503=1.0, fault_paths=("multiupload",), retry_after=None)
+    settings = sandbox_settings.replace(max_retries=5, backoff_base=1.0, backoff_cap=1.0)
+    with open_runtime(settings) as runtime:
+        queue(runtime, 200)
+        started = time.monotonic()
+        summary = send_until_answered(runtime.ledger, runtime.client, worker_id="t", max_wait=2,
+                                      backoff_base=0.1, backoff_cap=0.5)
+        # A bound, not a timing: max_wait plus one (instant) request, with a wide margin.
+        assert time.monotonic() - started < 2 + 8
+        assert summary.requeued >= 1 and summary.documents_sent == 0
+        chunks = runtime.ledger.chunks_of_upload(1)
+        assert {c["state"] for c in chunks} == {S.QUEUED}
+        assert set(doc_states(runtime).values()) == {S.QUEUED}
+        assert any("Atlas answered 503" in (c["error"] or "") for c in chunks)
+    assert sandbox.accept_counts() == {}
 
 
 def test_a_pilot_sends_only_its_rows_and_the_rest_later(runtime, sandbox):

@@ -25,8 +25,8 @@ from atlas_core.errors import (
     error_for_response,
     parse_error_body,
 )
+from atlas_core.neutralise import FORMULA_PREFIXES
 from atlas_core.results import export_documents
-from atlas_core.results.neutralise import FORMULA_PREFIXES
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)

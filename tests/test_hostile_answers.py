@@ -16,7 +16,7 @@ from atlas_core.client import AtlasClient, RetryPolicy
 from atlas_core.config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings
 from atlas_core.engine import open_runtime, refresh_batches, send_until_answered
 from atlas_core.engine.submitting import send_queued
-from atlas_core.errors import LedgerError
+from atlas_core.errors import LedgerError, TokenEndpointError
 from atlas_core.ledger import Ledger, RowRecord, UploadRecord
 from atlas_core.ledger import states as S
 
@@ -103,8 +103,9 @@ def test_an_unreadable_token_answer_sends_nothing_and_keeps_the_chunk_queued(run
                                                                               answer):
     sandbox.set_behaviour(hostile_token_answer=answer)
     queue(runtime, 2)
-    summary = send_queued(runtime.ledger, runtime.client, worker_id="w")
-    assert (summary.uncertain, summary.requeued) == (0, 1)
+    # A token endpoint that gives no usable token stops sending (TokenEndpointError); nothing left.
+    with pytest.raises(TokenEndpointError):
+        send_queued(runtime.ledger, runtime.client, worker_id="w")
     assert chunk_states(runtime) == [S.QUEUED] and set(doc_states(runtime)) == {S.QUEUED}
     assert sandbox.accept_counts() == {}
     assert "token" in runtime.ledger.chunks_of_upload(1)[0]["error"]
@@ -127,15 +128,15 @@ class BugReadingReceipts(AtlasClient):
 class BugAfterTheAnswer(AtlasClient):
     """A client that fails unexpectedly after Atlas answered the upload."""
 
-    def multiupload(self, product_type, items, *, on_send=None):
-        super().multiupload(product_type, items, on_send=on_send)
+    def multiupload(self, product_type, items, *, on_send=None, deadline=None):
+        super().multiupload(product_type, items, on_send=on_send, deadline=deadline)
         raise RuntimeError("a bug of ours")
 
 
 class BugBeforeSending(AtlasClient):
     """A client that fails unexpectedly before the request leaves."""
 
-    def multiupload(self, product_type, items, *, on_send=None):
+    def multiupload(self, product_type, items, *, on_send=None, deadline=None):
         raise RuntimeError("a bug of ours")
 
 

@@ -20,8 +20,8 @@ from test_pages_support import PAGES, open_app, release_runtimes
 from atlas_core.config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings
 from atlas_core.engine import Worker, open_runtime, plan_upload, queue_upload
 from atlas_core.intake import read_spreadsheet, validate_sheet
+from atlas_core.neutralise import FORMULA_PREFIXES
 from atlas_core.results import export_documents
-from atlas_core.results.neutralise import FORMULA_PREFIXES
 
 DOCUMENTS = 40
 FORMULA = "=cmd|' /C calc'!A0"

@@ -107,7 +107,7 @@ def test_problems_file_is_written(run, tmp_path):
     code, _, _ = run("validate", str(CORPUS / "codes.csv"), "--problems-file", str(target))
     assert code == 0
     text = target.read_bytes().decode("utf-8-sig")
-    assert text.splitlines()[0] == "row,reference,url,expected_code,problems"
+    assert text.splitlines()[0] == '"row","reference","url","expected_code","problems"'  # text quoted
     assert "[URL_MISSING]" in text
 
 

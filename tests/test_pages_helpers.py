@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
 
 from atlas_core.intake import read_spreadsheet, validate_sheet
-from ui import charts, describe, sheet_fixes
+from ui import charts, describe, sheet_fixes, untrusted
 from ui.settings import atlas_environment
 
 CSV = b"document_id,file_url\nA1,https://b.s3.amazonaws.com/1.jpg\nA2,not-a-link\n,https://b.s3.amazonaws.com/3.jpg\n"
@@ -81,15 +82,23 @@ def test_age_reads_epoch_iso_and_datetimes(moment):
     "text, shown",
     [
         ("**bold**", r"\*\*bold\*\*"),
-        ("[x](javascript:alert(1))", r"\[x\]\(javascript\:alert\(1\)\)"),
-        (":red[alert]", r"\:red\[alert\]"),
-        ("<img src=x>", r"\<img src=x\>"),
-        ("PAN_CARD", r"PAN\_CARD"),
-        ("plain words 123", "plain words 123"),
+        ("[x](javascript:alert(1))", r"\[x\](javascript\:alert(1))"),
+        (":red[alert] :material/home: :smile:", r"\:red\[alert\] \:material/home: \:smile:"),
+        ("<img src=x> &lt;b&gt;", r"\<img src=x\> \&lt;b\&gt;"),
+        ("![b](http://host/beacon.png)", "!" r"\[b\](http:" "\u2060" "//host/beacon.png)"),
+        ("Www.x.in a@b.in", "Www\u2060.x.in a\u2060@b.in"),
+        ("PAN_CARD _x_ $x$ ~~s~~ `c`", r"PAN_CARD \_x\_ \$x\$ \~\~s\~\~ \`c\`"),
+        ("# head", r"\# head"),
+        ("- item", r"\- item"),
+        ("12. item", r"12\. item"),
+        ("    code", "code"),
+        ("plain words 123: the file is empty (row 2).", "plain words 123: the file is empty (row 2)."),
+        ("BATCH-1\x1b]0;owned\x07\u202e\nnext", "BATCH-1 next"),
+        (None, ""),
     ],
 )
-def test_plain_escapes_markdown_so_values_show_as_typed(text, shown):
-    assert describe.plain(text) == shown
+def test_untrusted_text_escapes_markdown_so_values_show_as_typed(text, shown):
+    assert untrusted.text(text) == shown
 
 
 @pytest.mark.parametrize(
@@ -138,3 +147,12 @@ def test_only_atlas_variables_are_read_from_the_environment():
 )
 def test_safe_url_drops_credentials_and_query(url, shown):
     assert describe.safe_url(url) == shown
+
+
+def test_download_names_hold_only_safe_characters_of_a_hostile_batch_id():
+    from ui import results_view
+
+    makers = results_view.download_makers(None, {"id": 3}, "B-1 ![b](http://x/y.png)\x1b]0;t\x07/../")
+    names = {name for _, name, _ in makers.values()}
+    assert "upload-3-B-1_b_http_x_y.png_0_t.csv" in names
+    assert all(re.fullmatch(r"[A-Za-z0-9._-]+", name) for name in names)

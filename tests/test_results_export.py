@@ -13,10 +13,10 @@ from test_results_flatten import EXPECTED_COLUMNS
 from test_results_samples import DOCUMENT_TYPES, HOSTILE_VALUES, document_row, sample
 
 from atlas_core.errors import AtlasError
+from atlas_core.neutralise import XLSX_MAX_CELL_CHARS
 from atlas_core.results import export
 from atlas_core.results.export import documents_frame, export_documents, write_documents
 from atlas_core.results.flatten import FIXED_COLUMNS, LONG_COLUMNS, long_rows
-from atlas_core.results.neutralise import XLSX_MAX_CELL_CHARS
 
 BOM = b"\xef\xbb\xbf"
 FORMULAS = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import requests
-from sandbox_http import TIMEOUT, extracts, items, submit, token, upload
+from sandbox_http import CREDENTIALS, TIMEOUT, extracts, items, submit, token, upload
 
 from atlas_core.sandbox import SandboxServer
 
@@ -61,7 +61,7 @@ def test_latency_delays_but_answers(sandbox):
     assert sandbox.request_log()[-1]["fault"] == "latency"
 
 
-@pytest.mark.parametrize("spec", ["500", "latency", "latency:-1", "drop:3"])
+@pytest.mark.parametrize("spec", ["418", "latency", "latency:-1", "drop:3"])
 def test_unknown_fault_specs_are_refused(sandbox, spec):
     with pytest.raises(ValueError):
         sandbox.inject(spec)
@@ -113,3 +113,33 @@ def test_bad_behaviour_switches_are_refused(sandbox):
         sandbox.set_behaviour(rate_503=1.5)
     with pytest.raises(ValueError):
         sandbox.set_behaviour(no_such_switch=True)
+
+
+# A token endpoint that gives no token (switched over the HTTP control, as another process would)
+
+
+@pytest.mark.parametrize("status", [403, 404, 301, 302, 307])
+def test_token_status_makes_the_token_endpoint_refuse_or_redirect(sandbox, status):
+    control = f"{sandbox.url}/_sandbox/behaviour"
+    assert requests.post(control, json={"token_status": status}, timeout=TIMEOUT).status_code == 200
+    reply = requests.post(f"{sandbox.url}/v1/bulk/authtoken", headers=CREDENTIALS,
+                          allow_redirects=False, timeout=TIMEOUT)
+    assert reply.status_code == status and "access_token" not in reply.text
+    if 300 <= status < 400:
+        assert reply.headers["Location"] == "https://elsewhere.invalid/v1/bulk/authtoken"
+    requests.post(control, json={"token_status": None}, timeout=TIMEOUT)
+    assert token(sandbox)
+
+
+@pytest.mark.parametrize("bad", [200, 201, 99, 600, "403", True])
+def test_token_status_must_be_a_refusing_status(sandbox, bad):
+    reply = requests.post(f"{sandbox.url}/_sandbox/behaviour", json={"token_status": bad},
+                          timeout=TIMEOUT)
+    assert reply.status_code == 400 and "token_status" in reply.json()["error"]
+
+
+def test_token_crlf_hands_out_tokens_holding_a_line_break(sandbox):
+    control = f"{sandbox.url}/_sandbox/behaviour"
+    assert requests.post(control, json={"token_crlf": True}, timeout=TIMEOUT).status_code == 200
+    hostile = token(sandbox)
+    assert "\r\n" in hostile

@@ -105,7 +105,7 @@ def test_the_raw_html_check_catches_data_fed_to_html(snippet):
 
 @pytest.mark.parametrize("snippet", [
     "st.markdown('**Confirm**')",
-    "st.markdown(describe.plain(x))",
+    "st.markdown(untrusted.text(x))",
     "st.markdown('<br>', unsafe_allow_html=True)",
     "st.markdown(text, unsafe_allow_html=False)",
 ])

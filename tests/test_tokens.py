@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from atlas_core.client.tokens import TokenCache
+from atlas_core.errors import ConnectFailedError
 
 
 class Minter:
@@ -20,7 +21,7 @@ class Minter:
         self.calls = 0
         self._lock = threading.Lock()
 
-    def __call__(self) -> tuple[str, float]:
+    def __call__(self, deadline: float | None = None) -> tuple[str, float]:
         with self._lock:
             self.calls += 1
             number = self.calls
@@ -94,7 +95,7 @@ def test_mint_now_forget_and_the_recent_tokens_kept_for_redaction():
 def test_a_failed_mint_leaves_no_token_and_the_next_get_tries_again():
     calls = []
 
-    def mint() -> tuple[str, float]:
+    def mint(deadline: float | None = None) -> tuple[str, float]:
         calls.append(1)
         if len(calls) == 1:
             raise RuntimeError("Atlas is down")
@@ -104,3 +105,31 @@ def test_a_failed_mint_leaves_no_token_and_the_next_get_tries_again():
     with pytest.raises(RuntimeError):
         cache.get()
     assert cache.get() == "token-ok"
+
+
+def test_threads_queued_behind_a_failing_mint_share_its_failure_instead_of_minting_again():
+    calls: list[float | None] = []
+    arrived = threading.Barrier(16)
+
+    def mint(deadline: float | None = None) -> tuple[str, float]:
+        calls.append(deadline)
+        time.sleep(0.5)  # the other threads reach the lock meanwhile
+        raise ConnectFailedError("Could not connect to Atlas at http://127.0.0.1:9: refused.")
+
+    cache = TokenCache(mint, margin=60)
+
+    def get() -> BaseException | None:
+        arrived.wait()
+        try:
+            cache.get(deadline=123.0)
+        except ConnectFailedError as exc:
+            return exc
+        return None
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        failures = list(pool.map(lambda _: get(), range(16)))
+    assert all(isinstance(f, ConnectFailedError) for f in failures)
+    assert calls == [123.0]  # one token request for sixteen waiting threads, with their deadline
+    with pytest.raises(ConnectFailedError):
+        cache.renew("token-x")  # a caller arriving after the failure tries afresh
+    assert len(calls) == 2

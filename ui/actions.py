@@ -16,7 +16,7 @@ import streamlit as st
 
 from atlas_core.engine import cancel_upload, resolve_uncertain, retry_failed, submit_held
 
-from . import auth, describe, state
+from . import auth, describe, state, untrusted
 from .errors import show_error
 from .runtime import wake_worker
 
@@ -50,7 +50,7 @@ def show_last_message() -> None:
     if time.time() - at > MESSAGE_SECONDS:
         del st.session_state[state.ACTION_MESSAGE]
         return
-    st.success(message, icon=":material/check_circle:")
+    st.success(untrusted.text(message), icon=":material/check_circle:")  # may name a batch id
 
 
 def upload_actions(ledger: Any, upload: dict[str, Any]) -> None:
@@ -107,7 +107,7 @@ def uncertain_chunks(ledger: Any, upload_id: int) -> None:
             f"{describe.age(chunk.get('updated_at'))}."
         )
         if chunk.get("error"):
-            text.caption(str(chunk["error"]))
+            untrusted.caption(chunk["error"], where=text)
         who = auth.submitter_name() or None
         if resend.button("Resend", key=f"resend_{chunk_id}"):
             _run(

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from atlas_core.config import Settings
+from atlas_core.errors import redact
 
 
 def duration(seconds: float | None) -> str:
@@ -169,16 +170,8 @@ def batch_rows(batches: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "Pending": int(b.get("pending") or 0),
                 "Sent": age(b.get("created_at")),
                 "Last progress": age(b.get("last_progress_at")),
-                "Last error": b.get("last_error") or "",
+                "Last error": redact(b.get("last_error") or ""),  # rows stored before scrubbing, too
             }
         )
     return out
 
-
-def plain(value: Any) -> str:
-    """A value from a spreadsheet or Atlas made safe for st.markdown: markdown characters escaped."""
-    text = "" if value is None else str(value)
-    return "".join("\\" + ch if ch in MARKDOWN_SPECIAL else ch for ch in text)
-
-
-MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:")

@@ -13,6 +13,8 @@ import streamlit as st
 
 from atlas_core.errors import AtlasError
 
+from . import untrusted
+
 logger = logging.getLogger(__name__)
 
 
@@ -20,7 +22,7 @@ def show_error(exc: BaseException, doing: str) -> None:
     """Render one error as a plain sentence with the next step; log unexpected ones in full."""
     if isinstance(exc, AtlasError):
         logger.warning("%s failed: %s", doing, exc.message)
-        st.error(exc.user_message(), icon=":material/error:")
+        untrusted.error(exc.user_message())  # it may quote Atlas or a spreadsheet
         return
     logger.exception("Unexpected error while %s", doing, exc_info=exc)
     st.error(

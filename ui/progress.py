@@ -8,7 +8,7 @@ import streamlit as st
 
 from atlas_core.ledger import states as S
 
-from . import describe
+from . import describe, untrusted
 
 STATE_LABELS = {
     S.QUEUED: "waiting to be sent",
@@ -38,7 +38,7 @@ def upload_progress(row: dict[str, Any], *, named: bool = True) -> None:
     progress = float(row.get("progress") or 0.0)
     label = f"{progress:.0%} finished"
     if named:
-        label = f"Upload {row['id']} · {row.get('file_name') or 'upload'} · {label}"
+        label = f"Upload {row['id']} · {untrusted.text(row.get('file_name') or 'upload')} · {label}"
     st.progress(min(max(progress, 0.0), 1.0), text=label)
     st.caption(f"{counts_sentence(row)} · submitted {describe.age(row.get('created_at'))}")
 

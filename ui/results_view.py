@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -144,6 +145,8 @@ def _safe(make: Callable[[], bytes], what: str) -> Callable[[], bytes]:
 
     return run
 
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
 
 def download_makers(
     ledger: Any, upload: dict[str, Any] | None, batch_id: str | None
@@ -151,8 +154,8 @@ def download_makers(
     """Each download: key -> (label, file name, a function making its bytes on click)."""
     upload_id = int(upload["id"]) if upload else None
     stem = f"upload-{upload_id}" if upload_id else "all-uploads"
-    if batch_id:
-        stem += f"-{batch_id}"
+    if batch_id:  # Atlas's id: only characters every file system and browser take as they are
+        stem += "-" + (_UNSAFE_NAME.sub("_", batch_id).strip("._") or "batch")[:80]
 
     def documents(fmt: str, layout: str) -> Callable[[], bytes]:
         return lambda: export_documents(

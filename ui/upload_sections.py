@@ -9,7 +9,7 @@ import streamlit as st
 from atlas_core.engine import UploadPlan, queue_upload
 from atlas_core.intake import ColumnMapping, ValidationReport
 
-from . import describe, progress, sheet_fixes, state, upload_flow
+from . import describe, progress, sheet_fixes, state, untrusted, upload_flow
 from .errors import shown_errors
 from .live import live_section
 from .runtime import wake_worker
@@ -139,16 +139,19 @@ def column_pickers(
             continue  # chosen by the analyst: nothing to explain or confirm
         if by == "content":
             guesses.append(chosen)
+            # The reason quotes the sheet's header: shown as text, never as markup.
             where.warning(
-                f"**Guessed from the cells**: {why}. Check that this column holds the {what}.",
+                f"**Guessed from the cells**: {untrusted.text(why)}. Check that this column "
+                f"holds the {what}.",
                 icon=":material/help:",
             )
         else:
-            where.caption(f":material/check: Found because {why}.")
+            where.caption(f":material/check: Found because {untrusted.text(why)}.")
     if not url_column or not id_column or not guesses:
         return url_column, id_column, True
     confirmed = st.checkbox(
-        f"I checked: {url_column!r} holds the file links and {id_column!r} the document IDs",
+        f"I checked: {untrusted.text(repr(url_column))} holds the file links and "
+        f"{untrusted.text(repr(id_column))} the document IDs",
         key=upload_flow.confirm_key(sheet, url_column, id_column),
         help="A column guessed from its cells may be wrong: results come back keyed by the ID "
         "column, so a serial number there would lose the link to your records.",

@@ -12,6 +12,7 @@ import logging
 import sys
 
 from ..errors import AtlasError
+from ..printable import PrintableStream
 from . import exitcodes, paths
 
 # Each module registers its own sub-commands; the order is the order of ``--help``.
@@ -36,6 +37,20 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command and return its exit code; errors end as one plain line on stderr."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # The one place CLI output is cleaned: batch ids, messages and sheet values come from Atlas or
+    # a spreadsheet, and printed raw an escape sequence could retitle or rewrite the terminal.
+    # --json keeps every value exact (C1 and bidi marks as \u escapes, JSON's own for the rest).
+    streams = sys.stdout, sys.stderr
+    sys.stdout = PrintableStream(sys.stdout, as_json=bool(getattr(args, "json", False)))
+    sys.stderr = PrintableStream(sys.stderr)
+    try:
+        return _run(args)
+    finally:
+        sys.stdout.flush()
+        sys.stdout, sys.stderr = streams
+
+
+def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -17,7 +17,7 @@ from typing import Any
 from tqdm import tqdm
 
 from ..config import Settings
-from ..errors import ConfigError
+from ..errors import AtlasError, ConfigError
 from ..ledger import Ledger
 from ..ledger import states as S
 from . import exitcodes, paths, validate
@@ -144,21 +144,62 @@ def runtime_for(args: argparse.Namespace) -> Iterator[Any]:
 
 
 def _bar(total: int, what: str) -> tqdm:
-    return tqdm(total=total, unit=what, file=sys.stderr, disable=not sys.stderr.isatty(), leave=False)
+    # The bar draws with \r, which the CLI's cleaned stderr would strip: it writes to the raw one.
+    stream = getattr(sys.stderr, "raw", sys.stderr)
+    return tqdm(total=total, unit=what, file=stream, disable=not stream.isatty(), leave=False)
 
 
-def _send(runtime: Any, *, upload_id: int | None, total: int, max_wait: float) -> Any:
-    from ..engine import Heartbeat, WorkerIdentity, recover_orphans, send_until_answered
+def _send(runtime: Any, *, upload_id: int | None, total: int, max_wait: float,
+          summary: Any = None) -> Any:
+    from ..engine import Heartbeat, WorkerIdentity, send_until_answered
+    from ..engine.submitting import SendSummary
 
     settings, ledger = runtime.settings, runtime.ledger
-    recover_orphans(ledger)
+    summary = SendSummary() if summary is None else summary
+    summary.add(uncertain=_recover_orphans(ledger))
     identity = WorkerIdentity(kind="cli")
     with Heartbeat(ledger, identity), _bar(total, "doc") as bar:
         return send_until_answered(
             ledger, runtime.client, worker_id=identity.worker_id, upload_id=upload_id,
             concurrency=settings.submit_concurrency, backoff_base=settings.backoff_base,
-            backoff_cap=settings.backoff_cap, max_wait=max_wait, progress=bar.update,
+            backoff_cap=settings.backoff_cap, max_wait=max_wait, progress=bar.update, total=summary,
         )
+
+
+def _recover_orphans(ledger: Ledger) -> int:
+    """Mark requests whose process died uncertain; return how many documents they hold."""
+    from ..engine import recover_orphans
+
+    before = {c["id"] for c in ledger.chunks_in_state(S.UNCERTAIN)}
+    if not recover_orphans(ledger):
+        return 0
+    return sum(c["documents"] for c in ledger.chunks_in_state(S.UNCERTAIN) if c["id"] not in before)
+
+
+def _send_stopping(runtime: Any, *, upload_id: int | None, total: int,
+                   max_wait: float) -> tuple[Any, AtlasError | None]:
+    """Send as ``_send`` does; an error that stops the sending is returned with what was done."""
+    from ..engine.submitting import SendSummary
+
+    summary = SendSummary()
+    try:
+        _send(runtime, upload_id=upload_id, total=total, max_wait=max_wait, summary=summary)
+    except AtlasError as exc:  # the ledger keeps the rest queued; the caller says why it stopped
+        return summary, exc
+    return summary, None
+
+
+def _why_stopped(counts: dict[str, Any], summary: Any, stopped: AtlasError | None) -> str | None:
+    """The last line: why work was left queued, in plain words, and what to do next."""
+    left = counts["left_queued_chunks"]
+    rest = (f"{left} request(s) stay queued, nothing is lost: `python -m atlas_core resume` "
+            "sends them." if left else "")
+    if stopped is not None:
+        return f"error: {stopped.message} {rest} {stopped.hint}".replace("  ", " ").strip()
+    if left:
+        cause = f" ({summary.errors[-1].rstrip('.')})" if summary.errors else ""
+        return f"Atlas stayed unavailable{cause}; {rest}"
+    return None
 
 
 def _send_outcome(runtime: Any, upload_id: int | None, summary: Any) -> tuple[dict[str, Any], int]:
@@ -218,32 +259,39 @@ def run_submit(args: argparse.Namespace) -> int:
             print(f"warning: {len(plan.duplicate_ids)} document ID(s) were already submitted and are "
                   "skipped (use --force to send them again).", file=sys.stderr)
         queued = queue_upload(ledger, plan)
-        summary = _send(runtime, upload_id=queued.upload_id, total=queued.queued, max_wait=args.max_wait)
+        summary, stopped = _send_stopping(runtime, upload_id=queued.upload_id, total=queued.queued,
+                                          max_wait=args.max_wait)
         counts, code = _send_outcome(runtime, queued.upload_id, summary)
         payload = {"upload_id": queued.upload_id, **counts, "skipped": queued.skipped,
                    "invalid": queued.invalid, "held": queued.held}
+        if stopped is not None:
+            payload["error"] = stopped.message
         _print(payload, args.json,
                f"Upload {queued.upload_id}: {counts['submitted']} sent in {len(counts['batches'])} batch(es), "
                f"{queued.skipped} skipped, {queued.invalid} invalid, {queued.held} held, "
                f"{counts['uncertain']} uncertain, {counts['rejected']} rejected.")
-        if counts["left_queued_chunks"]:
-            print("Atlas stayed unavailable; the rest is queued: run `python -m atlas_core resume` later.",
-                  file=sys.stderr)
         elsewhere = ledger.queued_work()["queued"] - counts["left_queued_chunks"]
         if elsewhere:
             print(f"note: {elsewhere} request(s) of earlier uploads are still queued: "
                   "`python -m atlas_core resume` sends them.", file=sys.stderr)
-        return code
+        why = _why_stopped(counts, summary, stopped)
+        if why:
+            print(why, file=sys.stderr)  # last, so a cron mail or a terminal ends with the cause
+        return exitcodes.for_error(stopped) if stopped is not None else code
 
 
 def run_resume(args: argparse.Namespace) -> int:
     """Send every queued request (work left by a crash or by a busy Atlas)."""
     with runtime_for(args) as runtime:
-        summary = _send(runtime, upload_id=None, total=0, max_wait=args.max_wait)
+        summary, stopped = _send_stopping(runtime, upload_id=None, total=0, max_wait=args.max_wait)
         counts, code = _send_outcome(runtime, None, summary)
-        _print(counts, args.json, f"{counts['submitted']} document(s) sent, {counts['uncertain']} uncertain, "
+        payload = counts if stopped is None else {**counts, "error": stopped.message}
+        _print(payload, args.json, f"{counts['submitted']} document(s) sent, {counts['uncertain']} uncertain, "
                f"{counts['rejected']} rejected, {counts['left_queued_chunks']} request(s) still queued.")
-        return code
+        why = _why_stopped(counts, summary, stopped)
+        if why:
+            print(why, file=sys.stderr)
+        return exitcodes.for_error(stopped) if stopped is not None else code
 
 
 def run_refresh(args: argparse.Namespace) -> int:

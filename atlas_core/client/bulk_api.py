@@ -9,6 +9,7 @@ only when it certainly never reached Atlas (the connection was never made) or At
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
@@ -22,6 +23,7 @@ from ..config import (
     DEFAULT_READ_TIMEOUT,
     DEFAULT_TOKEN_MARGIN,
     MAX_PER_PAGE,
+    SANDBOX_CLIENT_SECRET,
     Settings,
 )
 from ..errors import (
@@ -30,10 +32,15 @@ from ..errors import (
     AuthError,
     BadRequestError,
     ConfigError,
+    GoneError,
     OutcomeUnknownError,
     ProtocolError,
+    TokenEndpointError,
     error_for_response,
     redact,
+    remember_secret,
+    remember_token,
+    remember_url_credentials,
 )
 from .answers import UnreadableAnswer, head_text, read_json
 from .extracts import (
@@ -65,6 +72,9 @@ MULTIUPLOAD_PATH = "/v1/bulk/multiupload"
 EXTRACTS_PATH = "/v1/bulk/extracts"
 DEFAULT_POOL_SIZE = 16
 DOCUMENTED_TOKEN_LIFETIME = 3600.0  # seconds (Authentication page), used when expires_in is absent
+# What requests accepts as a header value: no leading whitespace, no CR or LF; we also refuse the
+# other control characters, which some servers and proxies reject after the request went out.
+_SENDABLE_HEADER = re.compile(r"[^\x00-\x20\x7f][^\x00-\x1f\x7f]*")
 
 
 def _seconds(value: Any) -> float | None:
@@ -107,6 +117,10 @@ class AtlasClient:
             raise ConfigError("The Atlas client id and client secret are both required.")
         if not auth_path.startswith("/"):
             raise ConfigError(f"The Atlas token path must start with '/' (got {auth_path!r}).")
+        # Scrubbed from every error, log record and stored text from now on (errors.redact).
+        if client_secret != SANDBOX_CLIENT_SECRET:  # the sandbox's published credential
+            remember_secret(client_secret)
+        remember_url_credentials(base_url)
         self.base_url = base_url.rstrip("/")
         self.auth_path = auth_path
         self._client_id = client_id
@@ -164,9 +178,13 @@ class AtlasClient:
 
     # -- public calls --------------------------------------------------------------------------
 
-    def authenticate(self) -> float:
+    def authenticate(self, deadline: float | None = None) -> float:
         """Mint a token now (a connection test) and return its lifetime in seconds."""
-        return self._tokens.mint_now()
+        return self._tokens.mint_now(deadline)
+
+    def ensure_token(self, deadline: float | None = None) -> None:
+        """Make sure a token is at hand (the cached one, or one minted now); raise why not."""
+        self._tokens.get(deadline)
 
     def multiupload(
         self,
@@ -174,6 +192,7 @@ class AtlasClient:
         items: Iterable[UploadItem],
         *,
         on_send: Callable[[], None] | None = None,
+        deadline: float | None = None,
     ) -> list[Receipt]:
         """Submit documents as one batch; return one checked Receipt per document, in sent order.
 
@@ -183,7 +202,8 @@ class AtlasClient:
         items = list(items)
         payload = upload_payload(product_type, items)
         response = self._authorized(
-            "POST", MULTIUPLOAD_PATH, body=payload, resend_safe=False, on_send=on_send
+            "POST", MULTIUPLOAD_PATH, body=payload, resend_safe=False, on_send=on_send,
+            deadline=deadline,
         )
         try:
             return self._receipts(response, items)
@@ -285,14 +305,15 @@ class AtlasClient:
 
     # -- tokens --------------------------------------------------------------------------------
 
-    def _mint_token(self) -> tuple[str, float]:
+    def _mint_token(self, deadline: float | None = None) -> tuple[str, float]:
         headers = {"Client-Id": self._client_id, "Client-Secret": self._client_secret}
-        response = self._transport.send("POST", self.auth_path, headers=headers, resend_safe=True)[
-            0
-        ]
-        if not 200 <= response.status_code < 300:
+        response = self._transport.send(
+            "POST", self.auth_path, headers=headers, resend_safe=True, deadline=deadline
+        )[0]
+        status = response.status_code
+        if not 200 <= status < 300:
             error = self._api_error(response, count=False)
-            if isinstance(error, AuthError):
+            if status == 401:
                 error = AuthError(
                     f"Atlas did not accept the client id and secret ({error.message}).",
                     status=error.status,
@@ -300,14 +321,40 @@ class AtlasClient:
                     text=error.text,
                     url=error.url,
                 )
+            elif not (error.retry_safe or isinstance(error, GoneError)):
+                # 403, 404, a redirect...: Atlas gave no token, so nothing can have been sent;
+                # as a plain ApiError the chunk waiting for the token would be marked rejected.
+                error = TokenEndpointError(
+                    f"Atlas's token endpoint ({self.base_url}{self.auth_path}) gave no token: it "
+                    f"answered {self._token_refusal(response, error).rstrip('.')}.",
+                    status=error.status,
+                    body=error.body,
+                    text=error.text,
+                    url=error.url,
+                )
             raise self._failed(error)
-        body = self._json(response, "the token request", show_body=False)
+        try:
+            body = self._json(response, "the token request", show_body=False)
+        except ProtocolError as exc:  # counted once already, by _json
+            raise self._unusable_token(response, exc.message) from None
         token = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token.strip():
             keys = sorted(body) if isinstance(body, dict) else type(body).__name__
             raise self._failed(
-                ProtocolError(f"Atlas's token answer has no access_token (it holds {keys}).")
+                self._unusable_token(
+                    response, f"Atlas's token answer has no access_token (it holds {keys})."
+                )
             )
+        if not _SENDABLE_HEADER.fullmatch(token):
+            # requests would refuse it as a header before sending: say so now, never "sent".
+            raise self._failed(
+                self._unusable_token(
+                    response,
+                    "Atlas's token endpoint handed out a token that cannot be sent in an HTTP "
+                    "header (it holds a line break or another control character).",
+                )
+            )
+        remember_token(token)  # before anything can echo it back in an error or a log line
         expires_in = _seconds(body.get("expires_in"))
         if expires_in is None:
             log.warning(
@@ -318,6 +365,17 @@ class AtlasClient:
         self._counters.bump("tokens_minted")
         log.info("minted a token valid for %.0f s", expires_in)
         return token, float(expires_in)
+
+    def _token_refusal(self, response: requests.Response, error: ApiError) -> str:
+        """The status and what it says, with the redirect's target for a 3xx."""
+        status = response.status_code
+        if 300 <= status < 400:
+            target = redact(response.headers.get("Location") or "nowhere", self._secrets())
+            return f"{status}, a redirect to {target[:200]} (redirects are not followed)"
+        return error.message.removeprefix("Atlas answered ")
+
+    def _unusable_token(self, response: requests.Response, message: str) -> TokenEndpointError:
+        return TokenEndpointError(message, status=response.status_code, url=response.url)
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -330,27 +388,30 @@ class AtlasClient:
         params: dict | None = None,
         body: Any = None,
         on_send: Callable[[], None] | None = None,
+        deadline: float | None = None,
     ) -> requests.Response:
         """Send with the token; on a 401 mint once more and resend (Atlas did not take it)."""
-        token = self._tokens.get
-        if on_send is not None:
+
+        def token() -> str:
             # The transport asks for the token just before each attempt goes out.
-            def token() -> str:
-                value = self._tokens.get()
+            value = self._tokens.get(deadline)
+            if on_send is not None:
                 on_send()
-                return value
+            return value
 
         response, used = self._transport.send(
-            method, path, params=params, body=body, resend_safe=resend_safe, token=token
+            method, path, params=params, body=body, resend_safe=resend_safe, token=token,
+            deadline=deadline,
         )
         if response.status_code != 401:
             return response
         self._counters.bump("reauthentications")
         log.info("%s %s -> 401; minting a new token and trying once more", method, path)
         response.close()
-        self._tokens.renew(used or "")
+        self._tokens.renew(used or "", deadline)
         response, _ = self._transport.send(
-            method, path, params=params, body=body, resend_safe=resend_safe, token=token
+            method, path, params=params, body=body, resend_safe=resend_safe, token=token,
+            deadline=deadline,
         )
         if response.status_code == 401:
             error = self._api_error(response, count=False)
@@ -406,7 +467,7 @@ class AtlasClient:
         if kind == "not_json":
             text = head_text(response.content, response.encoding)
             snippet = (
-                redact(" ".join(text.split())[:200], self._secrets())
+                " ".join(redact(text, self._secrets()).split())[:200]  # scrubbed before it is cut
                 if show_body
                 else "(hidden)"
             )

@@ -105,6 +105,8 @@ def describe_transport_failure(exc: BaseException) -> str:
     def has(*types: type[BaseException]) -> bool:
         return any(issubclass(kind, types) for kind in kinds)
 
+    if has(requests.exceptions.InvalidHeader):  # its text holds the header value: never shown
+        return "a header value holds a line break or another character HTTP does not allow"
     if has(urllib3.exceptions.NameResolutionError):
         return "the Atlas host name could not be resolved"
     if has(ConnectionRefusedError):

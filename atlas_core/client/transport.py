@@ -2,7 +2,9 @@
 
 Whether a failed request may be sent again is decided here, per request: ``resend_safe`` requests
 (reads, token requests) are retried on any transport failure, 429 and 5xx; the others only when the
-connection was never made, or on 429/503, which mean Atlas refused the request.
+connection was never made, or on 429/503, which mean Atlas refused the request. A ``deadline``
+(``time.monotonic()`` seconds) ends the retries early: no pause is begun that would end after it,
+so a request returns or raises at most one request timeout after the deadline.
 """
 
 from __future__ import annotations
@@ -24,6 +26,14 @@ from ..errors import ConnectFailedError, OutcomeUnknownError, TransportError
 from .retrying import RetryPolicy, describe_transport_failure, never_sent, parse_retry_after
 
 log = logging.getLogger(__name__)
+
+# Raised by requests while building a request, before any byte is sent.
+_NOT_PREPARED = (
+    requests.exceptions.InvalidHeader,
+    requests.exceptions.InvalidURL,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.MissingSchema,
+)
 
 REFUSED_STATUSES = frozenset(
     {429, 503}
@@ -134,6 +144,7 @@ class Transport:
         params: dict[str, Any] | None = None,
         body: Any = None,
         headers: dict[str, str] | None = None,
+        deadline: float | None = None,
     ) -> tuple[requests.Response, str | None]:
         """One logical request with retries: the final response (any status) and the token it used."""
         url = self.base_url + path
@@ -168,8 +179,7 @@ class Transport:
                     attempts,
                     failure.message,
                 )
-                if failure.retry_safe and attempt < attempts:
-                    self._pause(attempt, None)
+                if failure.retry_safe and attempt < attempts and self._pause(attempt, None, deadline):
                     continue
                 self.counters.error(type(failure).__name__)
                 raise failure
@@ -179,12 +189,15 @@ class Transport:
                 status in REFUSED_STATUSES or (resend_safe and status >= 500)
             ) and attempt < attempts:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                response.close()
-                log.info(
-                    "%s %s -> %d; retrying (attempt %d/%d)", method, path, status, attempt, attempts
-                )
-                self._pause(attempt, retry_after)
-                continue
+                delay = self.retry.delay(attempt - 1, retry_after)
+                if deadline is None or time.monotonic() + delay < deadline:
+                    response.close()
+                    log.info(
+                        "%s %s -> %d; retrying (attempt %d/%d)", method, path, status, attempt,
+                        attempts,
+                    )
+                    self._wait(delay)
+                    continue
             return response, used
         raise AssertionError("unreachable: the last attempt returns or raises")
 
@@ -192,6 +205,12 @@ class Transport:
         self, exc: requests.RequestException, method: str, path: str, url: str, resend_safe: bool
     ) -> TransportError:
         what = describe_transport_failure(exc)
+        if isinstance(exc, _NOT_PREPARED):
+            # requests refused to build the request (a header with a line break, say): nothing
+            # left this process, and sending the same request again would fail the same way.
+            error = ConnectFailedError(f"{method} {path} was not sent to Atlas: {what}.", url=url)
+            error.retry_safe = False
+            return error
         if never_sent(exc):
             return ConnectFailedError(
                 f"Could not connect to Atlas at {self.base_url}: {what}.", url=url
@@ -206,8 +225,15 @@ class Transport:
             url=url,
         )
 
-    def _pause(self, attempt: int, retry_after: float | None) -> None:
+    def _pause(self, attempt: int, retry_after: float | None, deadline: float | None) -> bool:
+        """Wait before the next attempt; False (without waiting) when it would end past the deadline."""
         delay = self.retry.delay(attempt - 1, retry_after)
+        if deadline is not None and time.monotonic() + delay >= deadline:
+            return False
+        self._wait(delay)
+        return True
+
+    def _wait(self, delay: float) -> None:
         self.counters.waited(delay)
         if delay > 0:
             time.sleep(delay)

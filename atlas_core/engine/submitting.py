@@ -9,7 +9,15 @@ uncertain stays bounded by the lanes). What happens on each answer:
 - OutcomeUnknownError (or a 2xx we cannot read) -> uncertain: never resent without the user;
 - 400/422 and other refusals -> rejected, with Atlas's message;
 - 429/5xx/connection refused (after the client's own retries) -> back in the queue with a delay;
-- 401/410 -> back in the queue, and sending stops: settings need fixing first;
+- 401/410, or no usable token (TokenEndpointError) -> back in the queue, and sending stops:
+  settings need fixing first;
+- a request that could not even be built (ConnectFailedError that is not retry_safe) -> back in
+  the queue, and sending stops: nothing was sent, and sending it again would fail the same way.
+
+``send_until_answered`` asks for a token before it claims anything, and stops there (everything
+still queued) when there is none to be had; its ``max_wait`` is a deadline that every lane, every
+retry and every pause inside a request obeys, so it returns within ``max_wait`` plus one request
+timeout even when Atlas cannot be reached at all.
 - any other exception (our own failure) -> uncertain if the request may have left, else back in
   the queue; then it is raised. No chunk stays 'sending' once its request is over.
 """
@@ -28,6 +36,7 @@ from ..errors import (
     ApiError,
     AtlasError,
     AuthError,
+    ConnectFailedError,
     GoneError,
     OutcomeUnknownError,
     ProtocolError,
@@ -77,13 +86,21 @@ class NextClaim:
     worker_id: str
     upload_id: int | None
     stop: threading.Event
+    deadline: float | None = None  # time.monotonic() after which nothing new is claimed
+
+    def open(self) -> bool:
+        """True while a lane may claim another chunk."""
+        return not self.stop.is_set() and (
+            self.deadline is None or time.monotonic() < self.deadline
+        )
 
 
 def send_chunk(
     ledger: Ledger, client: AtlasClient, chunk: ClaimedChunk, summary: SendSummary,
     *, backoff_base: float, backoff_cap: float, then_claim: NextClaim | None = None,
 ) -> ClaimedChunk | None:
-    """Send one claimed chunk and record the outcome; raise on 401/410 and internal errors (settled).
+    """Send one claimed chunk and record the outcome; raise when sending must stop (requeued) or
+    on an internal error (settled first).
 
     With ``then_claim``, a sent chunk's receipts are recorded in the same transaction that claims
     the next chunk, which is returned (None when nothing is due, or on any other outcome).
@@ -93,8 +110,11 @@ def send_chunk(
         return None
     items = [UploadItem(file_url=url, document_id=doc_id) for _, doc_id, url in chunk.documents]
     sent = threading.Event()  # set once the request may have left: from then on, never requeued
+    deadline = then_claim.deadline if then_claim is not None else None
     try:
-        receipts = client.multiupload(chunk.product_type, items, on_send=sent.set)
+        receipts = client.multiupload(
+            chunk.product_type, items, on_send=sent.set, deadline=deadline
+        )
     except (OutcomeUnknownError, ProtocolError) as exc:
         if isinstance(exc, ProtocolError) and not sent.is_set():
             # An unreadable token answer, say: the upload itself never left.
@@ -110,6 +130,10 @@ def send_chunk(
         ledger.requeue_chunk(chunk.chunk_id, exc.message, retry_at=now_ts())
         raise
     except (TransportError, ApiError) as exc:
+        if isinstance(exc, ConnectFailedError) and not exc.retry_safe:
+            # Never sent, and it would fail the same way again: keep it queued and stop here.
+            ledger.requeue_chunk(chunk.chunk_id, exc.message, retry_at=now_ts())
+            raise
         if exc.retry_safe:
             delay = requeue_delay(chunk.attempts, exc, backoff_base, backoff_cap)
             ledger.requeue_chunk(chunk.chunk_id, exc.message, retry_at=now_ts() + delay)
@@ -136,7 +160,7 @@ def send_chunk(
     answer = [(r.batch_id, r.document_id, r.file_uuid) for r in receipts]
     following = None
     try:
-        if then_claim is not None and not then_claim.stop.is_set():
+        if then_claim is not None and then_claim.open():
             # One transaction instead of two on the lane's path from one answer to the next request.
             batches, following = ledger.record_sent_and_claim(
                 chunk.chunk_id, answer, then_claim.worker_id, upload_id=then_claim.upload_id
@@ -188,17 +212,23 @@ def send_queued(
     backoff_cap: float = 30.0,
     progress: Callable[[int], None] | None = None,
     stop: threading.Event | None = None,
+    deadline: float | None = None,
 ) -> SendSummary:
-    """Send every chunk that is queued and due now, ``concurrency`` requests at a time."""
+    """Send every chunk that is queued and due now, ``concurrency`` requests at a time.
+
+    With ``deadline`` (``time.monotonic()`` seconds), no chunk is claimed after it and no request
+    waits past it to retry; chunks that come due again meanwhile would otherwise keep a round of
+    an unreachable Atlas going for ever.
+    """
     summary = SendSummary()
     stop = stop or threading.Event()
     fatal: list[AtlasError] = []
-    then_claim = NextClaim(worker_id, upload_id, stop)
+    then_claim = NextClaim(worker_id, upload_id, stop, deadline)
 
     def lane() -> None:
         # A chunk is claimed only when this lane can send it at once: one claimed early would
         # turn uncertain in a crash without ever having left.
-        chunk = None if stop.is_set() else ledger.claim_chunk(worker_id, upload_id=upload_id)
+        chunk = ledger.claim_chunk(worker_id, upload_id=upload_id) if then_claim.open() else None
         while chunk is not None:
             try:
                 following = send_chunk(ledger, client, chunk, summary, backoff_base=backoff_base,
@@ -209,7 +239,7 @@ def send_queued(
                 return
             if progress is not None:
                 progress(len(chunk.documents))
-            if following is None and not stop.is_set():
+            if following is None and then_claim.open():
                 following = ledger.claim_chunk(worker_id, upload_id=upload_id)
             chunk = following
 
@@ -239,14 +269,22 @@ def send_until_answered(
     max_wait: float = 600.0,
     progress: Callable[[int], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    total: SendSummary | None = None,
 ) -> SendSummary:
-    """Send until no chunk of the upload is queued or in flight, waiting at most ``max_wait`` s."""
-    total = SendSummary()
+    """Send until no chunk of the upload is queued or in flight, waiting at most ``max_wait`` s.
+
+    Before each round that has queued work, a token is made sure of; when none can be had the
+    error is raised before any chunk is claimed, so everything stays queued. Counts go into
+    ``total`` when given, so a caller keeps them even when an error ends the sending.
+    """
+    total = SendSummary() if total is None else total
     deadline = time.monotonic() + max_wait
     while True:
+        if ledger.queued_work(upload_id=upload_id)["queued"]:
+            client.ensure_token(deadline)  # a cached token costs nothing; no token, no claims
         round_ = send_queued(ledger, client, worker_id=worker_id, upload_id=upload_id,
                              concurrency=concurrency, backoff_base=backoff_base,
-                             backoff_cap=backoff_cap, progress=progress)
+                             backoff_cap=backoff_cap, progress=progress, deadline=deadline)
         for name in ("chunks_sent", "documents_sent", "uncertain", "rejected", "requeued"):
             setattr(total, name, getattr(total, name) + getattr(round_, name))
         total.batches.extend(round_.batches)

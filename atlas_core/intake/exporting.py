@@ -1,4 +1,10 @@
-"""The file to fix and re-upload: the rows as read plus a ``problems`` column, as CSV or xlsx."""
+"""The file to fix and re-upload: the rows as read plus a ``problems`` column, as CSV or xlsx.
+
+Cells go through ``atlas_core.neutralise`` like every other file the product writes: in CSV a
+formula-like cell gets a leading quote (a sheet cell is untrusted input, and the file is opened
+in Excel); in xlsx the text stays exact and the cell is marked as typed-in text (quotePrefix),
+so Excel never evaluates it, even on edit.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +15,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..neutralise import is_formula_like, write_csv_table
+
 if TYPE_CHECKING:
     from .report import ValidationReport
 
 # Characters XML (and so xlsx) cannot hold, or turns into another (a lone CR reads back as LF);
-# the xlsx export shows them as \xNN. The CSV export keeps every byte.
+# the xlsx export shows them as \xNN.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\ufffe\uffff]")
-# Excel treats a typed cell starting with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def export_frame(report: ValidationReport, *, only_problems: bool = False) -> pd.DataFrame:
@@ -50,7 +56,10 @@ def problems_file(
     """CSV (UTF-8 with BOM, so Excel shows every script) or xlsx bytes of ``export_frame``."""
     frame = export_frame(report, only_problems=only_problems)
     if fmt == "csv":
-        return ("\ufeff" + frame.to_csv(index=False)).encode("utf-8")
+        buffer = io.BytesIO()
+        rows = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
+        write_csv_table([list(frame.columns), *rows], buffer)
+        return buffer.getvalue()
     if fmt == "xlsx":
         return _xlsx_bytes(frame)
     raise ValueError(f"unknown export format {fmt!r}; use 'csv' or 'xlsx'")
@@ -69,7 +78,7 @@ def _xlsx_bytes(frame: pd.DataFrame) -> bytes:
         # Set as a plain string: assigning through .value would make "=..." a live formula.
         cell._value = text
         cell.data_type = "s"
-        if text.startswith(FORMULA_STARTS):
+        if is_formula_like(text):
             cell.quotePrefix = True  # typed-in text marker: Excel never evaluates it, even on edit
         return cell
 

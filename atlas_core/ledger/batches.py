@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import redact
 from . import states as S
 from .jsontext import dump_standard
 from .records import Interpreted
@@ -216,7 +217,7 @@ class BatchLedger(LedgerCore):
             db.execute(
                 "UPDATE batches SET last_polled_at = ?, next_poll_at = ?, poll_step = ?, last_error = ?"
                 " WHERE batch_id = ? AND state = ?",
-                [now, next_poll, step, error, batch_id, S.PROCESSING],
+                [now, next_poll, step, redact(error) if error else error, batch_id, S.PROCESSING],
             )
         return next_poll
 

@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ..errors import redact
 from . import states as S
 from .records import ClaimedChunk
 from .store import LedgerCore, now_ts
@@ -164,6 +165,7 @@ class ChunkLedger(LedgerCore):
     def _fail_chunk(db: Any, chunk_id: int, state: str, error: str, now: float,
                     from_states: tuple[str, ...]) -> bool:
         marks = ",".join("?" * len(from_states))
+        error = redact(error)  # the ledger is a sink: no secret or token is ever written to it
         changed = db.execute(
             f"UPDATE chunks SET state = ?, error = ?, updated_at = ? WHERE id = ? AND state IN ({marks})",
             [state, error, now, chunk_id, *from_states],
@@ -185,7 +187,7 @@ class ChunkLedger(LedgerCore):
             db.execute(
                 "UPDATE chunks SET state = ?, claimed_by = NULL, error = ?, next_attempt_at = ?,"
                 " updated_at = ? WHERE id = ? AND state = ?",
-                [S.QUEUED, error, retry_at, now, chunk_id, S.SENDING],
+                [S.QUEUED, redact(error), retry_at, now, chunk_id, S.SENDING],
             )
 
     def sending_chunks(self) -> list[dict[str, Any]]:

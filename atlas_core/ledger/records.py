@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import redact
+
 
 @dataclass(frozen=True)
 class UploadRecord:
@@ -71,3 +73,8 @@ class Interpreted:
     file_data: dict[str, Any] | None = None
     min_confidence: float | None = None
     file_data_json: str | None = None  # file_data already serialised (off the write path), if given
+
+    def __post_init__(self) -> None:
+        # Atlas's per-document error text is stored and exported: scrub it on the way in.
+        if self.error:
+            object.__setattr__(self, "error", redact(self.error))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import redact
 from .store import LedgerCore, now_ts
 
 
@@ -31,7 +32,7 @@ class WorkerLedger(LedgerCore):
             db.execute(
                 "UPDATE workers SET heartbeat_at = ?, last_error = coalesce(?, last_error)"
                 " WHERE id = ?",
-                [now, error, worker_id],
+                [now, redact(error) if error else error, worker_id],
             )
 
     def stop_worker(self, worker_id: str, *, now: float | None = None) -> None:

@@ -3,9 +3,9 @@
 Pure functions over document-row dicts from the ledger: no HTTP and no SQL here.
 """
 
+from ..neutralise import neutralise_text
 from .export import FORMATS, LAYOUTS, MIME_TYPES, documents_frame, export_documents, write_documents
 from .flatten import FIXED_COLUMNS, LONG_COLUMNS, field_triples, flatten_file_data, long_rows
-from .neutralise import neutralise_text
 from .reconciliation import (
     ReconciliationIssue,
     ReconciliationReport,

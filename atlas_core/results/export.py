@@ -16,7 +16,6 @@ into a temporary file and read back: 100,000 documents never sit in memory twice
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
@@ -29,6 +28,13 @@ from typing import IO, Any
 import pandas as pd
 
 from ..errors import AtlasError
+from ..neutralise import (
+    XLSX_MAX_COLUMNS,
+    XLSX_MAX_ROWS,
+    neutralise_text,
+    write_csv_table,
+    xlsx_cell,
+)
 from .flatten import (
     FIXED_COLUMNS,
     LONG_COLUMNS,
@@ -41,7 +47,6 @@ from .flatten import (
     parse_file_data,
     to_cell,
 )
-from .neutralise import XLSX_MAX_COLUMNS, XLSX_MAX_ROWS, csv_cell, neutralise_text, xlsx_cell
 
 FORMATS: tuple[str, ...] = ("csv", "xlsx", "json")
 LAYOUTS: tuple[str, ...] = ("wide", "long")
@@ -154,22 +159,6 @@ def _check(fmt: str, layout: str) -> None:
         raise AtlasError(
             f"Unknown export layout {layout!r}.", hint=f"Choose one of: {', '.join(LAYOUTS)}."
         )
-
-
-def write_csv_table(table: Iterable[list[Any]], target: IO[bytes]) -> int:
-    """Write a header and rows as CSV (UTF-8 BOM, text quoted, neutralised); returns data rows."""
-    # utf-8-sig writes the BOM Excel needs to read Devanagari; "replace" survives lone surrogates.
-    text = io.TextIOWrapper(target, encoding="utf-8-sig", errors="replace", newline="")
-    try:
-        writer = csv.writer(text, quoting=csv.QUOTE_NONNUMERIC)
-        count = -1
-        for line in table:
-            writer.writerow([csv_cell(value) for value in line])
-            count += 1
-        text.flush()
-    finally:
-        text.detach()  # leave the caller's file open
-    return max(count, 0)
 
 
 def _write_xlsx(table: Iterable[list[Cell]], target: IO[bytes], title: str) -> int:

@@ -82,6 +82,8 @@ class Endpoints:
 
     def authtoken(self, request: Request, behaviour: Behaviour) -> Reply:
         """Mint a token for valid Client-Id and Client-Secret headers."""
+        if behaviour.token_status is not None:
+            return _token_refusal(request, behaviour.token_status)
         client_id = request.headers.get("client-id")
         client_secret = request.headers.get("client-secret")
         if not client_id or not client_secret:
@@ -101,7 +103,9 @@ class Endpoints:
                 {"error_code": "401", "error_message": "The credentials match no active account."},
             )
         lifetime = behaviour.token_lifetime
-        token = self.tokens.issue(lifetime, self.store.now())
+        token = self.tokens.issue(lifetime, self.store.now(), opaque=behaviour.opaque_tokens)
+        if behaviour.token_crlf:  # as a hostile endpoint would: a header injection in the token
+            token = f"{token}\r\nX-Injected: yes"
         expires_in = int(lifetime) if float(lifetime).is_integer() else lifetime
         answer = {"access_token": token, "expires_in": expires_in}
         if behaviour.hostile_token_answer != "none":
@@ -181,6 +185,20 @@ class Endpoints:
         if behaviour.hostile_extracts_answer != "none":
             return Reply(200, None, raw=hostile_body(behaviour.hostile_extracts_answer, answer))
         return Reply(200, answer)
+
+
+def _token_refusal(request: Request, status: int) -> Reply:
+    """The token endpoint's answer when ``token_status`` is set: a refusal or a redirect."""
+    if 300 <= status < 400:
+        location = f"https://elsewhere.invalid{request.path}"
+        return Reply(status, {"error": f"Moved to {location}"}, {"Location": location})
+    if status == 403:
+        return Reply(
+            403, {"error_code": "403", "error_message": "This client may not use the Bulk API."}
+        )
+    if status == 404:
+        return Reply(404, {"error": f"No such endpoint: {request.path}"})
+    return Reply(status, {"error_code": str(status), "error_message": "No token for you."})
 
 
 def _parse_upload(raw: bytes, behaviour: Behaviour) -> tuple[str | None, str, list[dict[str, str]]]:

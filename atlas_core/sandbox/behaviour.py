@@ -27,7 +27,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "duplicate_ids": ("allow", "refuse"),
 }
 RATES = ("fail_rate", "hostile_rate", "rate_503", "rate_429", "rate_drop", "rate_drop_after_accept")
-FAULT_KINDS = ("503", "429", "401", "drop", "drop_after_accept", "latency")
+FAULT_KINDS = ("503", "429", "401", "drop", "drop_after_accept", "latency", "500")
 DEFAULT_TOKEN_LIFETIME = 3600  # seconds, as documented ("expires_in": 3600)
 
 
@@ -66,6 +66,21 @@ class Behaviour:
     # Added for issue 10 (worker-resilience): credentials refused for a while. While on, the token
     # endpoint answers 401 and the tokens minted so far expire; clearing it lets new tokens be minted.
     refuse_credentials: bool = False
+    # outage-submit: a token endpoint that gives no usable token. token_status: it answers this
+    # status (403, 404, a 3xx redirect...) instead of a token; token_crlf: its tokens hold CR/LF.
+    token_status: int | None = None
+    token_crlf: bool = False
+    # values-are-data: Atlas text carrying Markdown/HTML that fetches markup_beacon when rendered,
+    # or terminal control sequences, in batch ids, error messages and values (see spoiling.py).
+    markup_in_answers: bool = False
+    markup_beacon: str = "http://beacon.invalid/beacon.png"
+    control_chars_in_answers: bool = False
+    # Secrets through encodings: every error body echoes the request headers (Client-Secret,
+    # Token, Authorization) as escaped JSON (\/ and \uXXXX) and URL-encoded (sandbox/echo.py).
+    echo_request_in_errors: bool = False
+    # Opaque tokens holding '/', '+' and '=' instead of JWTs: no pattern can spot them, so only
+    # remembering the tokens minted lately keeps them out of errors, logs and the ledger.
+    opaque_tokens: bool = False
 
     def __post_init__(self) -> None:
         for name, choices in CHOICES.items():
@@ -81,8 +96,17 @@ class Behaviour:
             raise ValueError("processing_seconds and latency cannot be negative")
         if not isinstance(self.refuse_credentials, bool):
             raise ValueError(f"refuse_credentials must be true or false (got {self.refuse_credentials!r})")
+        for name in ("echo_request_in_errors", "opaque_tokens"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false")
         if self.token_lifetime <= 0:
             raise ValueError("token_lifetime must be positive")
+        if self.token_status is not None and (
+            isinstance(self.token_status, bool)
+            or not isinstance(self.token_status, int)
+            or not 300 <= self.token_status <= 599
+        ):
+            raise ValueError(f"token_status must be a status from 300 to 599 (got {self.token_status!r})")
         if self.retry_after is not None and self.retry_after < 0:
             raise ValueError("retry_after cannot be negative (None sends no Retry-After header)")
         if self.max_files_per_upload is not None and self.max_files_per_upload < 1:

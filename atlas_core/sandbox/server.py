@@ -23,7 +23,9 @@ from ..config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from . import control
 from .api import AUTH_PATHS, MULTIUPLOAD_PATHS, Endpoints, Reply, Request
 from .behaviour import Behaviour, Fault, FaultQueue, parse_fault, path_matches
+from .echo import echoed_body
 from .journal import Journal
+from .spoiling import restore_request, spoil_reply
 from .store import BatchStore, TokenBook, truth
 
 logger = logging.getLogger(__name__)
@@ -170,6 +172,7 @@ class SandboxServer:
     def handle_api(self, request: Request) -> Reply:
         """Answer one API request, playing a queued or random fault first if one applies."""
         behaviour = self._behaviour
+        request = restore_request(request, behaviour)
         fault = self._faults.pop_for(request.path)
         faultable = any(path_matches(p, request.path) for p in behaviour.fault_paths or (None,))
         if faultable:
@@ -182,6 +185,8 @@ class SandboxServer:
             time.sleep(fault.seconds)
         if kind == "drop":
             reply = Reply(0, None, drop=True)
+        elif kind == "500":  # a crash that may come after the work was done
+            reply = Reply(500, {"error": "Internal server error."})
         elif kind == "503":
             reply = Reply(503, {"error": "Service temporarily unavailable: a dependency is down."})
         elif kind == "429":
@@ -204,7 +209,9 @@ class SandboxServer:
             reply = self.endpoints.route(request, behaviour)
             reply.drop = kind == "drop_after_accept"
         reply.fault = kind
-        return reply
+        if behaviour.echo_request_in_errors and reply.status >= 400 and not reply.drop:
+            reply.raw = echoed_body(reply.body, request.headers)
+        return spoil_reply(reply, request, behaviour)
 
     def _random_fault(self, behaviour: Behaviour, path: str) -> Fault | None:
         with self._rng_lock:

@@ -35,6 +35,11 @@ def new_token() -> str:
     return f"{_JWT_HEADER}.{payload.rstrip(b'=').decode()}.{secrets.token_urlsafe(32)}"
 
 
+def new_opaque_token() -> str:
+    """A random token with no recognisable shape, holding '/', '+' and '=' (Behaviour.opaque_tokens)."""
+    return f"atk/{base64.b64encode(secrets.token_bytes(18)).decode()}+{secrets.token_hex(6)}=="
+
+
 def new_batch_id(now: float) -> str:
     """A batch id shaped like Atlas's, e.g. BATCH-30732-SIYKJ-20251121113228, random enough to be unique."""
     digits = f"{secrets.randbelow(100_000):05d}"
@@ -49,9 +54,9 @@ class TokenBook:
         self._lock = threading.Lock()
         self._expiry: dict[str, float] = {}
 
-    def issue(self, lifetime: float, now: float) -> str:
-        """Mint a token valid for ``lifetime`` seconds."""
-        token = new_token()
+    def issue(self, lifetime: float, now: float, *, opaque: bool = False) -> str:
+        """Mint a token valid for ``lifetime`` seconds (opaque rather than JWT-shaped if asked)."""
+        token = new_opaque_token() if opaque else new_token()
         with self._lock:
             if len(self._expiry) > 10_000:  # a soak mints many; forget the expired ones
                 self._expiry = {t: e for t, e in self._expiry.items() if e > now}

@@ -1,0 +1,106 @@
+"""Making cells safe for spreadsheets: formula neutralisation and the limits of the XLSX format.
+
+Every file the product writes for a spreadsheet (results in every layout, the problems file,
+failed documents, the reconciliation report) takes its cells from here, so one rule holds.
+
+A text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab, a line break or a NUL, or with
+blanks before one of those signs (Excel and LibreOffice skip leading spaces when they read a
+formula), could be run as a formula when the file is opened (CSV injection); OWASP's advice is to
+prefix it with a single quote, which the CSV files and the results XLSX do, so both read the same.
+The full-width forms of the signs are included because some spreadsheet locales accept them.
+Only text is touched: a real number (-5.0) stays a number, while the *text* "-5" gets the quote.
+A NUL byte never reaches a file: many readers stop at it, so it becomes U+FFFD.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+import re
+from collections.abc import Iterable
+from typing import IO, Any
+
+FORMULA_SIGNS: tuple[str, ...] = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# A cell starting with any of these is quoted, whatever follows.
+FORMULA_PREFIXES: tuple[str, ...] = (*FORMULA_SIGNS, "\t", "\r", "\n", "\0")
+# Blanks a spreadsheet may skip before a formula sign: every Unicode space, zero-width ones, NUL.
+LEADING_BLANKS = (
+    " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u200b\u2028\u2029\u202f\u205f\u2060\u3000\ufeff\0"
+)
+XLSX_MAX_CELL_CHARS = 32_767  # Excel's limit for one cell
+XLSX_MAX_ROWS = 1_048_576
+XLSX_MAX_COLUMNS = 16_384
+XLSX_TRUNCATED_MARK = "…[truncated]"
+# Excel keeps 15 significant digits; a bigger integer would come back altered, so it goes as text.
+_XLSX_EXACT_INT = 10**15
+# Control characters the XML inside an XLSX cannot hold (openpyxl refuses them).
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def is_formula_like(text: str) -> bool:
+    """True for text a spreadsheet might run as a formula (a sign first, or after blanks)."""
+    if text.startswith(FORMULA_PREFIXES):
+        return True
+    return text[:1] in LEADING_BLANKS and text.lstrip(LEADING_BLANKS).startswith(FORMULA_SIGNS)
+
+
+def neutralise_text(text: str) -> str:
+    """Text safe in a spreadsheet cell: NUL replaced, and a quote before anything formula-like."""
+    quote = "'" if is_formula_like(text) else ""
+    return quote + text.replace("\0", "\ufffd") if "\0" in text else quote + text
+
+
+def csv_cell(value: Any) -> Any:
+    """A cell ready for csv.writer: finite numbers as they are, everything else neutralised text."""
+    if value is None:
+        return ""
+    if type(value) is str:  # the common case first: this runs once per cell of an export
+        return neutralise_text(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
+        return value
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    return neutralise_text(value if isinstance(value, str) else str(value))
+
+
+def xlsx_cell(value: Any) -> Any:
+    """A cell for openpyxl: a number Excel holds exactly, or neutralised, legal, bounded text."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int) and abs(value) < _XLSX_EXACT_INT:
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    text = neutralise_text(value if isinstance(value, str) else str(value))
+    text = _XML_ILLEGAL.sub("\ufffd", text)
+    if len(text) > XLSX_MAX_CELL_CHARS:
+        text = text[: XLSX_MAX_CELL_CHARS - len(XLSX_TRUNCATED_MARK)] + XLSX_TRUNCATED_MARK
+    return text
+
+
+def write_csv_table(table: Iterable[list[Any]], target: IO[bytes]) -> int:
+    """Write a header and rows as CSV (UTF-8 BOM, text quoted, neutralised); returns data rows.
+
+    Every text cell is quoted, so a line break inside one (CR too) never splits the row.
+    """
+    # utf-8-sig writes the BOM Excel needs to read Devanagari; "replace" survives lone surrogates.
+    text = io.TextIOWrapper(target, encoding="utf-8-sig", errors="replace", newline="")
+    try:
+        writer = csv.writer(text, quoting=csv.QUOTE_NONNUMERIC)
+        count = -1
+        for line in table:
+            writer.writerow([csv_cell(value) for value in line])
+            count += 1
+        text.flush()
+    finally:
+        text.detach()  # leave the caller's file open
+    return max(count, 0)
