@@ -56,6 +56,19 @@ def test_public_links_pass(url):
     assert codes(url) == []
 
 
+def test_private_hosts_among_many_links_and_past_the_host_window():
+    """The check looks at each distinct host once; long hosts are judged on the whole link."""
+    long_local = "http://" + "scanner-" * 15 + "x.local/a.jpg"
+    long_public = "https://" + "cdn-" * 30 + "x.example.com/a.jpg"
+    urls = [f"https://bucket.s3.amazonaws.com/{i}.jpg" for i in range(300)]
+    urls[17] = "http://10.0.0.7/17.jpg"
+    urls[250] = "HTTPS://Printer.LOCAL:8443/250.jpg"
+    urls[251], urls[252] = long_local, long_public
+    report = validate_sheet(sheet_of([str(i) for i in range(300)], urls), now=NOW)
+    private = [p.row - 2 for p in report.problems if p.code == "URL_PRIVATE_HOST"]
+    assert private == [17, 250, 251]
+
+
 def test_an_exact_repeated_row_is_sent_once_and_warned():
     ids = ["A", "B", "A", "A", "C", "C"]
     urls = [f"https://x.example/{i}.jpg" for i in ("a", "b", "a", "a", "c1", "c2")]

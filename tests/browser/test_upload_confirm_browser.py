@@ -63,3 +63,30 @@ def test_a_guessed_id_column_is_confirmed_before_send(dashboard, page: Page, tmp
     expect(page.get_by_label("Your name")).to_have_value("Asha Rao")
     expect(metric(page, "Ready to send")).to_have_text("5")
     expect(page.get_by_role("button", name="Review before sending")).to_be_enabled()
+
+
+def test_problems_read_as_one_table_in_words(dashboard, page: Page, tmp_path):
+    lines = ["customer_name,branch,document_id,file_url"]
+    for i in range(1, 13):
+        url = f"https://bucket.s3.amazonaws.com/kyc/{i}.jpg"
+        if i in (3, 4, 5, 6):
+            url = url.replace(".jpg", ".docx")  # a warning, four times: one line
+        lines.append(f"Customer {i},Pune,D-{i},{url}")
+    lines.append("Asha Rao,Nagpur,D-20,http://192.168.1.20/scans/20.jpg")
+    lines.append("Ravi Kumar,Pune,D-21,not a url")
+    lines.append(
+        "Meena Iyer,Thane,D-22," + "https://bucket.s3.amazonaws.com/kyc/" + "x" * 180 + ".jpg"
+    )
+    lines.append("Meena Iyer,Thane,D-22,https://bucket.s3.amazonaws.com/kyc/other.jpg")
+    path = tmp_path / "branch-export.csv"
+    path.write_text("\n".join(lines) + "\n")
+    page.goto(dashboard.url)
+    settle(page)
+    choose(page, path)
+    expect(metric(page, "With errors")).to_have_text("4")
+    table = page.locator(".st-key-fix_rows")
+    expect(table.get_by_test_id("stDataFrame")).to_have_count(1)
+    # Words, not codes, in the filter; the codes stay for the CLI.
+    expect(page.get_by_text("Link to a private address").first).to_be_visible()
+    expect(page.get_by_text("URL_PRIVATE_HOST")).to_have_count(0)
+    screenshot(page, "upload-problems-table")
