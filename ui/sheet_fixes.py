@@ -14,6 +14,7 @@ import pandas as pd
 
 from atlas_core.intake import ERROR_CODES, WARNING_CODES, SheetData, ValidationReport
 from atlas_core.intake.rules import PROBLEM_TITLES, warning_summary
+from atlas_core.intake.textops import arrow_strings, subset
 
 ROW = "Row"
 PROBLEMS = "What to do"
@@ -84,28 +85,25 @@ def problem_grid(
     shown = numbers[positions].astype(int)
     grid = pd.DataFrame(
         {
-            ROW: pd.array(shown, dtype="Int64"),
+            ROW: shown.astype(str).astype(object),  # text, so a warning line can say "4 rows"
             PROBLEMS: what.reindex(shown).fillna("").to_numpy(dtype=object),
-            report.id_column: sheet.frame[report.id_column].to_numpy(dtype=object)[positions],
-            report.url_column: sheet.frame[report.url_column].to_numpy(dtype=object)[positions],
         }
     )
-    for column in identifying_columns(report):
-        grid[column] = sheet.frame[column].to_numpy(dtype=object)[positions]
+    # The sheet's own columns (name, branch) right beside the row, before the long link.
+    for column in [*identifying_columns(report), report.id_column, report.url_column]:
+        grid[column] = _cells(sheet.frame[column], positions)
     grid[KIND] = kind.reindex(shown).fillna("").to_numpy(dtype=object)
     warnings = table[table["severity"] == "warning"]
     if len(warnings):
         counts = warnings.groupby("code")["row"].nunique()
         lines = pd.DataFrame(
             {
-                ROW: pd.array([None] * len(counts), dtype="Int64"),
+                ROW: [_rows(int(counts[c])) for c in _ordered(counts.index)],
                 PROBLEMS: [warning_summary(c, int(counts[c])) for c in _ordered(counts.index)],
                 KIND: [PROBLEM_TITLES[c] for c in _ordered(counts.index)],
             }
         )
-        grid = pd.concat([grid, lines], ignore_index=True).fillna(
-            {c: "" for c in grid.columns if c != ROW}
-        )
+        grid = pd.concat([grid, lines], ignore_index=True).fillna("")
     return grid
 
 
@@ -117,6 +115,21 @@ def identifying_columns(report: ValidationReport) -> list[str]:
     ]
 
 
+def _cells(column: pd.Series, positions: np.ndarray) -> np.ndarray:
+    """The cells at ``positions`` as text, taken chunk by chunk (no copy of the whole column)."""
+    taken = subset(arrow_strings(column), positions)
+    return taken.to_numpy(zero_copy_only=False).astype(object)
+
+
+def is_sheet_row(grid: pd.DataFrame) -> pd.Series:
+    """Which lines of ``problem_grid`` are rows of the sheet (the others sum up warnings)."""
+    return grid[ROW].astype(str).str.fullmatch(r"\d+")
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row" + ("" if count == 1 else "s")
+
+
 def _ordered(codes: object) -> list[str]:
     present = set(codes)  # type: ignore[arg-type]
     return [c for c in ERROR_CODES + WARNING_CODES if c in present]
@@ -125,7 +138,7 @@ def _ordered(codes: object) -> list[str]:
 def problem_rows(report: ValidationReport, limit: int = EDITABLE_ROWS) -> pd.DataFrame:
     """The rows with errors (at most ``limit``), as in ``problem_grid`` without the warning lines."""
     grid = problem_grid(report, limit=limit)
-    return grid[grid[ROW].notna()].reset_index(drop=True)
+    return grid[is_sheet_row(grid)].reset_index(drop=True)
 
 
 def edits_from_editor(
@@ -140,7 +153,7 @@ def edits_from_editor(
     columns = [c for c in before.columns if c not in (ROW, PROBLEMS, KIND)]
     if editable is not None:
         columns = [c for c in columns if c in editable]
-    rows = before[ROW]
+    rows = before[ROW].where(is_sheet_row(before), None)
     for column in columns:
         old = before[column].fillna("").astype(str).to_numpy()
         new = after[column].fillna("").astype(str).to_numpy()

@@ -118,10 +118,10 @@ def confirm_key(sheet: SheetData, url_column: str, id_column: str) -> str:
 def grid_columns(report: ValidationReport) -> dict[str, Any]:
     """How the problem grid shows its columns: what to do second and wide, IDs and links editable."""
     return {
-        sheet_fixes.ROW: st.column_config.NumberColumn(
-            "Row", help="The row number in your spreadsheet", width="small", format="%d"
+        sheet_fixes.ROW: st.column_config.TextColumn(
+            "Row", help="The row number in your spreadsheet", width="small"
         ),
-        sheet_fixes.PROBLEMS: st.column_config.TextColumn("What to do", width="large"),
+        sheet_fixes.PROBLEMS: st.column_config.TextColumn("What to do", width=460),
         report.id_column: st.column_config.TextColumn(
             report.id_column, help="The document ID: edit it here to fix it"
         ),
@@ -144,6 +144,8 @@ def report_for(
     fixed = apply_fixes(sheet, current)
     report = validate_sheet(fixed, url_column=url_column, id_column=id_column, known_ids=known_ids)
     st.session_state[state.UPLOAD_REPORT] = (key, report)
+    # A plan made for other columns would send what the page no longer shows.
+    st.session_state.pop(state.UPLOAD_PLAN, None)
     return report
 
 

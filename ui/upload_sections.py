@@ -33,7 +33,7 @@ def problems(report: ValidationReport) -> None:
     )
     chosen = [titles[t] for t in shown]
     grid = sheet_fixes.problem_grid(report, chosen)
-    errors = int(grid[sheet_fixes.ROW].notna().sum())
+    errors = int(sheet_fixes.is_sheet_row(grid).sum())
     if report.invalid > errors and len(chosen) == len(kinds):
         st.caption(
             f"The first {errors:,} of {report.invalid:,} rows in error are shown; the problems "
