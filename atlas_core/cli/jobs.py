@@ -12,15 +12,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 from ..errors import AtlasError, ConfigError
 from ..ledger import Ledger
 from ..ledger import states as S
 from . import exitcodes, paths, validate
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 DEFAULT_MAX_WAIT = 600.0  # seconds `submit` waits out Atlas being busy before leaving work queued
 DEFAULT_REFRESH_TIMEOUT = 3600.0
@@ -128,13 +129,13 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 @contextmanager
-def runtime_for(args: argparse.Namespace) -> Iterator[Any]:
-    """The runtime, saying on stderr when the sandbox stands in for Atlas."""
+def runtime_for(args: argparse.Namespace, *, ledger_only: bool = False) -> Iterator[Any]:
+    """The runtime (``ledger_only``: no sandbox), saying on stderr when the sandbox stands in for Atlas."""
     from ..engine import open_runtime
 
     settings = settings_from(args)
     try:
-        opened = open_runtime(settings)
+        opened = open_runtime(settings, ledger_only=ledger_only)
     except paths.OPENING_ERRORS as exc:
         raise paths.runtime_path_error(settings.db_path, settings.sandbox_state_path, exc) from None
     with opened as runtime:
@@ -144,6 +145,8 @@ def runtime_for(args: argparse.Namespace) -> Iterator[Any]:
 
 
 def _bar(total: int, what: str) -> tqdm:
+    from tqdm import tqdm
+
     # The bar draws with \r, which the CLI's cleaned stderr would strip: it writes to the raw one.
     stream = getattr(sys.stderr, "raw", sys.stderr)
     return tqdm(total=total, unit=what, file=stream, disable=not stream.isatty(), leave=False)
@@ -358,7 +361,7 @@ def _all_batches(ledger: Ledger, upload_id: int | None, stalled_after: float) ->
 
 def run_status(args: argparse.Namespace) -> int:
     """Per batch: documents, extracted, failed, pending and state; plus what waits for a decision."""
-    with runtime_for(args) as runtime:
+    with runtime_for(args, ledger_only=True) as runtime:  # reads the ledger only: no sandbox, no client
         ledger = runtime.ledger
         batches = [
             {k: b[k] for k in ("batch_id", "upload_id", "product_type", "documents", "extracted",

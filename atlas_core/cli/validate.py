@@ -8,10 +8,13 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import Settings
-from ..intake import ValidationReport, read_spreadsheet, validate_sheet
 from . import exitcodes, paths
+
+if TYPE_CHECKING:
+    from ..intake import ValidationReport
 
 TABLE_ROWS = 20  # problems shown in the readable summary; --json and --problems-file have all
 
@@ -53,6 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_validate(args: argparse.Namespace) -> int:
     """Read, validate and print; IntakeError propagates to main (exit 2, reason on stderr)."""
+    from ..intake import read_spreadsheet, validate_sheet  # pandas, calamine: only when validating
+
     settings = Settings.from_mapping(os.environ)
     if args.problems_file is not None:
         paths.check_output_file(args.problems_file, "--problems-file")

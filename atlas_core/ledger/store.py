@@ -1,4 +1,4 @@
-"""Opening the ledger file: one SQLite connection per unit of work, WAL, busy timeout, migrations."""
+"""Opening the ledger file: a connection per thread reused by its units of work, WAL, migrations."""
 
 from __future__ import annotations
 
@@ -9,16 +9,25 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from ..errors import LedgerError
-from .schema import migrate
 from .targets import TargetScope
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BUSY_TIMEOUT = 10.0  # seconds a writer waits for another process's write to finish
+
+
+def _database(conn: sqlite3.Connection) -> sqlite_utils.Database:
+    # sqlite-utils imports pandas (and with it pyarrow) when they are installed, ~0.8 s: imported
+    # on the first unit of work, so a command that never opens the ledger (--help) skips it.
+    import sqlite_utils
+
+    return sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
 
 
 def now_ts() -> float:
@@ -50,6 +59,8 @@ class LedgerCore:
             self._anchor = self._connect(check_same_thread=False)
             # WAL is a property of the file: set once, outside any transaction.
             self._anchor.execute("PRAGMA journal_mode=WAL")
+            from .schema import migrate  # sqlite-utils' migrations: loaded with the first ledger
+
             with self.transaction() as db:
                 self.schema_version = migrate(db)
         except sqlite3.Error as exc:
@@ -104,7 +115,7 @@ class LedgerCore:
                 # upgrading a read lock; the busy timeout makes the second one wait its turn.
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    yield sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
+                    yield _database(conn)
                 except BaseException:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
@@ -124,7 +135,7 @@ class LedgerCore:
         try:
             conn.execute("BEGIN")
             try:
-                yield sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
+                yield _database(conn)
             finally:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
@@ -142,8 +153,3 @@ class LedgerCore:
         conn, self._local.conn = getattr(self._local, "conn", None), None
         if conn is not None:
             conn.close()
-
-    def table_names(self) -> list[str]:
-        """The tables of the ledger (for checks and the About page)."""
-        with self.reading() as db:
-            return db.table_names()
