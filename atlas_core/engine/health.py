@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import AtlasError, AuthError, TransportError
+from ..errors import AtlasError, AuthError
 
 UNKNOWN, OK, UNREACHABLE, REFUSED = "unknown", "ok", "unreachable", "refused"
 PROBE_EVERY = 60.0  # seconds between token probes while Atlas answers
