@@ -60,7 +60,7 @@ def render_uploads() -> None:
             "app_pages/upload.py", label="Upload a spreadsheet", icon=":material/upload_file:"
         )
         return
-    health = outage.atlas_health(worker())
+    worker_status = outage.worker_status(worker())
     for upload in uploads:
         with st.container(border=True):
             _, stalled = ledger.batches_overview(
@@ -78,7 +78,7 @@ def render_uploads() -> None:
                 f"{untrusted.text(upload.get('product_type'))} · submitted by "
                 f"{untrusted.text(upload.get('submitted_by') or 'unknown')} · {upload.get('batches') or 0} batch(es)"
             )
-            upload_card.after_sending(ledger, upload, health)
+            upload_card.after_sending(ledger, upload, worker_status)
             if stalled:
                 st.warning(
                     f"{stalled} batch(es) had no progress for {describe.duration(settings.stalled_after)}. "

@@ -15,6 +15,11 @@ from atlas_core.engine.health import REFUSED, UNREACHABLE, AtlasHealth, waiting_
 from . import describe, untrusted
 
 
+def worker_status(worker: Any) -> Any:
+    """The worker's status: its state, next try and last token probe (``.atlas``)."""
+    return worker.status()
+
+
 def atlas_health(worker: Any) -> AtlasHealth | None:
     """The worker's last token probe (None before the first)."""
     return getattr(worker.status(), "atlas", None)
@@ -44,14 +49,22 @@ def sidebar_box(base_url: str | None, health: AtlasHealth | None, *, sandbox: bo
         st.success(f"Atlas: {where}", icon=":material/cloud_done:")
 
 
-def upload_waiting(ledger: Any, upload: dict[str, Any], health: AtlasHealth | None) -> None:
-    """On an upload's card: why its queued documents wait and when they are tried next."""
+def upload_waiting(ledger: Any, upload: dict[str, Any], status: Any) -> None:
+    """On an upload's card: why its queued documents wait and when they are tried next.
+
+    ``status`` is the worker's (WorkerStatus, or None): its last probe, and when paused, the
+    time of its next try (later than the requests' own schedule).
+    """
     if not upload.get("queued"):
         return
-    sentence = waiting_sentence(health, ledger.sending_trouble(int(upload["id"])))
+    health = getattr(status, "atlas", None)
+    paused = status is not None and getattr(status, "state", "running") != "running"
+    resume_at = getattr(status, "next_try_at", None) if paused else None
+    sentence = waiting_sentence(health, ledger.sending_trouble(int(upload["id"])),
+                                resume_at=resume_at)
     if sentence is None:
         return
-    if (health is not None and health.state == REFUSED) or sentence.startswith("Atlas refused"):
+    if sentence.startswith("Atlas refused"):
         st.error(untrusted.text(sentence) + ". Fix the credentials on the server; nothing is lost.",
                  icon=":material/key_off:")
     else:

@@ -7,15 +7,13 @@ from typing import Any
 
 import streamlit as st
 
-from atlas_core.engine.health import AtlasHealth
-
 from . import describe, failure_view, outage
 
 
-def after_sending(ledger: Any, upload: dict[str, Any], health: AtlasHealth | None) -> None:
+def after_sending(ledger: Any, upload: dict[str, Any], status: Any) -> None:
     """Why the upload's queued documents wait (Atlas unreachable, credentials refused), and the
-    pilot's state with what to do next."""
-    outage.upload_waiting(ledger, upload, health)
+    pilot's state with what to do next (``status``: the worker's WorkerStatus)."""
+    outage.upload_waiting(ledger, upload, status)
     pilot(upload)
 
 

@@ -103,8 +103,9 @@ def last_upload(ledger: Any) -> None:
         if row is None:
             return
         st.subheader("Your last upload")
+        actions.show_last_message()  # what "Send the rest" did, say
         progress.upload_progress(row)
-        outage.upload_waiting(ledger, row, outage.atlas_health(worker()))
+        outage.upload_waiting(ledger, row, outage.worker_status(worker()))
         pilot = describe.pilot_sentence(row)
         if pilot is not None and pilot.startswith("Pilot done"):
             upload_card.pilot(row)

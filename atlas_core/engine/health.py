@@ -80,13 +80,14 @@ def short_reason(reason: str | None) -> str:
 
 
 def waiting_sentence(
-    health: AtlasHealth | None, trouble: dict[str, Any] | None, now: float | None = None
+    health: AtlasHealth | None, trouble: dict[str, Any] | None, now: float | None = None,
+    *, resume_at: float | None = None,
 ) -> str | None:
     """Why an upload's queued documents wait, and when they are tried next; None if they do not.
 
     ``trouble`` is the ledger's ``sending_trouble`` row for the upload (queued requests put back
     with an error); ``health`` the worker's last probe. E.g. "Can't reach Atlas: connection
-    refused; 8 tries; next in 30 s".
+    refused; 8 tries; next in 30 s". ``resume_at``: when a paused worker tries next (epoch s).
     """
     now = time.time() if now is None else now
     health = health or AtlasHealth()
@@ -101,6 +102,8 @@ def waiting_sentence(
         head, cause = "Can't reach Atlas", trouble.get("error") or health.reason
     parts = [f"{head}: {short_reason(cause)}", f"{tries:,} {'try' if tries == 1 else 'tries'}"]
     due = trouble.get("next_due")
+    if resume_at is not None:  # the worker itself pauses (credentials refused): it decides
+        due = max(float(due or 0), resume_at)
     if due is not None:
         wait = float(due) - now
         parts.append("next try now" if wait <= 1 else f"next in {_seconds(wait)}")
