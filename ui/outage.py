@@ -10,7 +10,13 @@ from typing import Any
 
 import streamlit as st
 
-from atlas_core.engine.health import REFUSED, UNREACHABLE, AtlasHealth, waiting_sentence
+from atlas_core.engine.health import (
+    REFUSED,
+    UNREACHABLE,
+    AtlasHealth,
+    short_reason,
+    waiting_sentence,
+)
 
 from . import describe, untrusted
 
@@ -37,7 +43,7 @@ def sidebar_box(base_url: str | None, health: AtlasHealth | None, *, sandbox: bo
         )
     elif health is not None and health.state == UNREACHABLE:
         st.warning(
-            f"**Can't reach Atlas** at {where}: {untrusted.text(health.reason)}. Queued work "
+            f"**Can't reach Atlas** at {where}: {untrusted.text(short_reason(health.reason))}. Queued work "
             f"waits and is tried again; last checked {describe.age(health.checked_at)}.",
             icon=":material/cloud_off:",
         )
