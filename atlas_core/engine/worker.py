@@ -15,6 +15,7 @@ from ..backoff import backoff_delay
 from ..errors import AtlasError, AuthError
 from ..ledger import now_ts
 from .health import (
+    OK,
     PROBE_EVERY,
     PROBE_EVERY_TROUBLED,
     AtlasHealth,
@@ -225,7 +226,10 @@ class Worker:
                 sent, _ = self.run_once(force_refresh=force)
                 wait = self._next_wait()
                 self._recovered()
-                if sent.requeued and self._health is not None and self._health.ok:
+                if sent.chunks_sent and not sent.requeued:
+                    # Atlas just took requests: as good as a probe, and no token minted for it.
+                    self._note_health(AtlasHealth(OK, None, now_ts()))
+                elif sent.requeued and self._health is not None and self._health.ok:
                     # A request was put back (Atlas busy or unreachable): ask again soon.
                     self._probe_due = min(self._probe_due, time.monotonic() + PROBE_EVERY_TROUBLED)
             except AuthError as exc:
