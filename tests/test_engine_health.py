@@ -111,3 +111,16 @@ def test_the_sandbox_plays_temporary_failures_for_a_share_of_the_failed_document
     codes = [temporary(o, d, u, 0.5).error_code for d, u, o in failed]
     assert 100 < codes.count("TIMEOUT") < 300
     assert {temporary(o, d, u, 0.0).error_code for d, u, o in failed} <= {"UNRECOGNISED", "INVALID_DOC"}
+
+
+def test_temporary_fail_share_is_switched_over_the_http_control(make_sandbox):
+    import requests
+    from sandbox_http import TIMEOUT, all_items, submit
+
+    server = make_sandbox(processing_seconds=0.0, fail_rate=1.0)
+    control = f"{server.url}/_sandbox/behaviour"
+    assert requests.post(control, json={"temporary_fail_share": 1.0}, timeout=TIMEOUT).status_code == 200
+    tok, batch_id = submit(server, 6)
+    server.advance(60)
+    assert {i.get("error_code") for i in all_items(server, tok, batch_id)} == {"TIMEOUT"}
+    assert requests.post(control, json={"temporary_fail_share": 2}, timeout=TIMEOUT).status_code == 400
