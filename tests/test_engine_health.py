@@ -80,9 +80,10 @@ def test_the_waiting_sentence_counts_tries_and_says_when_next():
     health = AtlasHealth(UNREACHABLE, "Could not connect", 1000.0)
     assert (waiting_sentence(health, trouble, now=1000.0)
             == "Can't reach Atlas: connection refused; 8 tries; next in 30 s")
-    refused = AtlasHealth(REFUSED, "The credentials match no active account", 1000.0)
-    assert waiting_sentence(refused, {**trouble, "next_due": 1000.0}, now=1000.0,
-                            resume_at=1120.0).startswith("Atlas refused the credentials: ")
+    refused = AtlasHealth(REFUSED, "The token endpoint refused the client (403)", 1000.0)
+    assert (waiting_sentence(refused, {**trouble, "next_due": 1000.0}, now=1000.0, resume_at=1120.0)
+            == "Atlas refused the credentials: The token endpoint refused the client (403); 8 tries; "
+               "next in 2 min")
     assert waiting_sentence(health, {"queued": 0, "requests": 0}, now=1000.0) is None
 
 

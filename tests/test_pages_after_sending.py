@@ -82,6 +82,7 @@ def test_refused_credentials_turn_the_sidebar_red_and_the_upload_says_so(tmp_pat
     at.switch_page(PAGES["Batches"]).run()
     card = texts(at, "error")
     assert "Atlas refused the credentials:" in card
+    assert "connection refused" not in card  # the credentials were refused, not the connection
     assert "try" in card and "next" in card
     assert {d["state"] for d in ledger.iter_documents()} == {"queued"}
 

@@ -97,10 +97,12 @@ def waiting_sentence(
         return None
     tries = int(trouble.get("attempts") or 0)
     if health.state == REFUSED or "credential" in str(trouble.get("error") or "").lower():
-        head, cause = "Atlas refused the credentials", health.reason or trouble.get("error")
+        # Atlas's own words: "refused" here is about the credentials, not the connection.
+        cause = str(health.reason or trouble.get("error") or "no reason given").rstrip(".")
+        head = f"Atlas refused the credentials: {cause}"
     else:
-        head, cause = "Can't reach Atlas", trouble.get("error") or health.reason
-    parts = [f"{head}: {short_reason(cause)}", f"{tries:,} {'try' if tries == 1 else 'tries'}"]
+        head = f"Can't reach Atlas: {short_reason(trouble.get('error') or health.reason)}"
+    parts = [head, f"{tries:,} {'try' if tries == 1 else 'tries'}"]
     due = trouble.get("next_due")
     if resume_at is not None:  # the worker itself pauses (credentials refused): it decides
         due = max(float(due or 0), resume_at)
