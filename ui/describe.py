@@ -130,6 +130,7 @@ STATE_COLOURS = {
     "Sending": "blue",
     "Processing": "blue",
     "Complete with failures": "orange",
+    "Pilot done": "violet",
     "Cancelled": "gray",
     "Complete": "green",
 }
@@ -145,6 +146,8 @@ def upload_state(row: dict[str, Any], *, stalled: bool = False) -> str:
         return "Sending"
     if row.get("submitted"):
         return "Processing"
+    if row.get("rows_held"):  # the pilot's documents are all back; the rest waits for a person
+        return "Pilot done"
     if row.get("failed") or row.get("rejected"):
         return "Complete with failures"
     if row.get("cancelled") and not row.get("extracted"):
@@ -175,3 +178,14 @@ def batch_rows(batches: list[dict[str, Any]]) -> list[dict[str, Any]]:
         )
     return out
 
+
+
+def pilot_sentence(row: dict[str, Any]) -> str | None:
+    """'Pilot done: 4,776 rows held; send the rest' once a pilot's documents are all back, or
+    while it runs 'Pilot: 4,776 rows held until it is done'; None for an upload with no held rows."""
+    held = int(row.get("rows_held") or 0)
+    if not held:
+        return None
+    if upload_state(row) == "Pilot done":
+        return f"Pilot done: {held:,} rows held; send the rest"
+    return f"Pilot running: {held:,} rows held until it is done"
