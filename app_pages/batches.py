@@ -5,9 +5,9 @@ import time
 import streamlit as st
 
 from atlas_core.engine import has_unfinished_work
-from ui import actions, charts, describe, untrusted, upload_list
+from ui import actions, charts, describe, outage, untrusted, upload_list
 from ui.live import live_section
-from ui.runtime import refresh_now, runtime
+from ui.runtime import refresh_now, runtime, worker
 
 UPLOADS_PER_PAGE = 10
 BATCHES_PER_PAGE = 50
@@ -76,7 +76,10 @@ def render_search() -> None:
             continue
         st.markdown(f"**Found in upload {upload_id}**")
         stalled = stalled_uploads([upload]).get(upload_id, 0)
-        upload_list.details(ledger, settings, upload, stalled=stalled, search=search)
+        upload_list.details(
+            ledger, settings, upload, stalled=stalled, status=outage.worker_status(worker()),
+            search=search,
+        )
 
 
 def render_uploads() -> None:
@@ -108,7 +111,10 @@ def render_uploads() -> None:
         opened = int(uploads[0]["id"])
     if opened is not None:
         upload = next(u for u in uploads if int(u["id"]) == opened)
-        upload_list.details(ledger, settings, upload, stalled=stalled.get(opened, 0))
+        upload_list.details(
+            ledger, settings, upload, stalled=stalled.get(opened, 0),
+            status=outage.worker_status(worker()),
+        )
 
 
 def render_batches() -> None:

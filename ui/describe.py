@@ -131,6 +131,7 @@ STATE_COLOURS = {
     "Sending": "blue",
     "Processing": "blue",
     "Complete with failures": "orange",
+    "Pilot done": "violet",
     "Cancelled": "gray",
     "Complete": "green",
 }
@@ -146,6 +147,8 @@ def upload_state(row: dict[str, Any], *, stalled: bool = False) -> str:
         return "Sending"
     if row.get("submitted"):
         return "Processing"
+    if row.get("rows_held"):  # the pilot's documents are all back; the rest waits for a person
+        return "Pilot done"
     if row.get("failed") or row.get("rejected"):
         return "Complete with failures"
     if row.get("cancelled") and not row.get("extracted"):
@@ -246,3 +249,15 @@ def uncertain_reason(error: str | None) -> str:
     if "timed out" in low or "timeout" in low or "deadline" in low:
         return "Atlas did not answer in time after the documents were sent."
     return "The connection to Atlas broke after the documents were sent, before Atlas answered."
+
+
+
+def pilot_sentence(row: dict[str, Any]) -> str | None:
+    """'Pilot done: 4,776 rows held; send the rest' once a pilot's documents are all back, or
+    while it runs 'Pilot: 4,776 rows held until it is done'; None for an upload with no held rows."""
+    held = int(row.get("rows_held") or 0)
+    if not held:
+        return None
+    if upload_state(row) == "Pilot done":
+        return f"Pilot done: {held:,} rows held; send the rest"
+    return f"Pilot running: {held:,} rows held until it is done"

@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from . import actions, describe, progress, untrusted
+from . import actions, describe, progress, untrusted, upload_card
 
 BATCHES_PER_UPLOAD = 50
 
@@ -79,10 +79,14 @@ def table(uploads: list[dict[str, Any]], stalled: set[int], *, key: str) -> int 
 
 
 def details(
-    ledger: Any, settings: Any, upload: dict[str, Any], *, stalled: int, search: str | None = None
+    ledger: Any, settings: Any, upload: dict[str, Any], *, stalled: int, status: Any = None,
+    search: str | None = None,
 ) -> None:
-    """One upload opened: its card (state, progress, who, actions, uncertain requests) and its
-    batches (only the one holding ``search``, a document or batch id, when given)."""
+    """One upload opened: its card (state, progress, who, why it waits, actions, failure reasons,
+    uncertain requests) and its batches (only the one holding ``search``, when given).
+
+    ``status``: the worker's WorkerStatus, so the card says when Atlas is unreachable.
+    """
     with st.container(border=True):
         title, status = st.columns([5, 1])
         title.markdown(f"**Upload {upload['id']}** · {untrusted.text(upload.get('file_name'))}")
@@ -95,8 +99,7 @@ def details(
             f"{int(upload.get('requests') or 0):,} request(s) · "
             f"{int(upload.get('batches') or 0):,} batch(es)"
         )
-        if upload.get("rows_held"):
-            st.caption(f"{upload['rows_held']:,} rows held back by the pilot.")
+        upload_card.after_sending(ledger, upload, status)
         if stalled:
             st.warning(
                 f"{stalled:,} batch(es) had no progress for {describe.duration(settings.stalled_after)}. "
@@ -105,6 +108,7 @@ def details(
                 icon=":material/hourglass_disabled:",
             )
         actions.upload_actions(ledger, upload)
+        upload_card.failures(ledger, upload)
         actions.uncertain_chunks(ledger, int(upload["id"]), requests=upload.get("requests"))
         batches(ledger, settings, int(upload["id"]), search)
 
