@@ -88,9 +88,9 @@ def details(
     ``status``: the worker's WorkerStatus, so the card says when Atlas is unreachable.
     """
     with st.container(border=True):
-        title, status = st.columns([5, 1])
+        title, badge = st.columns([5, 1])
         title.markdown(f"**Upload {upload['id']}** · {untrusted.text(upload.get('file_name'))}")
-        with status:
+        with badge:
             progress.state_badge(describe.upload_state(upload, stalled=bool(stalled)))
         progress.upload_progress(upload, named=False)
         who = untrusted.text(upload.get("submitted_by")) or "unknown"
