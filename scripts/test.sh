@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs on a fresh Debian machine, then runs all of it:
-# lint, unit and integration tests against the sandbox, AppTest and real-Chromium browser tests.
+# lint, type checks, unit and integration tests against the sandbox, AppTest and real-Chromium browser tests.
 # Extra arguments go to pytest (e.g. `bash scripts/test.sh -k client`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,4 +14,5 @@ fi
 
 python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 python -m ruff check .
+python -m mypy atlas_core ui
 python -m pytest "$@"
