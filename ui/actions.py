@@ -15,6 +15,7 @@ from typing import Any
 import streamlit as st
 
 from atlas_core.engine import cancel_upload, resolve_uncertain, retry_failed, submit_held
+from atlas_core.ledger import Ledger
 
 from . import auth, describe, state, untrusted
 from .errors import show_error
@@ -53,7 +54,7 @@ def show_last_message() -> None:
     st.success(untrusted.text(message), icon=":material/check_circle:")  # may name a batch id
 
 
-def upload_actions(ledger: Any, upload: dict[str, Any]) -> None:
+def upload_actions(ledger: Ledger, upload: dict[str, Any]) -> None:
     """The buttons that apply to one upload, only those that would do something."""
     upload_id = int(upload["id"])
     buttons = []
@@ -93,7 +94,7 @@ def upload_actions(ledger: Any, upload: dict[str, Any]) -> None:
             _run(doing, action)
 
 
-def uncertain_chunks(ledger: Any, upload_id: int) -> None:
+def uncertain_chunks(ledger: Ledger, upload_id: int) -> None:
     """Each uncertain request of an upload with the risk explained and Resend / Drop buttons."""
     chunks = ledger.chunks_in_state("uncertain", upload_id=upload_id)
     if not chunks:

@@ -6,6 +6,7 @@ from typing import Any
 
 import streamlit as st
 
+from atlas_core.ledger import Ledger
 from atlas_core.ledger import states as S
 
 from . import describe, untrusted
@@ -48,7 +49,7 @@ def state_badge(label: str) -> None:
     st.badge(label, color=describe.STATE_COLOURS.get(label, "gray"))
 
 
-def upload_unfinished(ledger: Any, upload_id: int) -> bool:
+def upload_unfinished(ledger: Ledger, upload_id: int) -> bool:
     """True while the upload has documents waiting to be sent or waiting for Atlas."""
     row = ledger.upload(upload_id)
     return row is not None and not is_finished(row)

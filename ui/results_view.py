@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from atlas_core.errors import AtlasError
+from atlas_core.ledger import Ledger
 from atlas_core.results import (
     documents_frame,
     export_documents,
@@ -31,7 +32,7 @@ ALL = "All"
 
 @st.cache_data(ttl=AGGREGATE_TTL, show_spinner=False)
 def confidence_summary(
-    _ledger: Any, db_path: str, upload_id: int | None, document_type: str | None,
+    _ledger: Ledger, db_path: str, upload_id: int | None, document_type: str | None,
     target: str | None = None,
 ) -> list[dict[str, Any]]:
     """Per-field confidence histograms (20 bins) over the ledger's bounded sample, cached briefly.
@@ -43,13 +44,13 @@ def confidence_summary(
 
 @st.cache_data(ttl=AGGREGATE_TTL, show_spinner=False)
 def type_state_counts(
-    _ledger: Any, db_path: str, upload_id: int | None, target: str | None = None
+    _ledger: Ledger, db_path: str, upload_id: int | None, target: str | None = None
 ) -> list[dict[str, Any]]:
     """Documents per (type, state), cached briefly (``target`` keys the cache, as above)."""
     return _ledger.counts_by_type_and_state(upload_id=upload_id)
 
 
-def upload_choices(ledger: Any, limit: int = 200) -> dict[str, int | None]:
+def upload_choices(ledger: Ledger, limit: int = 200) -> dict[str, int | None]:
     """'All uploads' plus the newest uploads: stable label -> upload id (None for all)."""
     uploads, _ = ledger.list_uploads(limit=limit)
     choices: dict[str, int | None] = {"All uploads": None}
@@ -59,7 +60,7 @@ def upload_choices(ledger: Any, limit: int = 200) -> dict[str, int | None]:
     return choices
 
 
-def batch_choices(ledger: Any, upload_id: int | None, limit: int = 200) -> list[str]:
+def batch_choices(ledger: Ledger, upload_id: int | None, limit: int = 200) -> list[str]:
     """'All' plus the batch ids of an upload (or the newest batches)."""
     batches, _ = ledger.batches_overview(upload_id=upload_id, limit=limit)
     return [ALL, *(b["batch_id"] for b in batches)]
@@ -149,7 +150,7 @@ _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def download_makers(
-    ledger: Any, upload: dict[str, Any] | None, batch_id: str | None
+    ledger: Ledger, upload: dict[str, Any] | None, batch_id: str | None
 ) -> dict[str, tuple[str, str, Callable[[], bytes]]]:
     """Each download: key -> (label, file name, a function making its bytes on click)."""
     upload_id = int(upload["id"]) if upload else None

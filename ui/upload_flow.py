@@ -12,6 +12,7 @@ import streamlit as st
 
 from atlas_core.config import Settings
 from atlas_core.intake import SheetData, ValidationReport, read_spreadsheet, validate_sheet
+from atlas_core.intake.rules import KnownIds
 
 from . import state
 from .sheet_fixes import Fixes, apply_fixes, merge_fixes
@@ -94,7 +95,8 @@ def editor_key() -> str:
 
 
 def report_for(
-    sheet: SheetData, url_column: str | None, id_column: str | None, known_ids: Any
+    sheet: SheetData, url_column: str | None, id_column: str | None,
+    known_ids: KnownIds | None,
 ) -> ValidationReport:
     """The validation report of the sheet with the user's fixes, for the chosen columns."""
     current = fixes()

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import streamlit as st
 
 from atlas_core.engine import UploadPlan, queue_upload
 from atlas_core.intake import ValidationReport
+from atlas_core.ledger import Ledger
 
 from . import describe, progress, sheet_fixes, state, upload_flow
 from .errors import shown_errors
@@ -72,7 +71,7 @@ def fix_rows(report: ValidationReport) -> None:
         st.rerun()
 
 
-def confirmation(ledger: Any, plan: UploadPlan, concurrency: int) -> None:
+def confirmation(ledger: Ledger, plan: UploadPlan, concurrency: int) -> None:
     """What sending will do, with Send and Back; Send queues the upload for the worker."""
     with st.container(border=True):
         st.markdown("**Confirm**")
@@ -92,7 +91,7 @@ def confirmation(ledger: Any, plan: UploadPlan, concurrency: int) -> None:
             st.rerun()
 
 
-def last_upload(ledger: Any) -> None:
+def last_upload(ledger: Ledger) -> None:
     """The progress of what this session sent last, refreshed until it is finished."""
     upload_id = st.session_state.get(state.LAST_UPLOAD_ID)
     if upload_id is None:

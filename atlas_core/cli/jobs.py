@@ -20,28 +20,14 @@ from ..config import Settings
 from ..errors import AtlasError, ConfigError
 from ..ledger import Ledger
 from ..ledger import states as S
-from . import exitcodes, paths, validate
+from . import exitcodes, paths
 
 DEFAULT_MAX_WAIT = 600.0  # seconds `submit` waits out Atlas being busy before leaving work queued
 DEFAULT_REFRESH_TIMEOUT = 3600.0
 
 
-def _known_ids(settings: Settings) -> Any:
-    # `validate` warns about IDs already in the ledger, but never creates a ledger to do so.
-    # Only IDs sent to the Atlas these settings use count (a sandbox trial's do not).
-    from ..engine.runtime import target_for
-
-    if not Path(settings.db_path).exists():
-        return None
-    try:
-        return Ledger(settings.db_path, target=target_for(settings)).known_ids
-    except paths.OPENING_ERRORS as exc:
-        raise paths.ledger_unusable(settings.db_path, exc) from None
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the job commands."""
-    validate.known_ids_hook = _known_ids
     p = subparsers.add_parser("submit", help="validate a spreadsheet, record it and send its valid rows")
     p.add_argument("file", type=Path, help="the spreadsheet of file URLs and document IDs")
     p.add_argument("--product-type", required=True, help="the Atlas product type code")

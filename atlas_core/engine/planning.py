@@ -5,9 +5,12 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..ledger import Ledger, QueuedUpload, RowRecord, UploadRecord
+
+if TYPE_CHECKING:  # intake (pandas) is loaded by whoever read the sheet, not by the engine
+    from ..intake import SheetData, ValidationReport
 
 
 @dataclass(frozen=True)
@@ -48,14 +51,14 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def rows_from_report(sheet: Any, report: Any) -> list[RowRecord]:
+def rows_from_report(sheet: SheetData, report: ValidationReport) -> list[RowRecord]:
     """Every row of the sheet as a RowRecord: valid or not, with its problems and original cells."""
     problems: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for problem in getattr(report, "problems", ()):
+    for problem in report.problems:
         problems[int(problem.row)].append(problem.to_dict())
     valid = {int(v.row_number): v for v in report.valid_items()}
     columns = [str(c) for c in sheet.frame.columns]
-    url_col, id_col = getattr(report, "url_column", None), getattr(report, "id_column", None)
+    url_col, id_col = report.url_column, report.id_column
     records = []
     for number, values in zip(sheet.row_numbers, sheet.frame.itertuples(index=False, name=None),
                               strict=True):
@@ -79,8 +82,8 @@ def _text(value: Any) -> str | None:
 
 def plan_upload(
     ledger: Ledger,
-    sheet: Any,
-    report: Any,
+    sheet: SheetData,
+    report: ValidationReport,
     *,
     product_type: str,
     chunk_size: int,
@@ -108,8 +111,8 @@ def plan_upload(
         product_type=product_type,
         content_hash=sheet.sha256,
         submitted_by=submitted_by,
-        url_column=getattr(report, "url_column", None),
-        id_column=getattr(report, "id_column", None),
+        url_column=report.url_column,
+        id_column=report.id_column,
         columns=tuple(str(c) for c in sheet.frame.columns),
     )
     same_file = tuple(u["id"] for u in ledger.uploads_with_hash(sheet.sha256)) if sheet.sha256 else ()

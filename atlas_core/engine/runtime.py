@@ -6,12 +6,15 @@ import logging
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..client import AtlasClient
 from ..config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings
 from ..ledger import Ledger
 from ..ledger.targets import SANDBOX_TARGET, describe_target, normalise_base_url
+
+if TYPE_CHECKING:  # the sandbox's modules are loaded only when it runs
+    from ..sandbox import SandboxServer
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +22,9 @@ log = logging.getLogger(__name__)
 class Runtime:
     """Effective settings, the ledger, a lazily built client and the sandbox it started, if any."""
 
-    def __init__(self, settings: Settings, ledger: Ledger, sandbox: Any = None) -> None:
+    def __init__(
+        self, settings: Settings, ledger: Ledger, sandbox: SandboxServer | None = None
+    ) -> None:
         self.settings = settings
         self.ledger = ledger
         self.sandbox = sandbox
