@@ -16,6 +16,7 @@ import streamlit as st
 
 from atlas_core.engine import cancel_upload, resolve_uncertain, retry_failed, submit_held
 from atlas_core.ledger import Ledger
+from atlas_core.ledger.rows import UploadRow
 
 from . import auth, describe, state, untrusted
 from .errors import show_error
@@ -54,7 +55,7 @@ def show_last_message() -> None:
     st.success(untrusted.text(message), icon=":material/check_circle:")  # may name a batch id
 
 
-def upload_actions(ledger: Ledger, upload: dict[str, Any]) -> None:
+def upload_actions(ledger: Ledger, upload: UploadRow) -> None:
     """The buttons that apply to one upload, only those that would do something."""
     upload_id = int(upload["id"])
     buttons = []

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from atlas_core.config import Settings
 from atlas_core.errors import redact
+from atlas_core.ledger.rows import BatchOverview, UploadRow
 
 
 def duration(seconds: float | None) -> str:
@@ -135,7 +136,7 @@ STATE_COLOURS = {
 }
 
 
-def upload_state(row: dict[str, Any], *, stalled: bool = False) -> str:
+def upload_state(row: UploadRow, *, stalled: bool = False) -> str:
     """An upload's state in words, from its document counts (and whether a batch is stalled)."""
     if row.get("uncertain_chunks") or row.get("uncertain"):
         return "Needs a decision"
@@ -152,7 +153,7 @@ def upload_state(row: dict[str, Any], *, stalled: bool = False) -> str:
     return "Complete"
 
 
-def batch_rows(batches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def batch_rows(batches: list[BatchOverview]) -> list[dict[str, Any]]:
     """Batches as table rows for people: state in words, progress as a fraction, ages as text."""
     out = []
     for b in batches:

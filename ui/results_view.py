@@ -12,6 +12,13 @@ import streamlit as st
 
 from atlas_core.errors import AtlasError
 from atlas_core.ledger import Ledger
+from atlas_core.ledger.rows import (
+    DocumentDetail,
+    DocumentListed,
+    FieldConfidence,
+    TypeStateCount,
+    UploadRow,
+)
 from atlas_core.results import (
     documents_frame,
     export_documents,
@@ -34,7 +41,7 @@ ALL = "All"
 def confidence_summary(
     _ledger: Ledger, db_path: str, upload_id: int | None, document_type: str | None,
     target: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[FieldConfidence]:
     """Per-field confidence histograms (20 bins) over the ledger's bounded sample, cached briefly.
 
     ``target`` only keys the cache: another Atlas's figures are never served from it.
@@ -45,7 +52,7 @@ def confidence_summary(
 @st.cache_data(ttl=AGGREGATE_TTL, show_spinner=False)
 def type_state_counts(
     _ledger: Ledger, db_path: str, upload_id: int | None, target: str | None = None
-) -> list[dict[str, Any]]:
+) -> list[TypeStateCount]:
     """Documents per (type, state), cached briefly (``target`` keys the cache, as above)."""
     return _ledger.counts_by_type_and_state(upload_id=upload_id)
 
@@ -66,12 +73,12 @@ def batch_choices(ledger: Ledger, upload_id: int | None, limit: int = 200) -> li
     return [ALL, *(b["batch_id"] for b in batches)]
 
 
-def type_choices(counts: list[dict[str, Any]]) -> list[str]:
+def type_choices(counts: list[TypeStateCount]) -> list[str]:
     """'All' plus the document types present."""
     return [ALL, *sorted({str(c["document_type"]) for c in counts if c.get("document_type")})]
 
 
-def documents_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+def documents_table(rows: list[DocumentListed]) -> pd.DataFrame:
     """The page's documents with every field flattened, as exported (formulas neutralised, since
     the table's own toolbar can download it as CSV)."""
     return documents_frame(rows, "wide", neutralise=True)
@@ -114,7 +121,7 @@ def _two_places(value: Any) -> str:
     return f"{value:.2f}" if isinstance(value, int | float) else str(value)
 
 
-def fields_table(detail: dict[str, Any]) -> pd.DataFrame:
+def fields_table(detail: DocumentDetail) -> pd.DataFrame:
     """One document's fields, flattened as in the exports: name, value (as text) and confidence."""
     return pd.DataFrame(
         field_triples(detail.get("file_data")), columns=["Field", "Value", "Confidence"]
@@ -150,10 +157,11 @@ _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def download_makers(
-    ledger: Ledger, upload: dict[str, Any] | None, batch_id: str | None
+    ledger: Ledger, upload: UploadRow | None, batch_id: str | None
 ) -> dict[str, tuple[str, str, Callable[[], bytes]]]:
     """Each download: key -> (label, file name, a function making its bytes on click)."""
     upload_id = int(upload["id"]) if upload else None
+    columns = (upload.get("columns") or None) if upload else None
     stem = f"upload-{upload_id}" if upload_id else "all-uploads"
     if batch_id:  # Atlas's id: only characters every file system and browser take as they are
         stem += "-" + (_UNSAFE_NAME.sub("_", batch_id).strip("._") or "batch")[:80]
@@ -192,7 +200,7 @@ def download_makers(
             lambda: failed_documents_file(
                 ledger.iter_upload_rows(upload_id),
                 ledger.iter_documents(upload_id=upload_id, include_superseded=True),
-                columns=upload.get("columns") or None,
+                columns=columns,
             ),
         )
     return {

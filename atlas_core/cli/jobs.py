@@ -20,6 +20,7 @@ from ..config import Settings
 from ..errors import AtlasError, ConfigError
 from ..ledger import Ledger
 from ..ledger import states as S
+from ..ledger.rows import BatchOverview
 from . import exitcodes, paths
 
 DEFAULT_MAX_WAIT = 600.0  # seconds `submit` waits out Atlas being busy before leaving work queued
@@ -332,8 +333,8 @@ def _undecided(ledger: Ledger) -> int:
     return len(ledger.chunks_in_state(S.UNCERTAIN)) + len(ledger.chunks_in_state(S.REJECTED))
 
 
-def _all_batches(ledger: Ledger, upload_id: int | None, stalled_after: float) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
+def _all_batches(ledger: Ledger, upload_id: int | None, stalled_after: float) -> list[BatchOverview]:
+    rows: list[BatchOverview] = []
     while True:
         page, total = ledger.batches_overview(upload_id=upload_id, limit=500, offset=len(rows),
                                               stalled_after=stalled_after)

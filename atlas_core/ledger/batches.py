@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from ..errors import redact
 from . import states as S
 from .jsontext import dump_standard
 from .records import Interpreted
+from .rows import BatchRow
 from .store import LedgerCore, now_ts
 from .targets import SANDBOX_TARGET, UNKNOWN_TARGET, TargetScope
 from .uploads import adopt_unknown_uploads
@@ -221,11 +222,11 @@ class BatchLedger(LedgerCore):
             )
         return next_poll
 
-    def batch(self, batch_id: str) -> dict[str, Any] | None:
+    def batch(self, batch_id: str) -> BatchRow | None:
         """One batch's stored row (counts, schedule, last error), or None."""
         with self.reading() as db:
             row = db.execute("SELECT * FROM batches WHERE batch_id = ?", [batch_id]).fetchone()
-        return dict(row) if row else None
+        return cast(BatchRow, dict(row)) if row else None
 
     def unknown_batches(self) -> int:
         """How many batches were recorded before targets were (their target is "unknown")."""

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from ..errors import redact
 from . import states as S
 from .records import ClaimedChunk
+from .rows import ChunkRow, QueuedWork, SendingChunk
 from .store import LedgerCore, now_ts
 from .targets import UNKNOWN_TARGET, TargetScope
 from .uploads import adopt_unknown_uploads, queue_documents, require_in_scope
@@ -190,11 +191,11 @@ class ChunkLedger(LedgerCore):
                 [S.QUEUED, redact(error), retry_at, now, chunk_id, S.SENDING],
             )
 
-    def sending_chunks(self) -> list[dict[str, Any]]:
+    def sending_chunks(self) -> list[SendingChunk]:
         """Chunks in flight with their worker's host, pid and heartbeat (to find orphans)."""
         with self.reading() as db:
             return [
-                dict(r)
+                cast(SendingChunk, dict(r))
                 for r in db.execute(
                     "SELECT c.id AS chunk_id, c.claimed_by, c.claimed_at, w.host, w.pid,"
                     " w.pid_started, w.heartbeat_at, w.stopped_at FROM chunks c"
@@ -322,24 +323,24 @@ class ChunkLedger(LedgerCore):
             )
         return len(failed), chunks
 
-    def chunks_of_upload(self, upload_id: int) -> list[dict[str, Any]]:
+    def chunks_of_upload(self, upload_id: int) -> list[ChunkRow]:
         """Every chunk of an upload with its state, batch and error (for the page and the CLI)."""
         with self.reading() as db:
-            return [dict(r) for r in db.execute(
+            return [cast(ChunkRow, dict(r)) for r in db.execute(
                 "SELECT * FROM chunks WHERE upload_id = ? ORDER BY sequence", [upload_id]
             )]
 
-    def chunks_in_state(self, state: str, *, upload_id: int | None = None) -> list[dict[str, Any]]:
+    def chunks_in_state(self, state: str, *, upload_id: int | None = None) -> list[ChunkRow]:
         """Chunks in one state (e.g. uncertain ones waiting for the user's decision)."""
         in_scope, scope_args = self.scope.positional("target")
         with self.reading() as db:
-            return [dict(r) for r in db.execute(
+            return [cast(ChunkRow, dict(r)) for r in db.execute(
                 "SELECT * FROM chunks WHERE state = ? AND (? IS NULL OR upload_id = ?)"
                 f" AND {in_scope} ORDER BY upload_id, sequence",
                 [state, upload_id, upload_id, *scope_args],
             )]
 
-    def queued_work(self, *, upload_id: int | None = None) -> dict[str, Any]:
+    def queued_work(self, *, upload_id: int | None = None) -> QueuedWork:
         """How many of this target's chunks are queued or in flight, and when the first is due."""
         in_scope, scope_args = self.scope.positional("target")
         with self.reading() as db:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from .jsontext import load_stored
+from .rows import DocumentRow, UploadRowRead
 from .store import LedgerCore
 
 STREAM_PAGE = 1000  # rows per read transaction, so a slow consumer never pins a snapshot
@@ -23,7 +24,7 @@ class StreamLedger(LedgerCore):
         states: Sequence[str] | None = None,
         include_superseded: bool = False,
         page_size: int = STREAM_PAGE,
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[DocumentRow]:
         """This target's document-row dicts (file_data parsed) in ledger order, for results/."""
         last = 0
         # Exports hold only the target in use: sandbox results never reach a real export.
@@ -49,12 +50,12 @@ class StreamLedger(LedgerCore):
             for row in rows:
                 item = dict(row)
                 item["file_data"] = load_stored(item["file_data"])
-                yield item
+                yield cast(DocumentRow, item)
             if len(rows) < page_size:
                 return
             last = rows[-1]["id"]
 
-    def iter_upload_rows(self, upload_id: int, *, page_size: int = STREAM_PAGE) -> Iterator[dict[str, Any]]:
+    def iter_upload_rows(self, upload_id: int, *, page_size: int = STREAM_PAGE) -> Iterator[UploadRowRead]:
         """The spreadsheet's rows as read (row_number order), with problems and original cells."""
         last = -1
         while True:
@@ -70,7 +71,7 @@ class StreamLedger(LedgerCore):
                 item["valid"] = bool(item["valid"])
                 item["problems"] = json.loads(item["problems"]) if item["problems"] else []
                 item["original"] = json.loads(item["original"]) if item["original"] else {}
-                yield item
+                yield cast(UploadRowRead, item)
             if len(rows) < page_size:
                 return
             last = rows[-1]["row_number"]

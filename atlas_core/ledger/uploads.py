@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import sqlite_utils
 
 from . import states as S
 from .records import QueuedUpload, RowRecord, UploadRecord
+from .rows import EarlierUpload
 from .store import LedgerCore, now_ts
 from .targets import UNKNOWN_TARGET, TargetScope, describe_target
 
@@ -220,12 +221,12 @@ class UploadLedger(LedgerCore):
         with self.reading() as db:
             return sorted(_live_ids(db, [str(i) for i in ids], self.scope))
 
-    def uploads_with_hash(self, content_hash: str) -> list[dict[str, Any]]:
+    def uploads_with_hash(self, content_hash: str) -> list[EarlierUpload]:
         """Earlier uploads of the same file (same content hash) for this target, oldest first."""
         in_scope, scope_args = self.scope.positional("target")
         with self.reading() as db:
             return [
-                dict(r)
+                cast(EarlierUpload, dict(r))
                 for r in db.execute(
                     "SELECT id, file_name, created_at, submitted_by FROM uploads"
                     f" WHERE content_hash = ? AND {in_scope} ORDER BY id",
