@@ -190,10 +190,10 @@ def collect_pages(
         pages = [future.result() for future in futures]
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    for page in pages[:-1]:
-        if page is not None:
-            collector.add(page.items)
-            walk.remember(page)
+    for answered in pages[:-1]:
+        if answered is not None:
+            collector.add(answered.items)
+            walk.remember(answered)
     tail = pages[-1]
     if tail is not None:
         collector.add(tail.items)

@@ -21,6 +21,13 @@ log = logging.getLogger(__name__)
 DEFAULT_BUSY_TIMEOUT = 10.0  # seconds a writer waits for another process's write to finish
 
 
+def inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The rowid of the row an INSERT just made (sqlite3 reports one for every INSERT)."""
+    if cursor.lastrowid is None:
+        raise LedgerError("The ledger did not report the id of the row it just recorded.")
+    return cursor.lastrowid
+
+
 def now_ts() -> float:
     """The ledger's clock: seconds since the epoch (UTC)."""
     return time.time()
@@ -47,7 +54,7 @@ class LedgerCore:
             # The anchor stays open, idle, for the ledger's lifetime: when the last connection to a
             # WAL file closes, SQLite checkpoints and deletes the WAL, which per unit of work costs
             # an fsync (~10 ms). It never runs a statement after this, so sharing it is safe.
-            self._anchor = self._connect(check_same_thread=False)
+            self._anchor: sqlite3.Connection | None = self._connect(check_same_thread=False)
             # WAL is a property of the file: set once, outside any transaction.
             self._anchor.execute("PRAGMA journal_mode=WAL")
             with self.transaction() as db:

@@ -11,7 +11,7 @@ import sqlite_utils
 from . import states as S
 from .records import QueuedUpload, RowRecord, UploadRecord
 from .rows import EarlierUpload
-from .store import LedgerCore, now_ts
+from .store import LedgerCore, inserted_id, now_ts
 from .targets import UNKNOWN_TARGET, TargetScope, describe_target
 
 # A document_id in one of these states is "already submitted and not failed".
@@ -83,7 +83,7 @@ def queue_documents(
             " target) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [upload_id, start + len(chunk_ids) + 1, S.QUEUED, len(part), now, now, target],
         )
-        chunk_id = int(cur.lastrowid)
+        chunk_id = inserted_id(cur)
         chunk_ids.append(chunk_id)
         db.conn.executemany(
             "INSERT INTO documents (document_id, file_url, upload_id, row_number, chunk_id, state,"
@@ -133,7 +133,7 @@ class UploadLedger(LedgerCore):
                 ).fetchall()
             ) if upload.content_hash else ()
             valid = [r for r in rows if r.valid]
-            live = set() if force else _live_ids(db, [r.document_id for r in valid], self.scope)
+            live = set() if force else _live_ids(db, [str(r.document_id) for r in valid], self.scope)
             seen: set[str] = set()
             disposition: dict[int, str] = {}
             to_queue: list[dict[str, Any]] = []
@@ -163,7 +163,7 @@ class UploadLedger(LedgerCore):
                  upload.url_column, upload.id_column, json.dumps(list(upload.columns)),
                  chunk_size, int(force), self.scope.write_target],
             )
-            upload_id = int(cur.lastrowid)
+            upload_id = inserted_id(cur)
             db.conn.executemany(
                 "INSERT INTO upload_rows (upload_id, row_number, document_id, file_url, valid,"
                 " disposition, problems, original) VALUES (?,?,?,?,?,?,?,?)",
