@@ -19,7 +19,7 @@ import datetime as dt
 import io
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import IO, Any
 
 FORMULA_SIGNS: tuple[str, ...] = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
@@ -87,7 +87,7 @@ def xlsx_cell(value: Any) -> Any:
     return text
 
 
-def write_csv_table(table: Iterable[list[Any]], target: IO[bytes]) -> int:
+def write_csv_table(table: Iterable[Sequence[Any]], target: IO[bytes]) -> int:
     """Write a header and rows as CSV (UTF-8 BOM, text quoted, neutralised); returns data rows.
 
     Every text cell is quoted, so a line break inside one (CR too) never splits the row.

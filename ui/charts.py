@@ -71,7 +71,9 @@ def type_state_chart(rows: list[TypeStateCount]) -> alt.Chart:
     )
 
 
-def confidence_chart(summary: list[FieldConfidence], threshold: float) -> alt.LayerChart:
+def confidence_chart(
+    summary: list[FieldConfidence], threshold: float
+) -> alt.LayerChart | alt.FacetChart:
     """Per field, how many values fall in each confidence band, with the review threshold marked."""
     records = []
     for item in summary:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from atlas_core.config import Settings
@@ -125,7 +125,10 @@ BATCH_STATES = {
 }
 
 
-STATE_COLOURS = {
+# The colours st.badge takes.
+BadgeColour = Literal["red", "orange", "yellow", "blue", "green", "violet", "gray", "grey", "primary"]
+
+STATE_COLOURS: dict[str, BadgeColour] = {
     "Needs a decision": "red",
     "Stalled": "red",
     "Sending": "blue",

@@ -7,6 +7,7 @@ what came back to ``edits_from_editor``; ``apply_fixes`` gives a new SheetData t
 from __future__ import annotations
 
 import dataclasses
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -76,5 +77,7 @@ def apply_fixes(sheet: SheetData, fixes: Fixes) -> SheetData:
         if row not in position_of:
             continue
         for column, value in cells.items():
-            frame.iloc[position_of[row], frame.columns.get_loc(column)] = value
+            # An int: a sheet's column names are unique (intake numbers repeated ones).
+            position = cast(int, frame.columns.get_loc(column))
+            frame.iloc[position_of[row], position] = value
     return dataclasses.replace(sheet, frame=frame)

@@ -10,7 +10,7 @@ import zlib
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -67,7 +67,7 @@ def check_extent(source: Source, *, max_rows: int, max_cells: int = MAX_GRID_CEL
             for info in archive.infolist():
                 if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
                     extent = sheet_extent(
-                        lambda info=info: _inflated(archive, source, info), max_rows, max_cells
+                        partial(_inflated, archive, source, info), max_rows, max_cells
                     )
                     if extent is not None:
                         raise IntakeError(
@@ -266,7 +266,7 @@ def _greater_than(threshold: int) -> str:
     return "|".join(options)
 
 
-def _read_ahead(pieces: Generator[bytes]) -> Iterator[bytes]:
+def _read_ahead(pieces: Generator[bytes]) -> Generator[bytes]:
     """``pieces``, each made on a helper thread while the caller scans the one before.
 
     Inflating (zlib) and the RE2 passes (Arrow) both release the GIL, so on two cores the scan
@@ -324,7 +324,7 @@ def _member_bytes(fh: IO[bytes], info: zipfile.ZipInfo) -> Iterator[bytes]:
 
 def _binary(data: bytes | memoryview) -> pa.Array:
     """``data`` as a one-value Arrow binary column, without a copy, for RE2 passes in C++."""
-    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))  # type: ignore[arg-type]  # pyarrow-stubs: numpy arrays are buffers
     return pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
 
 

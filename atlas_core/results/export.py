@@ -174,7 +174,8 @@ def _write_xlsx(table: Iterable[list[Cell]], target: IO[bytes], title: str) -> i
     workbook = Workbook(write_only=True)
     sheet, sheets, in_sheet, count = None, 0, XLSX_MAX_ROWS, 0
     for line in iterator:
-        if in_sheet >= XLSX_MAX_ROWS:  # Excel stops at 1,048,576 rows: carry on in a new sheet
+        # Excel stops at 1,048,576 rows: carry on in a new sheet (the first row starts the first).
+        if in_sheet >= XLSX_MAX_ROWS or sheet is None:
             sheets += 1
             sheet = workbook.create_sheet(title if sheets == 1 else f"{title} ({sheets})")
             sheet.append(header)
