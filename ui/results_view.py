@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import streamlit as st
@@ -27,6 +27,9 @@ from atlas_core.results import (
     reconcile,
 )
 from atlas_core.results.flatten import CONFIDENCE_SUFFIX
+
+if TYPE_CHECKING:  # pandas' Styler (and jinja2) load when a table is styled
+    from pandas.io.formats.style import Styler
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +98,7 @@ def column_order(frame: pd.DataFrame) -> list[str]:
     return first + [c for c in frame.columns if c not in first and c not in last] + last
 
 
-def highlight_low_confidence(frame: pd.DataFrame, threshold: float) -> Any:
+def highlight_low_confidence(frame: pd.DataFrame, threshold: float) -> Styler:
     """A Styler marking each field value (and its confidence) below the threshold."""
 
     def style(table: pd.DataFrame) -> pd.DataFrame:
@@ -128,7 +131,7 @@ def fields_table(detail: DocumentDetail) -> pd.DataFrame:
     )
 
 
-def highlight_low_rows(fields: pd.DataFrame, threshold: float) -> Any:
+def highlight_low_rows(fields: pd.DataFrame, threshold: float) -> Styler:
     """A Styler marking the fields whose confidence is below the threshold."""
 
     def style(row: pd.Series) -> list[str]:

@@ -6,9 +6,8 @@ key of what it depends on and redone only when that changes (a new file, new fix
 
 from __future__ import annotations
 
-from typing import Any
-
 import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from atlas_core.config import Settings
 from atlas_core.intake import SheetData, ValidationReport, read_spreadsheet, validate_sheet
@@ -31,7 +30,9 @@ PROBLEM_COLUMNS = {
 }
 
 
-def sheet_for(uploaded: Any, settings: Settings, sheet_name: str | None = None) -> SheetData:
+def sheet_for(
+    uploaded: UploadedFile, settings: Settings, sheet_name: str | None = None
+) -> SheetData:
     """The uploaded file (one sheet of it) read as a SheetData, read again only when either changes."""
     cached = st.session_state.get(state.UPLOAD_SHEET)
     if cached is None or cached[0][0] != uploaded.file_id:

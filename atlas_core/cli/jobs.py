@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
@@ -22,6 +22,10 @@ from ..ledger import Ledger
 from ..ledger import states as S
 from ..ledger.rows import BatchOverview
 from . import exitcodes, paths
+
+if TYPE_CHECKING:  # the engine is imported by the commands that run it
+    from ..engine.runtime import Runtime
+    from ..engine.submitting import SendSummary
 
 DEFAULT_MAX_WAIT = 600.0  # seconds `submit` waits out Atlas being busy before leaving work queued
 DEFAULT_REFRESH_TIMEOUT = 3600.0
@@ -115,7 +119,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 @contextmanager
-def runtime_for(args: argparse.Namespace) -> Iterator[Any]:
+def runtime_for(args: argparse.Namespace) -> Iterator[Runtime]:
     """The runtime, saying on stderr when the sandbox stands in for Atlas."""
     from ..engine import open_runtime
 
@@ -136,8 +140,8 @@ def _bar(total: int, what: str) -> tqdm:
     return tqdm(total=total, unit=what, file=stream, disable=not stream.isatty(), leave=False)
 
 
-def _send(runtime: Any, *, upload_id: int | None, total: int, max_wait: float,
-          summary: Any = None) -> Any:
+def _send(runtime: Runtime, *, upload_id: int | None, total: int, max_wait: float,
+          summary: SendSummary | None = None) -> SendSummary:
     from ..engine import Heartbeat, WorkerIdentity, send_until_answered
     from ..engine.submitting import SendSummary
 
@@ -163,8 +167,8 @@ def _recover_orphans(ledger: Ledger) -> int:
     return sum(c["documents"] for c in ledger.chunks_in_state(S.UNCERTAIN) if c["id"] not in before)
 
 
-def _send_stopping(runtime: Any, *, upload_id: int | None, total: int,
-                   max_wait: float) -> tuple[Any, AtlasError | None]:
+def _send_stopping(runtime: Runtime, *, upload_id: int | None, total: int,
+                   max_wait: float) -> tuple[SendSummary, AtlasError | None]:
     """Send as ``_send`` does; an error that stops the sending is returned with what was done."""
     from ..engine.submitting import SendSummary
 
@@ -176,7 +180,7 @@ def _send_stopping(runtime: Any, *, upload_id: int | None, total: int,
     return summary, None
 
 
-def _why_stopped(counts: dict[str, Any], summary: Any, stopped: AtlasError | None) -> str | None:
+def _why_stopped(counts: dict[str, Any], summary: SendSummary, stopped: AtlasError | None) -> str | None:
     """The last line: why work was left queued, in plain words, and what to do next."""
     left = counts["left_queued_chunks"]
     rest = (f"{left} request(s) stay queued, nothing is lost: `python -m atlas_core resume` "
@@ -189,7 +193,7 @@ def _why_stopped(counts: dict[str, Any], summary: Any, stopped: AtlasError | Non
     return None
 
 
-def _send_outcome(runtime: Any, upload_id: int | None, summary: Any) -> tuple[dict[str, Any], int]:
+def _send_outcome(runtime: Runtime, upload_id: int | None, summary: SendSummary) -> tuple[dict[str, Any], int]:
     ledger = runtime.ledger
     left = ledger.queued_work(upload_id=upload_id)["queued"]
     counts = {"submitted": summary.documents_sent, "uncertain": summary.uncertain,
@@ -310,7 +314,7 @@ def run_refresh(args: argparse.Namespace) -> int:
         return exitcodes.OK
 
 
-def _other_targets_batch(runtime: Any, batch_id: str) -> str | None:
+def _other_targets_batch(runtime: Runtime, batch_id: str) -> str | None:
     # A batch id means something only to the Atlas that gave it: never ask another one.
     from ..ledger.targets import describe_target
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import redact
 from . import states as S
@@ -15,6 +15,9 @@ from .rows import BatchRow
 from .store import LedgerCore, now_ts
 from .targets import SANDBOX_TARGET, UNKNOWN_TARGET, TargetScope
 from .uploads import adopt_unknown_uploads
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 POLL_BASE = 5.0  # seconds before the first re-poll of a batch without progress
 POLL_CAP = 300.0  # an old batch is still looked at every five minutes
@@ -135,7 +138,7 @@ class BatchLedger(LedgerCore):
             return self._update_batch(db, batch_id, changed, total_items_reported, keep_open, now)
 
     @staticmethod
-    def _adopt_answered(db: Any, batch_id: str, scope: TargetScope) -> None:
+    def _adopt_answered(db: sqlite_utils.Database, batch_id: str, scope: TargetScope) -> None:
         # Atlas answered for this batch id, so a batch from before targets were recorded is its.
         if scope.target is None or scope.target == SANDBOX_TARGET:
             return
@@ -147,7 +150,7 @@ class BatchLedger(LedgerCore):
             adopt_unknown_uploads(db, scope.target, row[0])
 
     @staticmethod
-    def _store_documents(db: Any, batch_id: str, results: Sequence[Interpreted], now: float) -> int:
+    def _store_documents(db: sqlite_utils.Database, batch_id: str, results: Sequence[Interpreted], now: float) -> int:
         finished = [res for res in results if res.state in S.FINISHED_DOCUMENT_STATES]
         if not finished:
             return 0
@@ -180,7 +183,7 @@ class BatchLedger(LedgerCore):
         return len(updates)
 
     @staticmethod
-    def _update_batch(db: Any, batch_id: str, changed: int, total_items: int | None,
+    def _update_batch(db: sqlite_utils.Database, batch_id: str, changed: int, total_items: int | None,
                       keep_open: bool, now: float) -> BatchProgress:
         counts = db.execute(
             "SELECT count(*), sum(state = ?), sum(state = ?) FROM documents WHERE batch_id = ?",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ..config import DEFAULT_STALLED_AFTER
 from . import states as S
@@ -21,6 +21,9 @@ from .rows import (
 )
 from .store import LedgerCore, now_ts
 from .targets import split_by_scope
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 _BATCH_STATE = (
     "CASE WHEN b.state = 'processing' AND coalesce(b.last_progress_at, b.created_at) < :stall_before"
@@ -48,7 +51,7 @@ def _scope_ids(upload_id: int | None) -> str:
     return "(:upload_id)" if upload_id is not None else "(SELECT id FROM uploads)"
 
 
-def _state_counts(db: Any, upload_ids: list[int] | None) -> dict[int, dict[str, int]]:
+def _state_counts(db: sqlite_utils.Database, upload_ids: list[int] | None) -> dict[int, dict[str, int]]:
     """Current documents per upload (all uploads for None) and state, without reading them all.
 
     Sent documents are counted by the batches' own counters (kept when results are stored),
@@ -95,7 +98,7 @@ def _state_counts(db: Any, upload_ids: list[int] | None) -> dict[int, dict[str, 
 class QueryLedger(LedgerCore):
     """What the dashboard pages and the CLI read (only this ledger's target's work)."""
 
-    def _visible_uploads(self, db: Any) -> str | None:
+    def _visible_uploads(self, db: sqlite_utils.Database) -> str | None:
         """The ids of the uploads in scope as a JSON list, or None when no upload is hidden.
 
         None keeps the documents queries as they were (reading their own indexes) for the usual
@@ -108,7 +111,7 @@ class QueryLedger(LedgerCore):
             return None
         return json.dumps([r[0] for r in db.execute(f"SELECT id FROM uploads WHERE {in_scope}", args)])
 
-    def _hidden_uploads(self, db: Any) -> str | None:
+    def _hidden_uploads(self, db: sqlite_utils.Database) -> str | None:
         """The ids of the uploads out of scope as a JSON list, when they hold fewer rows than the rest.
 
         Counts over the whole ledger follow their covering indexes; taking a small hidden part
