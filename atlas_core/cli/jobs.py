@@ -9,10 +9,10 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from tqdm import tqdm
 
@@ -180,7 +180,7 @@ def _send_stopping(runtime: Runtime, *, upload_id: int | None, total: int,
     return summary, None
 
 
-def _why_stopped(counts: dict[str, Any], summary: SendSummary, stopped: AtlasError | None) -> str | None:
+def _why_stopped(counts: SendCounts, summary: SendSummary, stopped: AtlasError | None) -> str | None:
     """The last line: why work was left queued, in plain words, and what to do next."""
     left = counts["left_queued_chunks"]
     rest = (f"{left} request(s) stay queued, nothing is lost: `python -m atlas_core resume` "
@@ -193,20 +193,30 @@ def _why_stopped(counts: dict[str, Any], summary: SendSummary, stopped: AtlasErr
     return None
 
 
-def _send_outcome(runtime: Runtime, upload_id: int | None, summary: SendSummary) -> tuple[dict[str, Any], int]:
+class SendCounts(TypedDict):
+    """What a sending command did, as printed (and as its --json object holds it)."""
+
+    submitted: int
+    uncertain: int
+    rejected: int
+    left_queued_chunks: int
+    batches: list[str]
+
+
+def _send_outcome(runtime: Runtime, upload_id: int | None, summary: SendSummary) -> tuple[SendCounts, int]:
     ledger = runtime.ledger
     left = ledger.queued_work(upload_id=upload_id)["queued"]
-    counts = {"submitted": summary.documents_sent, "uncertain": summary.uncertain,
+    counts: SendCounts = {"submitted": summary.documents_sent, "uncertain": summary.uncertain,
               "rejected": summary.rejected, "left_queued_chunks": left,
               "batches": sorted(set(summary.batches))}
     upload = ledger.upload(upload_id) if upload_id is not None else None
     if upload is not None:
         # From the ledger, not this process's tally: a worker may have sent some chunks of it.
-        counts.update(
-            submitted=upload["submitted"] + upload["extracted"] + upload["failed"],
-            uncertain=upload["uncertain"], rejected=upload["rejected"],
-            batches=sorted(b["batch_id"] for b in _all_batches(ledger, upload_id, 0.0)),
-        )
+        counts.update({
+            "submitted": upload["submitted"] + upload["extracted"] + upload["failed"],
+            "uncertain": upload["uncertain"], "rejected": upload["rejected"],
+            "batches": sorted(b["batch_id"] for b in _all_batches(ledger, upload_id, 0.0)),
+        })
     if left:
         code = exitcodes.UNAVAILABLE
     elif counts["uncertain"] or counts["rejected"]:
@@ -216,7 +226,7 @@ def _send_outcome(runtime: Runtime, upload_id: int | None, summary: SendSummary)
     return counts, code
 
 
-def _print(payload: dict[str, Any], as_json: bool, sentence: str) -> None:
+def _print(payload: Mapping[str, object], as_json: bool, sentence: str) -> None:
     if as_json:
         print(json.dumps(payload, ensure_ascii=False))
     else:

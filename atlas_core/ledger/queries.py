@@ -14,6 +14,7 @@ from .rows import (
     DocumentDetail,
     DocumentListed,
     FieldConfidence,
+    FieldSample,
     FinishedBucket,
     OtherTarget,
     TypeStateCount,
@@ -330,7 +331,7 @@ class QueryLedger(LedgerCore):
     def field_confidence_sample(
         self, *, upload_id: int | None = None, document_type: str | None = None,
         limit: int = FIELD_SAMPLE,
-    ) -> list[dict[str, Any]]:
+    ) -> list[FieldSample]:
         """(document_type, field, confidence) for the fields of the latest ``limit`` extracted documents."""
         with self.reading() as db:
             hidden = None if upload_id is not None else self._hidden_uploads(db)
@@ -342,7 +343,7 @@ class QueryLedger(LedgerCore):
                      else "")
             # +state: the newest extracted documents are found reading newest first; the state
             # index would visit every extracted document, then sort them all by id.
-            return [dict(r) for r in db.execute(
+            return [cast(FieldSample, dict(r)) for r in db.execute(
                 f"""WITH sample AS (SELECT id, document_type, file_data FROM documents
                        WHERE +state = 'extracted' AND superseded = 0 AND file_data IS NOT NULL
                        AND json_valid(file_data)

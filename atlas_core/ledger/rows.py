@@ -244,6 +244,14 @@ class TypeStateCount(TypedDict):
     documents: int
 
 
+class FieldSample(TypedDict):
+    """One field's confidence in one sampled document (``field_confidence_sample``)."""
+
+    document_type: str | None
+    field: str
+    confidence: float
+
+
 class FieldConfidence(TypedDict):
     """One field's confidence over the sample (``field_confidence``)."""
 
