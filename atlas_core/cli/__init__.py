@@ -2,6 +2,9 @@
 
 Every command module adds its sub-commands and sets ``handler`` (a function taking the parsed
 arguments and returning an exit code). Exit codes a cron job can act on are in ``exitcodes``.
+Building the parser imports every command module, so their top-level imports stay light: a
+handler imports the room it needs (intake, engine, results, sandbox) when it runs, and ``--help``
+or ``status`` never load requests, pandas or calamine (tests/test_cli_startup.py).
 """
 
 from __future__ import annotations

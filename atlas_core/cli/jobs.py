@@ -14,8 +14,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from tqdm import tqdm
-
 from ..config import Settings
 from ..errors import AtlasError, ConfigError
 from ..ledger import Ledger
@@ -23,7 +21,9 @@ from ..ledger import states as S
 from ..ledger.rows import BatchOverview
 from . import exitcodes, paths
 
-if TYPE_CHECKING:  # the engine is imported by the commands that run it
+if TYPE_CHECKING:  # the engine and tqdm are imported by the commands that use them
+    from tqdm import tqdm
+
     from ..engine.runtime import Runtime
     from ..engine.submitting import SendSummary
 
@@ -119,13 +119,13 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 @contextmanager
-def runtime_for(args: argparse.Namespace) -> Iterator[Runtime]:
-    """The runtime, saying on stderr when the sandbox stands in for Atlas."""
+def runtime_for(args: argparse.Namespace, *, ledger_only: bool = False) -> Iterator[Runtime]:
+    """The runtime (``ledger_only``: no sandbox), saying on stderr when the sandbox stands in for Atlas."""
     from ..engine import open_runtime
 
     settings = settings_from(args)
     try:
-        opened = open_runtime(settings)
+        opened = open_runtime(settings, ledger_only=ledger_only)
     except paths.OPENING_ERRORS as exc:
         raise paths.runtime_path_error(settings.db_path, settings.sandbox_state_path, exc) from None
     with opened as runtime:
@@ -135,6 +135,8 @@ def runtime_for(args: argparse.Namespace) -> Iterator[Runtime]:
 
 
 def _bar(total: int, what: str) -> tqdm:
+    from tqdm import tqdm
+
     # The bar draws with \r, which the CLI's cleaned stderr would strip: it writes to the raw one.
     stream = getattr(sys.stderr, "raw", sys.stderr)
     return tqdm(total=total, unit=what, file=stream, disable=not stream.isatty(), leave=False)
@@ -359,7 +361,7 @@ def _all_batches(ledger: Ledger, upload_id: int | None, stalled_after: float) ->
 
 def run_status(args: argparse.Namespace) -> int:
     """Per batch: documents, extracted, failed, pending and state; plus what waits for a decision."""
-    with runtime_for(args) as runtime:
+    with runtime_for(args, ledger_only=True) as runtime:  # reads the ledger only: no sandbox, no client
         ledger = runtime.ledger
         batches = [
             {k: b[k] for k in ("batch_id", "upload_id", "product_type", "documents", "extracted",

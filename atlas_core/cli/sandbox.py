@@ -7,13 +7,15 @@ import json
 import os
 import signal
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings
 from ..errors import ConfigError
-from ..sandbox import Behaviour, SandboxServer
 from . import exitcodes
 from .paths import path_error
+
+if TYPE_CHECKING:
+    from ..sandbox import Behaviour
 
 DEFAULT_PORT = 8765
 
@@ -59,6 +61,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def behaviour_from_args(args: argparse.Namespace) -> Behaviour:
     """The Behaviour the flags ask for; ConfigError with a plain message when they are wrong."""
+    from ..sandbox import Behaviour  # the server's modules: loaded only to run it
+
     switches = {}
     if args.behaviour:
         try:
@@ -99,6 +103,8 @@ def _stop_on_signals(stopping: threading.Event) -> dict[int, Any]:
 
 def run_sandbox(args: argparse.Namespace) -> int:
     """Serve until interrupted, then stop cleanly."""
+    from ..sandbox import SandboxServer
+
     behaviour = behaviour_from_args(args)
     state = args.state
     if state is None:

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..config import Settings
-from ..intake import ValidationReport, read_spreadsheet, validate_sheet
 from . import exitcodes, paths
 
 if TYPE_CHECKING:
+    from ..intake import ValidationReport
     from ..intake.rules import KnownIds
 
     # Settings -> the callable that says which IDs the ledger already holds, or None (no ledger).
@@ -79,6 +79,8 @@ def run_validate(
     ``known_ids_for`` finds the IDs already in the ledger (to warn about them): the ledger of
     the settings by default.
     """
+    from ..intake import read_spreadsheet, validate_sheet  # pandas, calamine: only when validating
+
     settings = Settings.from_mapping(os.environ)
     if args.problems_file is not None:
         paths.check_output_file(args.problems_file, "--problems-file")

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..client import AtlasClient
 from ..config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings
 from ..ledger import Ledger
 from ..ledger.targets import SANDBOX_TARGET, describe_target, normalise_base_url
 
-if TYPE_CHECKING:  # the sandbox's modules are loaded only when it runs
-    from ..sandbox import SandboxServer
+if TYPE_CHECKING:
+    from ..client import AtlasClient
+    from ..sandbox import SandboxServer  # loaded only when the sandbox runs
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +36,17 @@ class Runtime:
     @property
     def uses_sandbox(self) -> bool:
         """True when this runtime talks to the built-in sandbox rather than Atlas."""
-        return self.sandbox is not None
+        return self.sandbox is not None or self.settings.uses_sandbox
 
     @property
     def banner(self) -> str | None:
         """A plain sentence saying the sandbox stands in for Atlas, or None when it does not."""
         if self.sandbox is None:
+            if self.settings.uses_sandbox:  # opened for the ledger alone: no sandbox is running
+                return (
+                    "The built-in Atlas sandbox stands in for Atlas (no ATLAS_BASE_URL is set): "
+                    "no real documents are processed."
+                )
             return None
         return (
             f"Using the built-in Atlas sandbox at {self.sandbox.url} (no ATLAS_BASE_URL is set): "
@@ -69,6 +76,8 @@ class Runtime:
     @property
     def client(self) -> AtlasClient:
         """The Atlas client, built on first use and shared by every thread."""
+        from ..client import AtlasClient  # requests: loaded only by a runtime that calls Atlas
+
         with self._lock:
             if self._client is None:
                 self._client = AtlasClient.from_settings(self.settings)
@@ -123,14 +132,22 @@ def place_unknown_work(ledger: Ledger, sandbox_state_path: str | Path) -> int:
 
 
 def open_runtime(
-    settings: Settings, *, sandbox_behaviour: Mapping[str, Any] | None = None
+    settings: Settings, *, sandbox_behaviour: Mapping[str, Any] | None = None, ledger_only: bool = False
 ) -> Runtime:
-    """Open the ledger for this Atlas (creating its folder) and, without a base URL, the sandbox."""
+    """Open the ledger for this Atlas (creating its folder) and, without a base URL, the sandbox.
+
+    ``ledger_only`` starts no sandbox, for a command that only reads the ledger (``status``).
+    """
     Path(settings.db_path).parent.mkdir(parents=True, exist_ok=True)
     ledger = Ledger(settings.db_path, target=target_for(settings))
     place_unknown_work(ledger, settings.sandbox_state_path)
     sandbox = None
-    if settings.uses_sandbox:
+    journal = Path(settings.sandbox_state_path)
+    if settings.uses_sandbox and ledger_only and journal.is_dir():
+        # Refused as the sandbox would refuse it, so that every command says so alike.
+        ledger.close()
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(journal))
+    if settings.uses_sandbox and not ledger_only:
         from ..sandbox import Behaviour, SandboxServer
 
         Path(settings.sandbox_state_path).parent.mkdir(parents=True, exist_ok=True)

@@ -9,16 +9,25 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from ..errors import LedgerError
-from .schema import migrate
 from .targets import TargetScope
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BUSY_TIMEOUT = 10.0  # seconds a writer waits for another process's write to finish
+
+
+def _database(conn: sqlite3.Connection) -> sqlite_utils.Database:
+    # sqlite-utils imports pandas (and with it pyarrow) when they are installed, ~0.8 s: imported
+    # on the first unit of work, so a command that never opens the ledger (--help) skips it.
+    import sqlite_utils
+
+    return sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
 
 
 def inserted_id(cursor: sqlite3.Cursor) -> int:
@@ -57,6 +66,8 @@ class LedgerCore:
             self._anchor: sqlite3.Connection | None = self._connect(check_same_thread=False)
             # WAL is a property of the file: set once, outside any transaction.
             self._anchor.execute("PRAGMA journal_mode=WAL")
+            from .schema import migrate  # sqlite-utils' migrations: loaded with the first ledger
+
             with self.transaction() as db:
                 self.schema_version = migrate(db)
         except sqlite3.Error as exc:
@@ -111,7 +122,7 @@ class LedgerCore:
                 # upgrading a read lock; the busy timeout makes the second one wait its turn.
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    yield sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
+                    yield _database(conn)
                 except BaseException:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
@@ -131,7 +142,7 @@ class LedgerCore:
         try:
             conn.execute("BEGIN")
             try:
-                yield sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
+                yield _database(conn)
             finally:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")

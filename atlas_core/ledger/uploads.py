@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any, cast
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any, cast
 
 from . import states as S
 from .records import QueuedUpload, RowRecord, UploadRecord
 from .rows import EarlierUpload
 from .store import LedgerCore, inserted_id, now_ts
 from .targets import UNKNOWN_TARGET, TargetScope, describe_target
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 # A document_id in one of these states is "already submitted and not failed".
 _LIVE_STATES = (S.QUEUED, S.SUBMITTED, S.EXTRACTED, S.UNCERTAIN)
