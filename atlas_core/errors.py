@@ -300,13 +300,6 @@ def remember_url_credentials(url: str | None) -> None:
             remember_secret(f"{unquote(username)}:{unquote(password)}")
 
 
-def known_secrets() -> tuple[str, ...]:
-    """Every secret and recent token this process scrubs, longest first."""
-    with _known_lock:
-        found = {*_known_fixed, *_known_tokens}
-    return tuple(sorted(found, key=len, reverse=True))
-
-
 def display_url(url: str | None) -> str:
     """A URL safe to show: any user:password@ part replaced by ``***@``."""
     return _URL_USERINFO.sub(r"\1***@", url or "")

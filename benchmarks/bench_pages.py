@@ -1,6 +1,7 @@
 """Dashboard page speed on a large ledger against an empty one, in the same run (a script, not a test).
 
     python benchmarks/bench_pages.py [--documents 100000] [--uploads 10] [--runs 5]
+    python benchmarks/bench_pages.py --hints [--documents 100000] [--runs 9]
 
 The target: with 1,000 batches and 100,000 documents in the ledger, the Batches and Results pages
 render in at most 2x the time they take on an empty ledger. Three ledgers are filled through the
@@ -13,6 +14,11 @@ Each page is rendered with AppTest (the whole script run, widgets and all); the 
 cleared before each run, as after a cache expires), with the ratios large/empty and large/small.
 The time the render spent inside ledger calls is printed too: an empty page draws far less than
 a full one, so the ledger's share shows whether the page's cost still grows with the ledger.
+
+--hints times each page query that carries a planner hint (INDEXED BY, a unary + that keeps an
+index out) with its hints and with them stripped, on the large ledger plus a small upload to a
+second Atlas, read as every target, as the sandbox (a small part hidden) and as the other Atlas
+(a small part visible): a hint stays only where its query is faster with it.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ import argparse
 import functools
 import inspect
 import os
+import re
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -49,21 +57,21 @@ PAGES = {
 TARGET_PAGES = ("Batches", "Results")
 
 
-def fill(path: Path, n: int, uploads: int = 10) -> None:
+def fill(path: Path, n: int, uploads: int = 10, target: str = SANDBOX_TARGET, prefix: str = "U") -> None:
     """A ledger with ``n`` finished documents spread over ``uploads`` uploads of 100-document batches."""
     # Recorded as the built-in sandbox's work: the pages below run on it, and show only its work.
-    ledger = Ledger(path, target=SANDBOX_TARGET)
+    ledger = Ledger(path, target=target)
     per_upload = n // uploads if n else 0
     for u in range(uploads if n else 0):
         rows = [
             RowRecord(
                 i + 2,
-                f"U{u}-{i:07d}",
-                f"https://kyc.example/U{u}-{i:07d}.jpg",
+                f"{prefix}{u}-{i:07d}",
+                f"https://kyc.example/{prefix}{u}-{i:07d}.jpg",
                 True,
                 original={
-                    "document_id": f"U{u}-{i:07d}",
-                    "file_url": f"https://kyc.example/U{u}-{i:07d}.jpg",
+                    "document_id": f"{prefix}{u}-{i:07d}",
+                    "file_url": f"https://kyc.example/{prefix}{u}-{i:07d}.jpg",
                 },
             )
             for i in range(per_upload)
@@ -79,7 +87,7 @@ def fill(path: Path, n: int, uploads: int = 10) -> None:
             chunk_size=CHUNK,
         )
     while (chunk := ledger.claim_chunk("bench")) is not None:
-        batch_id = f"BATCH-{chunk.chunk_id:06d}"
+        batch_id = f"BATCH-{prefix}{chunk.chunk_id:06d}"
         ledger.record_sent(
             chunk.chunk_id, [(batch_id, d, str(uuid.uuid4())) for _, d, _ in chunk.documents]
         )
@@ -96,7 +104,7 @@ def fill(path: Path, n: int, uploads: int = 10) -> None:
                     min_confidence=min_confidence(outcome.file_data),
                 )
             )
-        ledger.record_results(batch_id, results)
+        ledger.finish_poll(batch_id, ledger.record_documents(batch_id, results))
     ledger.close()
 
 
@@ -180,12 +188,100 @@ def print_table(title: str, sides: dict[str, dict], key: str) -> None:
         )
 
 
+OTHER_TARGET = "https://atlas.example"
+# Each planner hint the page queries carry, and what takes it out of a statement.
+HINTS = {
+    "INDEXED BY documents_upload_current": re.compile(r"\s+INDEXED BY documents_upload_current\b"),
+    "INDEXED BY documents_upload_state": re.compile(r"\s+INDEXED BY documents_upload_state\b"),
+    "+state": re.compile(r"\+(?=(?:d\.)?state\b)"),
+    "+upload_id": re.compile(r"\+(?=(?:d\.)?upload_id\b)"),
+}
+
+
+class HintlessConnection(sqlite3.Connection):
+    """A connection that runs every statement with the hint named in ``strip`` taken out."""
+
+    strip: str | None = None
+    stripped = False  # set when a statement held that hint
+
+    def execute(self, sql, *args):  # type: ignore[no-untyped-def, override]
+        if HintlessConnection.strip is not None:
+            sql, n = HINTS[HintlessConnection.strip].subn("", sql)
+            HintlessConnection.stripped |= bool(n)
+        return super().execute(sql, *args)
+
+
+HINTED_QUERIES = {
+    "list_uploads (state counts)": lambda ledger: ledger.list_uploads(),
+    "documents_page state=extracted": lambda ledger: ledger.documents_page(state="extracted"),
+    "documents_page review<0.8": lambda ledger: ledger.documents_page(needs_review_below=0.8),
+    "counts_by_type_and_state": lambda ledger: ledger.counts_by_type_and_state(),
+    "counts_by_type_and_state upload 1": lambda ledger: ledger.counts_by_type_and_state(upload_id=1),
+    "field_confidence_sample": lambda ledger: ledger.field_confidence_sample(),
+    "finished_over_time": lambda ledger: ledger.finished_over_time(),
+}
+
+
+def hint_times(path: Path, runs: int) -> None:
+    """Median ms of each hinted query with and without each of its hints, per scope.
+
+    The two sides run in turns, so a machine busy with something else slows both alike; the
+    answers must be the same both ways.
+    """
+    real_connect = sqlite3.connect
+    print(f"\n{'query':<34}{'scope':<9}{'hint taken out':<38}{'with (ms)':>10}{'without':>10}"
+          f"{'without/with':>14}")
+    for scope in (None, SANDBOX_TARGET, OTHER_TARGET):
+        hinted = Ledger(path, target=scope)
+        # The connections are made now (anchor) and on the first query (this thread's).
+        sqlite3.connect = functools.partial(real_connect, factory=HintlessConnection)  # type: ignore[assignment]
+        try:
+            stripped = Ledger(path, target=scope)
+            stripped.upload(1)
+        finally:
+            sqlite3.connect = real_connect  # type: ignore[assignment]
+        label = {None: "every", SANDBOX_TARGET: "sandbox", OTHER_TARGET: "other"}[scope]
+        for name, query in HINTED_QUERIES.items():
+            for hint in HINTS:
+                HintlessConnection.strip, HintlessConnection.stripped = hint, False
+                answer = query(stripped)
+                if not HintlessConnection.stripped:
+                    continue  # this query does not carry this hint in this scope
+                assert answer == query(hinted), f"{name} answers differently without {hint}"
+                times: dict[int, list[float]] = {0: [], 1: []}
+                for _ in range(runs):
+                    for side, ledger in enumerate((hinted, stripped)):
+                        start = time.perf_counter()
+                        query(ledger)
+                        times[side].append(time.perf_counter() - start)
+                medians = [statistics.median(times[side]) * 1000 for side in (0, 1)]
+                print(f"{name:<34}{label:<9}{hint:<38}{medians[0]:>10.1f}{medians[1]:>10.1f}"
+                      f"{medians[1] / max(medians[0], 0.01):>14.2f}", flush=True)
+        HintlessConnection.strip = None
+        hinted.close()
+        stripped.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--documents", type=int, default=100_000)
     parser.add_argument("--uploads", type=int, default=10)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--hints", action="store_true", help="time the hinted page queries only")
+    parser.add_argument("--ledger", type=Path, help="with --hints: fill this file once, reuse it after")
     args = parser.parse_args()
+    if args.hints:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = args.ledger or Path(tmp) / "hints.db"
+            if not path.exists():
+                start = time.perf_counter()
+                other = max(args.documents // 100, 100)
+                fill(path, args.documents, args.uploads)
+                fill(path, other, 1, target=OTHER_TARGET, prefix="R")
+                print(f"filled {args.documents:,} sandbox documents and {other:,} for another Atlas"
+                      f" in {time.perf_counter() - start:.1f} s")
+            hint_times(path, args.runs)
+        return
     CLOCK.install()
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from ledger_support import chunks_of_upload
 
 from atlas_core.cli import exitcodes
 from atlas_core.config import DEFAULT_CONNECT_TIMEOUT, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
@@ -71,7 +72,7 @@ def chunk_states(db_path: Path) -> set[tuple[str, int]]:
     ledger = Ledger(db_path)
     try:
         return {(c["state"], c["attempts"]) for u in ledger.list_uploads()[0]
-                for c in ledger.chunks_of_upload(u["id"])}
+                for c in chunks_of_upload(ledger, u["id"])}
     finally:
         ledger.close()
 

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from ledger_support import chunks_of_upload
 
 from atlas_core.config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from atlas_core.ledger import Ledger, RowRecord, UploadRecord
@@ -60,7 +61,7 @@ def sent_chunks(db_path: Path) -> int:
     if not db_path.exists():
         return 0
     ledger = Ledger(db_path)
-    return sum(1 for u in ledger.list_uploads()[0] for c in ledger.chunks_of_upload(u["id"])
+    return sum(1 for u in ledger.list_uploads()[0] for c in chunks_of_upload(ledger, u["id"])
                if c["state"] == S.SENT)
 
 

@@ -205,3 +205,40 @@ def test_pages_are_stored_in_page_order_and_a_later_copy_with_results_wins(tmp_p
         "a": S.EXTRACTED, "b": S.EXTRACTED, "c": S.EXTRACTED, "d": S.SUBMITTED}
     assert [docs[k]["file_data"]["name"]["value"] for k in "abc"] == ["early", "B", "C"]
     assert store.changed == 4  # b was stored empty (failed), then with its result
+
+
+@pytest.mark.parametrize("arrival", [(1, 2, 3), (3, 2, 1), (2, 3, 1)], ids=lambda a: "-".join(map(str, a)))
+def test_the_refresh_stores_the_copy_the_client_collects(tmp_path, arrival):
+    """One rule for a repeated document: what the refresh stores is what fetch_extracts returns."""
+    from atlas_core.client.extracts import ItemCollector
+    from atlas_core.engine.refreshing import PageStore, interpret_page
+    from atlas_core.ledger import Ledger
+
+    def copy(doc_id: str, name: str | None) -> dict:
+        fields = {"document_type": "PAN", "name": {"value": name, "confidence_score": 0.9}}
+        return {"document_id": doc_id, "file_data": fields if name else {}}
+
+    pages = {
+        1: [copy("a", None), copy("b", "b1"), copy("c", None)],
+        2: [copy("a", "a2"), copy("b", "b2"), copy("d", None), copy("c", None)],
+        3: [copy("a", "a3"), copy("d", "d3"), copy("c", "c3")],
+    }
+    collector = ItemCollector()
+    for number in sorted(pages):
+        collector.add(pages[number])
+    collected = {i["document_id"]: (i["file_data"] or {}).get("name", {}).get("value")
+                 for i in collector.items()}
+    assert collected == {"a": "a2", "b": "b1", "c": "c3", "d": "d3"}
+
+    ledger = Ledger(tmp_path / "atlas.db")
+    rows = [RowRecord(i + 2, d, f"https://x.test/{d}.jpg", True) for i, d in enumerate("abcd")]
+    ledger.record_upload(UploadRecord("a.csv", "POC_CDL"), rows, chunk_size=4)
+    chunk = ledger.claim_chunk("w")
+    ledger.record_sent(chunk.chunk_id, [("B1", d, "u") for _, d, _ in chunk.documents])
+    store = PageStore(ledger, "B1")
+    for number in arrival:  # stored in page order whatever order the pages arrive in
+        store.put(number, interpret_page(pages[number]))
+    assert store.close() is False
+    stored = {d["document_id"]: (d["file_data"] or {}).get("name", {}).get("value")
+              for d in ledger.iter_documents()}
+    assert stored == collected

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from ledger_support import chunks_of_upload
 
 from atlas_core.engine import open_runtime, resolve_uncertain, retry_failed, send_until_answered
 from atlas_core.engine.refreshing import refresh_batches
@@ -150,7 +151,7 @@ def test_a_token_endpoint_giving_no_token_keeps_the_chunk_queued_with_the_cause(
     queue(runtime, 5)
     with pytest.raises(TokenEndpointError):
         send_queued(runtime.ledger, runtime.client, worker_id="w")  # as the worker sends
-    (chunk,) = runtime.ledger.chunks_of_upload(1)
+    (chunk,) = chunks_of_upload(runtime.ledger, 1)
     assert chunk["state"] == S.QUEUED and cause in chunk["error"]
     assert set(doc_states(runtime).values()) == {S.QUEUED}  # never rejected, never uncertain
     assert sandbox.accept_counts() == {}
@@ -162,7 +163,7 @@ def test_no_chunk_is_claimed_when_no_token_can_be_had(runtime, sandbox, switch, 
     queue(runtime, 25)
     with pytest.raises(TokenEndpointError, match=cause):
         send(runtime)
-    chunks = runtime.ledger.chunks_of_upload(1)
+    chunks = chunks_of_upload(runtime.ledger, 1)
     assert {(c["state"], c["attempts"], c["error"]) for c in chunks} == {(S.QUEUED, 0, None)}
     assert [line["path"] for line in sandbox.request_log()] == ["/v1/bulk/authtoken"]
 
@@ -173,7 +174,7 @@ def test_a_request_that_cannot_be_built_stops_sending_and_stays_queued(sandbox, 
         queue(runtime, 5)
         with pytest.raises(ConnectFailedError, match="was not sent to Atlas"):
             send_queued(runtime.ledger, runtime.client, worker_id="w")
-        (chunk,) = runtime.ledger.chunks_of_upload(1)
+        (chunk,) = chunks_of_upload(runtime.ledger, 1)
         assert chunk["state"] == S.QUEUED and "was not sent" in chunk["error"]
         assert set(doc_states(runtime).values()) == {S.QUEUED}
     assert sandbox.request_log() == []
@@ -192,7 +193,7 @@ def test_max_wait_bounds_a_round_against_an_atlas_that_keeps_refusing(sandbox, s
         # A bound, not a timing: max_wait plus one (instant) request, with a wide margin.
         assert time.monotonic() - started < 2 + 8
         assert summary.requeued >= 1 and summary.documents_sent == 0
-        chunks = runtime.ledger.chunks_of_upload(1)
+        chunks = chunks_of_upload(runtime.ledger, 1)
         assert {c["state"] for c in chunks} == {S.QUEUED}
         assert set(doc_states(runtime).values()) == {S.QUEUED}
         assert any("Atlas answered 503" in (c["error"] or "") for c in chunks)

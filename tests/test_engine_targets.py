@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from ledger_support import chunks_of_upload
 
 from atlas_core.config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings
 from atlas_core.engine import (
@@ -137,13 +138,13 @@ def test_resume_and_the_worker_never_send_another_targets_chunks(after_trial, tr
         Worker(runtime).run_once()
         assert api_calls(real, MULTIUPLOAD_PATHS) == []
         mine = queue_upload(runtime.ledger, plan(runtime, write_sheet(tmp_path / "r.csv", ["R1"])))
-    assert {c["state"] for c in every.chunks_of_upload(after_trial["waiting"])} == {S.QUEUED}
+    assert {c["state"] for c in chunks_of_upload(every, after_trial["waiting"])} == {S.QUEUED}
     with open_runtime(trial_settings, sandbox_behaviour=FAST) as trial:
         assert send(trial).documents_sent == 2  # the trial's own queued chunk, not real Atlas's
         assert sorted(i["document_id"] for u in trial.sandbox.received_uploads()
                       for i in u["items"] if i["document_id"] in ("Q1", "Q2", "R1")) == ["Q1", "Q2"]
-    assert {c["state"] for c in every.chunks_of_upload(mine.upload_id)} == {S.QUEUED}
-    assert {c["target"] for c in every.chunks_of_upload(mine.upload_id)} == {normalise_base_url(real.url)}
+    assert {c["state"] for c in chunks_of_upload(every, mine.upload_id)} == {S.QUEUED}
+    assert {c["target"] for c in chunks_of_upload(every, mine.upload_id)} == {normalise_base_url(real.url)}
 
 
 def test_sandbox_results_stay_out_of_real_exports_counts_and_lists(after_trial, trial_settings,

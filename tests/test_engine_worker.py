@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from ledger_support import chunks_of_upload
 
 from atlas_core.config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings
 from atlas_core.engine import (
@@ -97,7 +98,7 @@ def test_a_dead_process_leaves_its_chunk_uncertain(tmp_path):
     ledger.register_worker("far", host="elsewhere", pid=1, now=time.time())
     claims = {w: ledger.claim_chunk(w).chunk_id for w in ("dead", "alive", "silent", "far")}
     assert recover_orphans(ledger, timeout=120) == 2
-    states = {c["id"]: c["state"] for c in ledger.chunks_of_upload(1)}
+    states = {c["id"]: c["state"] for c in chunks_of_upload(ledger, 1)}
     assert states == {claims["dead"]: S.UNCERTAIN, claims["alive"]: S.SENDING,
                       claims["silent"]: S.UNCERTAIN, claims["far"]: S.SENDING}
 

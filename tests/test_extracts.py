@@ -5,13 +5,16 @@ from __future__ import annotations
 import pytest
 
 from atlas_core.client.extracts import (
+    CopyChoice,
     ExtractsPage,
     ItemCollector,
     PageWalk,
     clamp_per_page,
     collect_pages,
+    holds_results,
     pages_after,
     parse_extracts_page,
+    walk_pages,
 )
 from atlas_core.errors import ProtocolError
 
@@ -203,3 +206,37 @@ def test_the_collector_keeps_first_order_and_prefers_a_copy_with_results():
     assert collector.items() == [item("a"), item("b", name={"value": "B"}), item("c"), {"no_id": 1}]
     collector.add([item("b")])  # an empty copy never replaces results
     assert collector.items()[1] == item("b", name={"value": "B"})
+
+
+@pytest.mark.parametrize("workers", [1, 4])
+@pytest.mark.parametrize("options", [{}, {"refuse_past_end": True}], ids=["empty-end", "refused-end"])
+def test_a_walk_hands_over_every_page_once_in_page_order(options, workers):
+    """What a refresh stores page by page: the same pages collect_pages reads, in order."""
+    atlas = FakeAtlas(_pages(9, total_pages=3, total_items=6), **options)  # totals under-count
+    pages = list(walk_pages(atlas(1), atlas, PageWalk("B", 2), workers=workers))
+    assert [p.page for p in pages] == sorted(p.page for p in pages)
+    assert [i["document_id"] for p in pages for i in p.items] == [f"d{i}" for i in range(9)]
+
+
+@pytest.mark.parametrize(
+    ("copies", "kept"),
+    [
+        ([False], [True]),
+        ([True, True], [True, False]),  # the first copy with results stays
+        ([False, False], [True, False]),  # and so does the first empty one
+        ([False, True], [True, True]),  # a later copy with results replaces an empty one
+        ([False, True, False, True], [True, True, False, False]),  # never replaced again
+    ],
+)
+def test_which_copy_of_a_repeated_document_counts(copies, kept):
+    choice = CopyChoice()
+    assert [choice.keeps("d1", has_results) for has_results in copies] == kept
+    assert choice.keeps("d2", False)  # another document is another question
+
+
+@pytest.mark.parametrize(
+    ("file_data", "expected"),
+    [({"name": {"value": "A"}}, True), ({}, False), (None, False), ("text", False), ([1], False)],
+)
+def test_only_a_non_empty_object_holds_results(file_data, expected):
+    assert holds_results({"document_id": "d", "file_data": file_data}) is expected

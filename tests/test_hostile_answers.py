@@ -11,6 +11,7 @@ import json
 import sqlite3
 
 import pytest
+from ledger_support import chunks_of_upload
 
 from atlas_core.client import AtlasClient, RetryPolicy
 from atlas_core.config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings
@@ -44,7 +45,7 @@ def queue(runtime, n: int, prefix: str = "D") -> int:
 
 def chunk_states(runtime) -> list[str]:
     """The state of every chunk in the ledger."""
-    return [c["state"] for c in runtime.ledger.chunks_of_upload(1)]
+    return [c["state"] for c in chunks_of_upload(runtime.ledger, 1)]
 
 
 def doc_states(runtime) -> set[str]:
@@ -108,7 +109,7 @@ def test_an_unreadable_token_answer_sends_nothing_and_keeps_the_chunk_queued(run
         send_queued(runtime.ledger, runtime.client, worker_id="w")
     assert chunk_states(runtime) == [S.QUEUED] and set(doc_states(runtime)) == {S.QUEUED}
     assert sandbox.accept_counts() == {}
-    assert "token" in runtime.ledger.chunks_of_upload(1)[0]["error"]
+    assert "token" in chunks_of_upload(runtime.ledger, 1)[0]["error"]
     sandbox.set_behaviour(hostile_token_answer="none")
     send_until_answered(runtime.ledger, runtime.client, worker_id="w", max_wait=5)
     assert sandbox.accept_counts() == {"D0": 1, "D1": 1}
@@ -171,7 +172,7 @@ def test_any_exception_before_the_request_left_puts_the_chunk_back(runtime, sand
     with client_of(BugBeforeSending, sandbox) as client, pytest.raises(RuntimeError):
         send_queued(runtime.ledger, client, worker_id="w")
     assert chunk_states(runtime) == [S.QUEUED] and set(doc_states(runtime)) == {S.QUEUED}
-    assert "queued again" in runtime.ledger.chunks_of_upload(1)[0]["error"]
+    assert "queued again" in chunks_of_upload(runtime.ledger, 1)[0]["error"]
     assert sandbox.accept_counts() == {}
 
 

@@ -6,6 +6,7 @@ import sqlite3
 import threading
 
 import pytest
+from ledger_support import chunks_of_upload, record_results
 
 from atlas_core.errors import LedgerError
 from atlas_core.ledger import Interpreted, Ledger, RowRecord, UploadRecord
@@ -47,10 +48,10 @@ def send(ledger: Ledger, chunk, batch_id: str) -> list[str]:
 
 def test_opening_creates_the_schema_in_wal_mode(tmp_path):
     path = tmp_path / "deep" / "atlas.db"
-    ledger = Ledger(path)
-    assert set(ledger.table_names()) >= {"uploads", "upload_rows", "chunks", "batches", "documents",
-                                          "workers"}
+    Ledger(path)
     conn = sqlite3.connect(path)
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables >= {"uploads", "upload_rows", "chunks", "batches", "documents", "workers"}
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     applied = [row[0] for row in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY id")]
     assert applied == MIGRATION_NAMES
@@ -82,7 +83,7 @@ def test_foreign_keys_are_enforced(ledger):
 @pytest.mark.parametrize(("n", "chunk_size", "sizes"), [(25, 10, [10, 10, 5]), (10, 10, [10]), (3, 100, [3])])
 def test_recording_an_upload_queues_valid_rows_in_chunks(ledger, n, chunk_size, sizes):
     queued = upload(ledger, n, chunk_size=chunk_size)
-    chunks = ledger.chunks_of_upload(queued.upload_id)
+    chunks = chunks_of_upload(ledger, queued.upload_id)
     assert [c["documents"] for c in chunks] == sizes
     assert {c["state"] for c in chunks} == {S.QUEUED}
     docs, total = ledger.documents_page(upload_id=queued.upload_id, limit=1000)
@@ -117,7 +118,7 @@ def test_failed_documents_are_not_duplicates(ledger):
     first = upload(ledger, 2)
     chunk = ledger.claim_chunk("w1")
     batch = send(ledger, chunk, "B1")[0]
-    ledger.record_results(batch, [Interpreted("D0", S.FAILED, error="bad"), Interpreted("D1", S.EXTRACTED)])
+    record_results(ledger, batch, [Interpreted("D0", S.FAILED, error="bad"), Interpreted("D1", S.EXTRACTED)])
     assert ledger.known_ids(["D0", "D1"]) == ["D1"]
     assert upload(ledger, 2).skipped_ids == ("D1",)
     assert first.upload_id == 1
@@ -134,7 +135,7 @@ def test_the_same_file_is_recognised_by_its_hash(ledger):
 def test_a_pilot_queues_the_first_rows_and_holds_the_rest(ledger):
     pilot = upload(ledger, 12, pilot=5)
     assert (pilot.queued, pilot.held) == (5, 7)
-    queued = [c["documents"] for c in ledger.chunks_of_upload(pilot.upload_id)]
+    queued = [c["documents"] for c in chunks_of_upload(ledger, pilot.upload_id)]
     assert queued == [5]
     rest = ledger.queue_held(pilot.upload_id)
     assert rest.queued == 7 and len(rest.chunk_ids) == 1
@@ -167,7 +168,7 @@ def test_a_sent_chunk_records_its_batch_and_documents(ledger):
     assert chunk.product_type == "POC_CDL" and [d[1] for d in chunk.documents] == ["D0", "D1", "D2"]
     assert ledger.claim_chunk("w2") is None
     assert send(ledger, chunk, "B1") == ["B1"]
-    (sent,) = ledger.chunks_of_upload(queued.upload_id)
+    (sent,) = chunks_of_upload(ledger, queued.upload_id)
     assert (sent["state"], sent["batch_id"], sent["claimed_by"]) == (S.SENT, "B1", "w1")
     batch = ledger.batch("B1")
     assert (batch["documents"], batch["state"]) == (3, S.PROCESSING)
@@ -210,7 +211,7 @@ def test_resolving_an_uncertain_chunk(ledger, action, doc_state, attempt):
     chunk = ledger.claim_chunk("w1")
     ledger.record_chunk_failure(chunk.chunk_id, S.UNCERTAIN, "timed out")
     new_chunk = ledger.resolve_uncertain(chunk.chunk_id, action, resolved_by="asha")
-    old = next(c for c in ledger.chunks_of_upload(1) if c["id"] == chunk.chunk_id)
+    old = next(c for c in chunks_of_upload(ledger, 1) if c["id"] == chunk.chunk_id)
     assert (old["state"], old["resolution"], old["resolved_by"]) == (
         S.CANCELLED, "resent" if action == "resend" else "dropped", "asha")
     docs, _ = ledger.documents_page()
@@ -228,7 +229,7 @@ def test_retrying_failed_documents_links_attempt_two_to_the_original(ledger):
     upload(ledger, 3)
     chunk = ledger.claim_chunk("w1")
     send(ledger, chunk, "B1")
-    ledger.record_results("B1", [Interpreted("D0", S.FAILED, error="x"), Interpreted("D1", S.EXTRACTED),
+    record_results(ledger, "B1", [Interpreted("D0", S.FAILED, error="x"), Interpreted("D1", S.EXTRACTED),
                                  Interpreted("D2", S.FAILED, error="y")])
     count, chunk_ids = ledger.retry_failed(batch_id="B1")
     assert count == 2 and len(chunk_ids) == 1
@@ -249,7 +250,7 @@ def test_cancelling_an_upload_touches_only_queued_work(ledger):
     queued = upload(ledger, 25)
     chunk = ledger.claim_chunk("w1")
     assert ledger.cancel_queued(upload_id=queued.upload_id) == 15
-    states = {c["id"]: c["state"] for c in ledger.chunks_of_upload(queued.upload_id)}
+    states = {c["id"]: c["state"] for c in chunks_of_upload(ledger, queued.upload_id)}
     assert states == {chunk.chunk_id: S.SENDING, 2: S.CANCELLED, 3: S.CANCELLED}
     counts = {(r["state"]): r["documents"] for r in ledger.counts_by_type_and_state()}
     assert counts == {S.QUEUED: 10, S.CANCELLED: 15}
@@ -260,7 +261,7 @@ def test_orphaned_chunks_are_marked_uncertain_only_if_still_theirs(ledger):
     first = ledger.claim_chunk("w1")
     second = ledger.claim_chunk("w2")
     assert ledger.mark_orphans_uncertain([(first.chunk_id, "w1"), (second.chunk_id, "someone-else")]) == 1
-    states = {c["id"]: c["state"] for c in ledger.chunks_of_upload(1)}
+    states = {c["id"]: c["state"] for c in chunks_of_upload(ledger, 1)}
     assert states == {first.chunk_id: S.UNCERTAIN, second.chunk_id: S.SENDING}
 
 
@@ -279,7 +280,7 @@ def test_receipts_arriving_after_a_chunk_was_thought_orphaned_still_count(ledger
     ledger.mark_orphans_uncertain([(chunk.chunk_id, "slow")])
     send(ledger, chunk, "B1")
     assert {d["state"] for d in ledger.documents_page()[0]} == {S.SUBMITTED}
-    assert ledger.chunks_of_upload(1)[0]["state"] == S.SENT and ledger.batch("B1")["documents"] == 2
+    assert chunks_of_upload(ledger, 1)[0]["state"] == S.SENT and ledger.batch("B1")["documents"] == 2
 
 
 def test_recording_receipts_and_claiming_the_next_chunk_is_one_step(ledger):
@@ -288,6 +289,6 @@ def test_recording_receipts_and_claiming_the_next_chunk_is_one_step(ledger):
     receipts = [("B1", doc_id, f"uuid-{doc_id}") for _, doc_id, _ in first.documents]
     batches, second = ledger.record_sent_and_claim(first.chunk_id, receipts, "w1")
     assert batches == ["B1"] and second is not None and second.chunk_id != first.chunk_id
-    states = {c["id"]: (c["state"], c["claimed_by"]) for c in ledger.chunks_of_upload(queued.upload_id)}
+    states = {c["id"]: (c["state"], c["claimed_by"]) for c in chunks_of_upload(ledger, queued.upload_id)}
     assert states == {first.chunk_id: (S.SENT, "w1"), second.chunk_id: (S.SENDING, "w1")}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from ledger_support import record_results
 
 from atlas_core.ledger import Interpreted, Ledger, RowRecord, UploadRecord
 from atlas_core.ledger import states as S
@@ -46,7 +47,7 @@ def busy(tmp_path) -> tuple[Ledger, int, int]:
     b = ledger.record_upload(UploadRecord("b.csv", "POC_CDL"), rows("b", 20), chunk_size=10,
                              now=900.0).upload_id
     sent = send(ledger, a, "BA1", 1000.0, keep=8)  # 2 documents unconfirmed: uncertain
-    ledger.record_results("BA1", [result(d, S.FAILED) if i < 3 else
+    record_results(ledger, "BA1", [result(d, S.FAILED) if i < 3 else
                                   result(d, doc_type="AADHAAR" if i % 2 else "PAN", confidence=i / 10)
                                   for i, d in enumerate(sent)], now=1010.0)
     rejected = ledger.claim_chunk("w", upload_id=a, now=1020.0)
@@ -54,11 +55,11 @@ def busy(tmp_path) -> tuple[Ledger, int, int]:
     ledger.cancel_queued(upload_id=a, now=1030.0)
     ledger.retry_failed(batch_id="BA1", now=1040.0)  # 3 superseded, 3 queued again
     # Atlas's later answer for one superseded document: it is extracted after all.
-    ledger.record_results("BA1", [result(sent[0])], now=1075.0)
+    record_results(ledger, "BA1", [result(sent[0])], now=1075.0)
     first = send(ledger, b, "BB1", 1000.0)
-    ledger.record_results("BB1", [result(d) for d in first[:4]], now=1100.0)
+    record_results(ledger, "BB1", [result(d) for d in first[:4]], now=1100.0)
     second = send(ledger, b, "BB2", 1000.0)
-    ledger.record_results("BB2", [result(d, S.FAILED) if i == 0 else
+    record_results(ledger, "BB2", [result(d, S.FAILED) if i == 0 else
                                   result(d, doc_type="VOTER_ID", confidence=0.5)
                                   for i, d in enumerate(second)], now=1190.0)
     return ledger, a, b

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from ledger_support import record_results
 
 from atlas_core.ledger import Interpreted, Ledger, RowRecord, UploadRecord, poll_delay
 from atlas_core.ledger import states as S
@@ -33,10 +34,10 @@ def extracted(doc_id: str, confidence: float = 0.9, doc_type: str = "PAN") -> In
 
 def test_results_finish_a_batch_only_when_every_document_has_one(ledger):
     sent_batch(ledger, ["a", "b", "c"])
-    first = ledger.record_results("B1", [extracted("a"), Interpreted("b", "pending"),
+    first = record_results(ledger, "B1", [extracted("a"), Interpreted("b", "pending"),
                                          Interpreted("zz", S.EXTRACTED)], now=1010.0)
     assert (first.extracted, first.failed, first.pending, first.state) == (1, 0, 2, S.PROCESSING)
-    done = ledger.record_results("B1", [extracted("a"), extracted("b"), extracted("c")], now=1020.0)
+    done = record_results(ledger, "B1", [extracted("a"), extracted("b"), extracted("c")], now=1020.0)
     assert (done.state, done.changed, done.next_poll_at) == (S.COMPLETE, 2, None)
     assert ledger.due_batches(now=10**9, all_unfinished=True) == []
     assert ledger.batch("B1")["completed_at"] == 1020.0
@@ -44,7 +45,7 @@ def test_results_finish_a_batch_only_when_every_document_has_one(ledger):
 
 def test_failures_make_complete_with_failures(ledger):
     sent_batch(ledger, ["a", "b"])
-    progress = ledger.record_results("B1", [extracted("a"), Interpreted("b", S.FAILED, error="UNRECOGNISED")])
+    progress = record_results(ledger, "B1", [extracted("a"), Interpreted("b", S.FAILED, error="UNRECOGNISED")])
     assert progress.state == S.COMPLETE_WITH_FAILURES
     detail = ledger.document_detail(ledger.documents_page(state=S.FAILED)[0][0]["id"])
     assert detail["error"] == "UNRECOGNISED" and detail["attempts"][0]["state"] == S.FAILED
@@ -52,17 +53,17 @@ def test_failures_make_complete_with_failures(ledger):
 
 def test_keep_open_holds_a_finished_batch_open(ledger):
     sent_batch(ledger, ["a"])
-    held = ledger.record_results("B1", [Interpreted("a", S.FAILED, error="nothing")], keep_open=True)
+    held = record_results(ledger, "B1", [Interpreted("a", S.FAILED, error="nothing")], keep_open=True)
     assert held.state == S.PROCESSING and held.next_poll_at is not None
-    later = ledger.record_results("B1", [extracted("a")])
+    later = record_results(ledger, "B1", [extracted("a")])
     assert later.state == S.COMPLETE
 
 
 def test_a_result_that_did_not_change_is_not_rewritten(ledger):
     sent_batch(ledger, ["a", "b"])
-    assert ledger.record_results("B1", [extracted("a")]).changed == 1
-    assert ledger.record_results("B1", [extracted("a")]).changed == 0
-    assert ledger.record_results("B1", [extracted("a", 0.5)]).changed == 1
+    assert record_results(ledger, "B1", [extracted("a")]).changed == 1
+    assert record_results(ledger, "B1", [extracted("a")]).changed == 0
+    assert record_results(ledger, "B1", [extracted("a", 0.5)]).changed == 1
     detail = ledger.document_detail(1)
     assert detail["file_data"]["name"] == {"value": "A", "confidence_score": 0.5}
     assert detail["min_confidence"] == 0.5
@@ -76,9 +77,9 @@ def test_the_poll_delay_doubles_up_to_five_minutes(step, delay):
 def test_polling_backs_off_without_progress_and_resets_with_it(ledger):
     sent_batch(ledger, ["a", "b", "c"], now=0.0)
     assert ledger.batch("B1")["next_poll_at"] == 5.0  # first poll shortly after submitting
-    nexts = [ledger.record_results("B1", [], now=t).next_poll_at - t for t in (5.0, 15.0, 35.0)]
+    nexts = [record_results(ledger, "B1", [], now=t).next_poll_at - t for t in (5.0, 15.0, 35.0)]
     assert nexts == [10.0, 20.0, 40.0]
-    assert ledger.record_results("B1", [extracted("a")], now=75.0).next_poll_at == 80.0
+    assert record_results(ledger, "B1", [extracted("a")], now=75.0).next_poll_at == 80.0
     assert ledger.record_poll_error("B1", "Atlas answered 503", now=80.0) == 90.0
     assert ledger.batch("B1")["last_error"] == "Atlas answered 503"
 
@@ -95,7 +96,7 @@ def test_due_batches_and_claiming_a_poll(ledger):
 
 def test_a_batch_without_progress_is_stalled(ledger):
     sent_batch(ledger, ["a", "b"], now=0.0)
-    ledger.record_results("B1", [extracted("a")], now=100.0)
+    record_results(ledger, "B1", [extracted("a")], now=100.0)
     for now, state in [(100.0 + 1799, S.PROCESSING), (100.0 + 1801, S.STALLED)]:
         rows, _ = ledger.batches_overview(now=now, stalled_after=1800)
         assert rows[0]["state"] == state
@@ -115,7 +116,7 @@ def test_batches_overview_filters_and_searches(ledger):
 
 def test_documents_page_filters(ledger):
     sent_batch(ledger, ["a", "b", "c", "d"])
-    ledger.record_results("B1", [extracted("a", 0.95), extracted("b", 0.6, "AADHAAR"), extracted("c", 0.75),
+    record_results(ledger, "B1", [extracted("a", 0.95), extracted("b", 0.6, "AADHAAR"), extracted("c", 0.75),
                                  Interpreted("d", S.FAILED, error="x")])
     def ids(**filters):
         return sorted(r["document_id"] for r in ledger.documents_page(**filters)[0])
@@ -133,8 +134,8 @@ def test_documents_page_filters(ledger):
 
 def test_aggregates_for_the_pages(ledger):
     sent_batch(ledger, ["a", "b", "c"], now=0.0)
-    ledger.record_results("B1", [extracted("a", 0.95), extracted("b", 0.55)], now=3600.0)
-    ledger.record_results("B1", [extracted("a", 0.95), extracted("b", 0.55),
+    record_results(ledger, "B1", [extracted("a", 0.95), extracted("b", 0.55)], now=3600.0)
+    record_results(ledger, "B1", [extracted("a", 0.95), extracted("b", 0.55),
                                  Interpreted("c", S.FAILED, error="x")], now=7300.0)
     (upload,), total = ledger.list_uploads()
     assert total == 1
@@ -152,7 +153,7 @@ def test_aggregates_for_the_pages(ledger):
 
 def test_streams_page_through_everything(ledger):
     sent_batch(ledger, [f"d{i}" for i in range(25)])
-    ledger.record_results("B1", [extracted(f"d{i}") for i in range(25)])
+    record_results(ledger, "B1", [extracted(f"d{i}") for i in range(25)])
     docs = list(ledger.iter_documents(page_size=7))
     assert [d["document_id"] for d in docs] == [f"d{i}" for i in range(25)]
     assert docs[0]["file_data"]["name"]["value"] == "A" and docs[0]["row_number"] == 2
@@ -169,7 +170,7 @@ def test_results_stored_page_by_page_then_finished_match_one_go(tmp_path):
                                                  Interpreted("d6", "pending")]
     for ledger in (one, paged):
         sent_batch(ledger, ids)
-    expected = one.record_results("B1", results, now=1010.0)
+    expected = record_results(one, "B1", results, now=1010.0)
     changed = sum(paged.record_documents("B1", results[i:i + 3], now=1010.0) for i in range(0, 7, 3))
     progress = paged.finish_poll("B1", changed, now=1010.0)
     assert progress == expected and (progress.changed, progress.pending) == (6, 1)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
+from ledger_support import chunks_of_upload, record_results
 
 from atlas_core.ledger import Ledger
 from atlas_core.ledger import states as S
@@ -82,7 +83,7 @@ def test_placing_the_sandboxs_batches_moves_their_uploads_and_chunks(tmp_path):
     assert ledger.place_sandbox_batches(["BATCH-SBX", "BATCH-NOT-HERE"]) == 1
     targets = {u["id"]: u["target"] for u in ledger.list_uploads()[0]}
     assert targets == {1: SANDBOX_TARGET, 2: UNKNOWN_TARGET, 3: UNKNOWN_TARGET}
-    assert {c["target"] for c in ledger.chunks_of_upload(1)} == {SANDBOX_TARGET}
+    assert {c["target"] for c in chunks_of_upload(ledger, 1)} == {SANDBOX_TARGET}
     assert ledger.batch("BATCH-SBX")["target"] == SANDBOX_TARGET
     assert ledger.place_sandbox_batches(["BATCH-SBX"]) == 0  # done once
     real = Ledger(ledger.path, target="https://api.atlas.example")
@@ -138,7 +139,7 @@ def run_work(ledger: Ledger, prefix: str, n: int, now: float) -> None:
                     {"name": {"value": d, "confidence_score": 0.5 + (i % 5) / 10}}, 0.5 + (i % 5) / 10)
         for i, d in enumerate(ids)
     ]
-    ledger.record_results(f"B-{prefix}", results, now=now + 60 * (n % 7))
+    record_results(ledger, f"B-{prefix}", results, now=now + 60 * (n % 7))
     ledger.retry_failed(upload_id=queued.upload_id, now=now + 900)  # superseded attempts
 
 

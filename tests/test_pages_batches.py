@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
+from ledger_support import chunks_of_upload
 from test_pages_support import (
     PAGES,
     badges,
@@ -75,7 +76,7 @@ def test_resending_an_uncertain_request_queues_a_new_one(tmp_path, monkeypatch):
     chunk_id = ledger.chunks_in_state("uncertain", upload_id=1)[0]["id"]
     at.button(key=f"resend_{chunk_id}").click().run()
     assert "will be sent again" in texts(at, "success"), texts(at)
-    resolved = [c for c in ledger.chunks_of_upload(1) if c["id"] == chunk_id][0]
+    resolved = [c for c in chunks_of_upload(ledger, 1) if c["id"] == chunk_id][0]
     assert (resolved["resolution"], resolved["resolved_by"]) == ("resent", "Asha")
 
 
@@ -100,7 +101,7 @@ def test_cancel_queued_cancels_what_was_not_sent(tmp_path, monkeypatch):
     ledger = ledger_of(tmp_path)
     wait_until(
         lambda: (
-            [c["attempts"] for c in ledger.chunks_of_upload(1) if c["state"] == "queued"] == [1]
+            [c["attempts"] for c in chunks_of_upload(ledger, 1) if c["state"] == "queued"] == [1]
         ),
         "the first attempt to fail and be put back",
     )

@@ -43,3 +43,40 @@ def test_client_snippet_runs_against_the_sandbox():
     lines = [line for line in out.stdout.splitlines() if line.startswith("doc-")]
     assert sorted(line.split()[0] for line in lines) == ["doc-1", "doc-2", "doc-3"]
     assert "document_type" in out.stdout
+
+
+def _settings_table() -> dict[str, str]:
+    """The README's configuration table: each ATLAS_* variable and the default written for it."""
+    section = README.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    table: dict[str, str] = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 3 or not cells[0].startswith("`ATLAS_"):
+            continue
+        names = re.findall(r"`ATLAS_([A-Z_]+)`", cells[0])
+        defaults = re.findall(r"`([^`]*)`", cells[2])
+        for i, name in enumerate(names):
+            assert name.lower() not in table, f"ATLAS_{name} has two rows"
+            table[name.lower()] = defaults[i] if len(defaults) == len(names) else ""
+    return table
+
+
+def _as_written(value: object) -> str:
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def test_the_configuration_table_lists_every_setting_and_only_those():
+    """Every Settings field has a row (with its default where one is shown), and no row is extra."""
+    import dataclasses
+
+    from atlas_core.config import Settings
+
+    table = _settings_table()
+    fields = {f.name: f.default for f in dataclasses.fields(Settings)}
+    assert sorted(table) == sorted(fields)
+    written = {name: default for name, default in table.items() if default}
+    assert written == {name: _as_written(fields[name]) for name in written}

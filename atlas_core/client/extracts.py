@@ -169,17 +169,16 @@ def pages_after(
             yield page
 
 
-def collect_pages(
+def walk_pages(
     first: ExtractsPage, get_page: PageGetter, walk: PageWalk, *, workers: int
-) -> list[dict]:
-    """Every distinct item: the pages the totals of ``first`` promise in parallel, then any more."""
-    collector = ItemCollector()
-    collector.add(first.items)
+) -> Iterator[ExtractsPage]:
+    """``first`` and the pages after it in page order: those its totals promise are fetched in
+    parallel, then any more one at a time; a page Atlas refused is left out."""
+    yield first
     last = min(first.last_page or 1, walk.limit)
     if last < 2 or workers < 2 or not first.has_next or not first.items:
-        for page in pages_after(first, 1, get_page, walk):
-            collector.add(page.items)
-        return collector.items()
+        yield from pages_after(first, 1, get_page, walk)
+        return
     walk.remember(first)
     numbers = list(range(2, last + 1))
     pool = ThreadPoolExecutor(
@@ -190,25 +189,59 @@ def collect_pages(
         pages = [future.result() for future in futures]
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    for answered in pages[:-1]:
-        if answered is not None:
-            collector.add(answered.items)
-            walk.remember(answered)
+    for page in pages[:-1]:
+        if page is not None:
+            walk.remember(page)
+            yield page
     tail = pages[-1]
     if tail is not None:
-        collector.add(tail.items)
+        yield tail
         # More pages than the totals promised (they may count only finished documents).
-        for page in pages_after(tail, last, get_page, walk):
-            collector.add(page.items)
+        yield from pages_after(tail, last, get_page, walk)
+
+
+def collect_pages(
+    first: ExtractsPage, get_page: PageGetter, walk: PageWalk, *, workers: int
+) -> list[dict]:
+    """Every distinct item: the pages the totals of ``first`` promise in parallel, then any more."""
+    collector = ItemCollector()
+    for page in walk_pages(first, get_page, walk, workers=workers):
+        collector.add(page.items)
     return collector.items()
 
 
+def holds_results(item: dict) -> bool:
+    """True when an item carries results: a non-empty ``file_data`` object."""
+    file_data = item.get("file_data")
+    return isinstance(file_data, dict) and bool(file_data)
+
+
+class CopyChoice:
+    """Which copy of a document Atlas repeats across pages counts: the first seen in page order,
+    unless a later copy holds results and the one kept does not (pages shift while Atlas works).
+
+    The one rule for the client's walks (``ItemCollector``) and the refresh's stores alike.
+    """
+
+    def __init__(self) -> None:
+        self._kept: dict[str, bool] = {}  # document_id -> whether the copy kept holds results
+
+    def keeps(self, key: str, has_results: bool) -> bool:
+        """True when this copy of document ``key`` is the one to keep (it replaces any earlier)."""
+        earlier = self._kept.get(key)
+        if earlier is not None and (earlier or not has_results):
+            return False
+        self._kept[key] = has_results
+        return True
+
+
 class ItemCollector:
-    """Items by document_id, first-seen order; a later copy with results replaces an empty one."""
+    """Items by document_id, first-seen order; which copy counts follows ``CopyChoice``."""
 
     def __init__(self) -> None:
         self._items: list[dict] = []
         self._index: dict[str, int] = {}
+        self._choice = CopyChoice()
 
     def add(self, items: Iterable[dict]) -> list[dict]:
         """Add items; return those not seen before (for a streaming walk)."""
@@ -220,21 +253,17 @@ class ItemCollector:
                 fresh.append(item)
                 continue
             key = str(key)
+            if not self._choice.keeps(key, holds_results(item)):
+                continue
             position = self._index.get(key)
             if position is None:
                 self._index[key] = len(self._items)
                 self._items.append(item)
                 fresh.append(item)
-            elif _has_results(item) and not _has_results(self._items[position]):
-                # Pages shift while Atlas works: the copy with file_data is the newer one.
+            else:
                 self._items[position] = item
         return fresh
 
     def items(self) -> list[dict]:
         """Every distinct item collected so far."""
         return list(self._items)
-
-
-def _has_results(item: dict) -> bool:
-    file_data = item.get("file_data")
-    return isinstance(file_data, dict) and bool(file_data)

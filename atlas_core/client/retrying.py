@@ -16,6 +16,7 @@ from email.utils import parsedate_to_datetime
 import requests
 import urllib3.exceptions
 
+from ..backoff import backoff_delay
 from ..config import DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_CAP, DEFAULT_MAX_RETRIES
 
 
@@ -35,7 +36,7 @@ class RetryPolicy:
         """Seconds to wait before retry ``retry_number`` (0-based); Retry-After wins, capped."""
         if retry_after is not None:
             return max(0.0, min(retry_after, self.backoff_cap))
-        ceiling = min(self.backoff_cap, self.backoff_base * (2 ** min(retry_number, 32)))
+        ceiling = backoff_delay(retry_number, self.backoff_base, self.backoff_cap)
         # Full jitter: many clients throttled at once must not come back in lockstep.
         return random.uniform(0.0, ceiling)
 

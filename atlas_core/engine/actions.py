@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..ledger import Ledger
+from ..ledger import states as S
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ def retry_failed(ledger: Ledger, *, upload_id: int | None = None,
 def resolve_uncertain(ledger: Ledger, chunk_id: int, action: str, *,
                       resolved_by: str | None = None) -> ActionResult:
     """Resend (as a new chunk, attempt+1) or drop (cancel) the documents of an uncertain chunk."""
-    before = next((c for c in ledger.chunks_in_state("uncertain") if c["id"] == chunk_id), None)
+    before = next((c for c in ledger.chunks_in_state(S.UNCERTAIN) if c["id"] == chunk_id), None)
     new_chunk = ledger.resolve_uncertain(chunk_id, action, resolved_by=resolved_by)
     docs = before["documents"] if before else 0
     if new_chunk is None:
@@ -59,6 +60,6 @@ def has_unfinished_work(ledger: Ledger, upload_id: int | None = None) -> bool:
     work = ledger.queued_work(upload_id=upload_id)
     if work["queued"] or work["sending"]:
         return True
-    _, processing = ledger.batches_overview(upload_id=upload_id, state="processing", limit=1)
-    _, stalled = ledger.batches_overview(upload_id=upload_id, state="stalled", limit=1)
+    _, processing = ledger.batches_overview(upload_id=upload_id, state=S.PROCESSING, limit=1)
+    _, stalled = ledger.batches_overview(upload_id=upload_id, state=S.STALLED, limit=1)
     return bool(processing or stalled)

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..ledger import Ledger, QueuedUpload, RowRecord, UploadRecord
+from ..ledger import states as S
+from ..ledger.dispositions import decide_rows
 
 if TYPE_CHECKING:  # intake (pandas) is loaded by whoever read the sheet, not by the engine
     from ..intake import SheetData, ValidationReport
@@ -29,6 +31,7 @@ class UploadPlan:
     chunk_size: int
     pilot: int | None
     force: bool
+    dispositions: tuple[str, ...] = ()  # what becomes of each row (ledger.states ROW_*), in order
 
     def summary(self) -> str:
         """One sentence a page or the CLI can show before the user confirms."""
@@ -95,17 +98,10 @@ def plan_upload(
     rows = tuple(rows_from_report(sheet, report))
     valid_rows = [r for r in rows if r.valid]
     known = set(ledger.known_ids([str(r.document_id) for r in valid_rows]))
-    seen: set[str] = set()
-    duplicates: list[str] = []
-    sendable = 0
-    for row in valid_rows:
-        doc_id = str(row.document_id)
-        if not force and (doc_id in known or doc_id in seen):
-            duplicates.append(doc_id)
-            continue
-        seen.add(doc_id)
-        sendable += 1
-    to_send = sendable if pilot is None else min(pilot, sendable)
+    dispositions = decide_rows(rows, known, pilot=pilot, force=force)
+    duplicates = [str(r.document_id) for r, d in zip(rows, dispositions, strict=True)
+                  if d == S.ROW_DUPLICATE]
+    to_send = dispositions.count(S.ROW_QUEUED)
     upload = UploadRecord(
         file_name=sheet.filename or "upload",
         product_type=product_type,
@@ -119,13 +115,18 @@ def plan_upload(
     return UploadPlan(
         upload=upload, rows=rows, valid=len(valid_rows), invalid=len(rows) - len(valid_rows),
         duplicate_ids=tuple(duplicates), same_file_uploads=same_file, to_send=to_send,
-        held=sendable - to_send, chunks=math.ceil(to_send / chunk_size), chunk_size=chunk_size,
-        pilot=pilot, force=force,
+        held=dispositions.count(S.ROW_HELD), chunks=math.ceil(to_send / chunk_size),
+        chunk_size=chunk_size, pilot=pilot, force=force, dispositions=dispositions,
     )
 
 
 def queue_upload(ledger: Ledger, plan: UploadPlan) -> QueuedUpload:
-    """Record the planned upload and queue its documents in chunks, in one transaction."""
+    """Record the planned upload and queue its documents in chunks, in one transaction.
+
+    The ledger records the plan's decision for each row; it refuses (LedgerError, nothing
+    recorded) when an ID the plan would send was submitted since the plan was made.
+    """
     return ledger.record_upload(
-        plan.upload, plan.rows, chunk_size=plan.chunk_size, pilot=plan.pilot, force=plan.force
+        plan.upload, plan.rows, chunk_size=plan.chunk_size, pilot=plan.pilot, force=plan.force,
+        dispositions=plan.dispositions or None,
     )

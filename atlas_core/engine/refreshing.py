@@ -14,16 +14,16 @@ import dataclasses
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..client import AtlasClient
-from ..client.extracts import ExtractsPage, PageWalk, collect_pages
+from ..client.extracts import CopyChoice, ExtractsPage, PageWalk, holds_results, walk_pages
 from ..config import MAX_PER_PAGE
 from ..errors import AtlasError, AuthError, BadRequestError, GoneError
 from ..ledger import BatchProgress, Interpreted, Ledger, now_ts
+from ..ledger import states as S
 from ..ledger.jsontext import dump_standard
 from .interpreting import Interpretation, interpret_item
 
@@ -35,34 +35,22 @@ INFERRED_GRACE = 600.0  # seconds a batch keeps being polled when some failures 
 
 @dataclass
 class RefreshSummary:
-    """What one refresh did, batch by batch, and where the time went."""
+    """What one refresh did, batch by batch (benchmarks/bench_refresh.py times it)."""
 
     polled: int = 0
     finished: int = 0
     changed: int = 0
     errors: dict[str, str] = field(default_factory=dict)
     progress: list[BatchProgress] = field(default_factory=list)
-    fetch_seconds: float = 0.0  # fetching, interpreting and storing pages (they overlap)
-    write_seconds: float = 0.0  # wall time in ledger writes, overlapped or not (GIL waits included)
-    write_cpu_seconds: float = 0.0  # CPU time of those writes
-    write_wait_seconds: float = 0.0  # what writes added: after the last page, until stored
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def note(
-        self, progress: BatchProgress | None, fetch: float, write: float, *, write_cpu: float = 0.0,
-        write_wait: float = 0.0,
-    ) -> None:
-        """Add one batch's outcome and timings (thread-safe)."""
+    def note(self, progress: BatchProgress) -> None:
+        """Add one polled batch's outcome (thread-safe)."""
         with self.lock:
-            self.fetch_seconds += fetch
-            self.write_seconds += write
-            self.write_cpu_seconds += write_cpu
-            self.write_wait_seconds += write_wait
-            if progress is not None:
-                self.polled += 1
-                self.changed += progress.changed
-                self.finished += progress.state != "processing"
-                self.progress.append(progress)
+            self.polled += 1
+            self.changed += progress.changed
+            self.finished += progress.state != S.PROCESSING
+            self.progress.append(progress)
 
 
 def to_interpreted(result: Interpretation) -> Interpreted:
@@ -92,7 +80,7 @@ def interpret_page(items: list[dict]) -> list[Entry]:
         key = item.get("document_id")
         entries.append((
             None if key is None else str(key),
-            _holds_results(item),
+            holds_results(item),
             to_interpreted(result) if result.document_id is not None else None,
             result.inferred,
         ))
@@ -102,17 +90,15 @@ def interpret_page(items: list[dict]) -> list[Entry]:
 class PageStore:
     """Stores a batch's pages in page order, on its own thread, while later pages are fetched.
 
-    Which copy of a document wins follows ``ItemCollector``: the first seen in page order, unless
-    a later copy holds results and the earlier one does not (pages shift while Atlas works).
+    Which copy of a document is stored follows ``CopyChoice``, as the client's walks do; a later
+    copy that wins is stored over the earlier one.
     """
 
     def __init__(self, ledger: Ledger, batch_id: str) -> None:
         self.ledger, self.batch_id = ledger, batch_id
         self.changed = 0
-        self.write_seconds = 0.0  # wall time storing, waits for the GIL included
-        self.write_cpu_seconds = 0.0  # this thread's CPU time storing
-        self.walk_ended: float | None = None  # perf_counter when the last page had arrived
-        self._chosen: dict[str, tuple[bool, bool]] = {}  # key -> (has results, inferred)
+        self._choice = CopyChoice()
+        self._inferred: dict[str, bool] = {}  # key -> whether the copy kept is an inferred failure
         self._waiting: dict[int, list[Entry]] = {}
         self._next = 1
         self._queue: queue.SimpleQueue[tuple[int, list[Entry]] | None] = queue.SimpleQueue()
@@ -130,7 +116,7 @@ class PageStore:
         self._thread.join()
         if self._error is not None:
             raise self._error
-        return any(inferred for _, inferred in self._chosen.values())
+        return any(self._inferred.values())
 
     def abandon(self) -> None:
         """Store what arrived and stop, after the walk failed (its error is the one to raise)."""
@@ -158,49 +144,34 @@ class PageStore:
         results = [r for n in numbers for r in self._choose(self._waiting.pop(n))]
         if not results:
             return
-        started, cpu = time.perf_counter(), time.thread_time()
         try:
             self.changed += self.ledger.record_documents(self.batch_id, results)
         except BaseException as exc:  # raised again in the caller's thread, by close()
             self._error = exc
-        self.write_seconds += time.perf_counter() - started
-        self.write_cpu_seconds += time.thread_time() - cpu
 
     def _choose(self, entries: list[Entry]) -> list[Interpreted]:
         chosen = []
         for key, has_results, ready, inferred in entries:
             if key is not None:
-                earlier = self._chosen.get(key)
-                if earlier is not None and (earlier[0] or not has_results):
+                if not self._choice.keeps(key, has_results):
                     continue
-                self._chosen[key] = (has_results, ready is not None and inferred)
+                self._inferred[key] = ready is not None and inferred
             if ready is not None:
                 chosen.append(ready)
         return chosen
 
 
-_HOLDS_RESULTS = {"stored": True}  # stands for any non-empty file_data in a walk view
-
-
 def _walk_view(page: ExtractsPage) -> ExtractsPage:
-    """The page as the walk needs it: each item's id and whether it holds results, no more.
+    """The page as the walk needs it to spot a repeat: each item's id, no more.
 
     The walk keeps every page until the last arrives; keeping Atlas's items whole would hold
     about eight dicts per document for that long, which the cyclic GC then scans again and again.
     """
     items = [
-        item if "document_id" not in item else {
-            "document_id": item["document_id"],
-            "file_data": _HOLDS_RESULTS if _holds_results(item) else None,
-        }
+        item if "document_id" not in item else {"document_id": item["document_id"]}
         for item in page.items
     ]
     return dataclasses.replace(page, items=items)
-
-
-def _holds_results(item: dict) -> bool:
-    file_data = item.get("file_data")
-    return isinstance(file_data, dict) and bool(file_data)  # as ItemCollector decides
 
 
 def fetch_and_store(
@@ -227,11 +198,13 @@ def fetch_and_store(
             store.put(number, interpret_page(page.items))
             return _walk_view(page)
 
-        collect_pages(first, get_page, PageWalk(batch_id, per_page), workers=max(1, concurrency))
+        # The pages go to the store as they arrive: the walk only decides when it has them all.
+        for _ in walk_pages(first, get_page, PageWalk(batch_id, per_page),
+                            workers=max(1, concurrency)):
+            pass
     except BaseException:
         store.abandon()
         raise
-    store.walk_ended = time.perf_counter()
     return store, store.close()
 
 
@@ -249,7 +222,6 @@ def refresh_batch(
     if not ledger.claim_poll(batch_id, force=force):
         return None
     batch = ledger.batch(batch_id)
-    started = time.perf_counter()
     try:
         store, any_inferred = fetch_and_store(ledger, client, batch_id, concurrency=concurrency)
     except (AuthError, GoneError):
@@ -260,12 +232,10 @@ def refresh_batch(
         ledger.record_poll_error(batch_id, None if young else exc.message)
         if not young:
             summary.errors[batch_id] = exc.message
-        summary.note(None, time.perf_counter() - started, 0.0)
         return None
     except AtlasError as exc:
         ledger.record_poll_error(batch_id, exc.message)
         summary.errors[batch_id] = exc.message
-        summary.note(None, time.perf_counter() - started, 0.0)
         log.info("polling %s failed: %s", batch_id, exc.message)
         return None
     except Exception:
@@ -277,19 +247,13 @@ def refresh_batch(
         )
         ledger.record_poll_error(batch_id, message)
         summary.errors[batch_id] = message
-        summary.note(None, time.perf_counter() - started, 0.0)
         return None
-    fetched_at = time.perf_counter()
     created_at = batch["created_at"] if batch else None
     now = now_ts()
     # A young batch with inferred failures stays open a while: a later answer may still win.
     young = created_at is not None and now - created_at < INFERRED_GRACE
-    cpu = time.thread_time()
     progress = ledger.finish_poll(batch_id, store.changed, keep_open=young and any_inferred, now=now)
-    ended = time.perf_counter()
-    summary.note(progress, fetched_at - started, store.write_seconds + ended - fetched_at,
-                 write_cpu=store.write_cpu_seconds + time.thread_time() - cpu,
-                 write_wait=ended - (store.walk_ended or fetched_at))
+    summary.note(progress)
     return progress
 
 

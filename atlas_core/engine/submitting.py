@@ -31,6 +31,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from ..backoff import backoff_delay
 from ..client import AtlasClient, UploadItem
 from ..errors import (
     ApiError,
@@ -76,7 +77,7 @@ def requeue_delay(attempts: int, error: AtlasError, base: float, cap: float) -> 
     """How long a chunk waits before its next attempt: Atlas's Retry-After, else doubling backoff."""
     if isinstance(error, RateLimitedError) and error.retry_after:
         return min(float(error.retry_after), REQUEUE_CAP)
-    return min(base * 2 ** max(attempts - 1, 0), cap)
+    return backoff_delay(attempts - 1, base, cap)
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,7 @@ def settle_unsent(
     ledger: Ledger, chunk: ClaimedChunk, reason: str, backoff_base: float, backoff_cap: float
 ) -> None:
     """Put a chunk whose request certainly never left back in the queue, after a backoff."""
-    delay = min(backoff_base * 2 ** max(chunk.attempts - 1, 0), backoff_cap)
+    delay = backoff_delay(chunk.attempts - 1, backoff_base, backoff_cap)
     try:
         ledger.requeue_chunk(chunk.chunk_id, reason, retry_at=now_ts() + delay)
     except Exception:

@@ -11,6 +11,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from ..backoff import backoff_delay
 from ..errors import AtlasError, AuthError
 from ..ledger import now_ts
 from .identity import (
@@ -207,7 +208,7 @@ class Worker:
 
     def _backoff(self) -> float:
         self._failures += 1
-        return min(self.error_wait * 2 ** min(self._failures - 1, 30), self.error_wait_cap)
+        return backoff_delay(self._failures - 1, self.error_wait, self.error_wait_cap)
 
     def _paused(self, exc: AtlasError, reason: str) -> float:
         wait = self._backoff()

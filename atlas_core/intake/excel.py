@@ -6,6 +6,7 @@ import datetime as dt
 import gc
 import io
 import zipfile
+import zlib
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ import python_calamine as calamine
 
 from ..errors import IntakeError
 from .extent import damaged_workbook as _damaged
+from .package import part_names, workbook_part
 
 # A zip bomb is a few kB that inflates to gigabytes; the zip directory states every member's
 # uncompressed size, so we refuse before calamine inflates anything.
@@ -38,21 +40,23 @@ def check_zip(source: Source, max_uncompressed: int = MAX_UNCOMPRESSED_BYTES) ->
     try:
         with zipfile.ZipFile(src) as archive:
             infos = archive.infolist()
-            names = {info.filename for info in infos}
-            mimetype = archive.read("mimetype")[:100] if "mimetype" in names else b""
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError):
+            total = sum(info.file_size for info in infos)
+            if total > max_uncompressed:
+                raise IntakeError(
+                    f"This workbook would unpack to {total // (1024 * 1024)} MB, more than the "
+                    f"{max_uncompressed // (1024 * 1024)} MB allowed.",
+                    hint="Save the sheet with the URLs and IDs as a CSV file and upload that instead.",
+                )
+            parts = part_names(archive)
+            mimetype = archive.read(parts["mimetype"])[:100] if "mimetype" in parts else b""
+            if b"opendocument.spreadsheet" in mimetype:
+                return "ods"
+            # The workbook as calamine finds it: named by the package's relationships, or at
+            # its usual place, whichever slashes the zip entries use.
+            if workbook_part(archive, parts) is not None:
+                return "xlsx"
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError, zlib.error, NotImplementedError):
         raise _damaged() from None
-    total = sum(info.file_size for info in infos)
-    if total > max_uncompressed:
-        raise IntakeError(
-            f"This workbook would unpack to {total // (1024 * 1024)} MB, more than the "
-            f"{max_uncompressed // (1024 * 1024)} MB allowed.",
-            hint="Save the sheet with the URLs and IDs as a CSV file and upload that instead.",
-        )
-    if b"opendocument.spreadsheet" in mimetype:
-        return "ods"
-    if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
-        return "xlsx"
     raise IntakeError(
         "This file is a zip archive, not an Excel workbook.",
         hint="Unzip it and upload the .xlsx or .csv file inside.",

@@ -12,18 +12,21 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import IntakeError
+from .package import sheet_parts
 
 # calamine allocates a sheet's whole bounding box from its cells' references, so one cell at
 # XFD1048576 (or at Z4000000000) in a 2 KB file asks for billions of cells and aborts the process;
 # sheets are measured before calamine sees them. Columns up to Z are not counted: a sheet that
 # narrow is bounded by its rows.
+_Piece = TypeVar("_Piece")  # what a read-ahead hands on: bytes, or (bytes, is-last)
+
 MAX_GRID_CELLS = 20_000_000
 _SCAN_CHUNK = 2 * 1024 * 1024
 _RAW_CHUNK = 1024 * 1024
@@ -64,20 +67,74 @@ def check_extent(source: Source, *, max_rows: int, max_cells: int = MAX_GRID_CEL
     src: Any = io.BytesIO(source) if isinstance(source, bytes) else source
     try:
         with zipfile.ZipFile(src) as archive:
-            for info in archive.infolist():
-                if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
-                    extent = sheet_extent(
-                        partial(_inflated, archive, source, info), max_rows, max_cells
+            for info in sheet_parts(archive):
+                pieces = partial(_inflated, archive, source, info)
+                extent = sheet_extent(pieces, max_rows, max_cells)
+                if extent is not None:
+                    # Formatting alone (styled empty cells and rows) reaches far in many real
+                    # sheets; calamine lays out only cells holding something, so judge by those.
+                    extent = value_extent(pieces, max_rows, max_cells, extent)
+                if extent is not None:
+                    raise IntakeError(
+                        f"A sheet of this workbook reaches row {extent[0]:,} and column "
+                        f"{extent[1]:,}: more than can be checked at once ({max_rows:,} rows).",
+                        hint="Copy the document rows into a new sheet (or save them as CSV) "
+                        "and upload that file.",
                     )
-                    if extent is not None:
-                        raise IntakeError(
-                            f"A sheet of this workbook reaches row {extent[0]:,} and column "
-                            f"{extent[1]:,}: more than can be checked at once ({max_rows:,} rows).",
-                            hint="Copy the document rows into a new sheet (or save them as CSV) "
-                            "and upload that file.",
-                        )
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError):
         raise damaged_workbook() from None  # NotImplementedError: a compression zipfile lacks
+
+
+def value_extent(
+    pieces: Callable[[], Generator[bytes]], max_rows: int, max_cells: int, extent: Extent
+) -> Extent | None:
+    """The verdict on a sheet's cells that hold something, once its empty cells and its rows are
+    set aside; ``extent`` (the verdict on everything) stands for any sheet not written the regular
+    way, where a cell without a reference takes its place from the cells and rows before it."""
+    scan = _Scan(max_rows, max_cells, exact=True)
+    try:
+        verdict = scan.run(_without_blanks(pieces()))
+    except _Irregular:  # stop at once: a zip bomb of unnamed rows would be read to its end
+        return extent
+    return extent if scan.irregular_seen else verdict
+
+
+class _Irregular(Exception):
+    pass
+
+
+# An empty cell written with its reference, as Excel writes formatting: <c r="A9" s="1"/>. Its
+# attributes are matched one by one, so no "/>" inside a quoted value can end it early.
+_BLANK_CELL = re.compile(
+    rb'<c r="[A-Z]+[0-9]+"(?:[ \t\r\n]+[A-Za-z_][\w.:-]*[ \t\r\n]*=[ \t\r\n]*'
+    rb'(?:"[^"<]*"|\'[^\'<]*\'))*[ \t\r\n]*(?:/>|>[ \t\r\n]*</c>)'
+)
+_ROW_TAG = re.compile(rb"<row(?:[ \t\r\n/][^<>]*)?>|</row>")
+
+
+def _without_blanks(pieces: Generator[bytes]) -> Generator[bytes]:
+    """The sheet's XML without empty referenced cells and without row tags, whole tags at a time."""
+    carry = b""
+    with closing(pieces):
+        for piece in pieces:
+            data = carry + piece
+            cut = data.rfind(b"<")
+            if cut <= 0:
+                carry = data
+                if len(carry) > _MAX_TEXT_RUN:
+                    raise damaged_workbook()
+                continue
+            carry = data[cut:]
+            yield _regular(_ROW_TAG.sub(b"", _BLANK_CELL.sub(b"", data[:cut])), b"<")
+    if carry:
+        yield _regular(_ROW_TAG.sub(b"", _BLANK_CELL.sub(b"", carry)), b"\x00")
+
+
+def _regular(data: bytes, after: bytes) -> bytes:
+    """``data`` when every cell in it names its place; else _Irregular (``after``: the next byte)."""
+    if _matches(_binary(data + after), _IRREGULAR):
+        raise _Irregular
+    return data
 
 
 def sheet_extent(
@@ -266,7 +323,7 @@ def _greater_than(threshold: int) -> str:
     return "|".join(options)
 
 
-def _read_ahead(pieces: Generator[bytes]) -> Generator[bytes]:
+def _read_ahead(pieces: Generator[_Piece]) -> Generator[_Piece]:
     """``pieces``, each made on a helper thread while the caller scans the one before.
 
     Inflating (zlib) and the RE2 passes (Arrow) both release the GIL, so on two cores the scan
@@ -274,9 +331,9 @@ def _read_ahead(pieces: Generator[bytes]) -> Generator[bytes]:
     """
     # The pool is shut down (its last piece made) before the pieces are closed.
     with closing(pieces), ThreadPoolExecutor(1, thread_name_prefix="extent") as pool:
-        pending = pool.submit(next, pieces, b"")
-        while piece := pending.result():
-            pending = pool.submit(next, pieces, b"")
+        pending = pool.submit(next, pieces, None)
+        while piece := pending.result():  # None once they run out (an empty piece ends them too)
+            pending = pool.submit(next, pieces, None)
             yield piece
 
 

@@ -39,7 +39,7 @@ def read_spreadsheet(
     digest, size = _sha256(data)
     kind = container_kind(head)
     if kind == "text":
-        grid, encoding, delimiter, notes = read_delimited(data, head)
+        grid, encoding, delimiter, notes = read_delimited(data, head, max_rows=max_rows)
         frame, rows, header_row, _ = frame_grid(grid, max_rows=max_rows)
         notes += _skipped_note(rows, header_row)
         return SheetData(

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
+from ..backoff import backoff_delay
 from ..errors import redact
 from . import states as S
 from .jsontext import dump_standard
@@ -27,7 +28,7 @@ _IDS_PER_QUERY = 500  # well under SQLite's limit on bound parameters
 
 def poll_delay(step: int) -> float:
     """Seconds until the next poll after ``step`` polls in a row without progress."""
-    return min(POLL_BASE * 2 ** min(step, 16), POLL_CAP)
+    return backoff_delay(step, POLL_BASE, POLL_CAP)
 
 
 @dataclass(frozen=True)
@@ -85,28 +86,6 @@ class BatchLedger(LedgerCore):
                 f" AND (? OR next_poll_at IS NULL OR next_poll_at <= ?) AND {in_scope}",
                 [now + POLL_LEASE, batch_id, S.PROCESSING, int(force), now, *scope_args],
             ).rowcount)
-
-    def batch_document_ids(self, batch_id: str) -> list[str]:
-        """The document ids this ledger sent in a batch."""
-        with self.reading() as db:
-            return [r[0] for r in db.execute(
-                "SELECT document_id FROM documents WHERE batch_id = ? ORDER BY id", [batch_id]
-            )]
-
-    def record_results(
-        self,
-        batch_id: str,
-        results: Sequence[Interpreted],
-        *,
-        total_items_reported: int | None = None,
-        keep_open: bool = False,
-        now: float | None = None,
-    ) -> BatchProgress:
-        """Store a poll's results for a batch, update its counts, state and next poll time."""
-        now = now_ts() if now is None else now
-        with self.transaction() as db:
-            changed = self._store_documents(db, batch_id, results, now)
-            return self._update_batch(db, batch_id, changed, total_items_reported, keep_open, now)
 
     def record_documents(
         self, batch_id: str, results: Sequence[Interpreted], *, now: float | None = None

@@ -326,13 +326,6 @@ class ChunkLedger(LedgerCore):
             )
         return len(failed), chunks
 
-    def chunks_of_upload(self, upload_id: int) -> list[ChunkRow]:
-        """Every chunk of an upload with its state, batch and error (for the page and the CLI)."""
-        with self.reading() as db:
-            return [cast(ChunkRow, dict(r)) for r in db.execute(
-                "SELECT * FROM chunks WHERE upload_id = ? ORDER BY sequence", [upload_id]
-            )]
-
     def chunks_in_state(self, state: str, *, upload_id: int | None = None) -> list[ChunkRow]:
         """Chunks in one state (e.g. uncertain ones waiting for the user's decision)."""
         in_scope, scope_args = self.scope.positional("target")

@@ -27,8 +27,9 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 _BATCH_STATE = (
-    "CASE WHEN b.state = 'processing' AND coalesce(b.last_progress_at, b.created_at) < :stall_before"
-    " THEN 'stalled' ELSE b.state END"
+    f"CASE WHEN b.state = {S.sql_literals(S.PROCESSING)}"
+    f" AND coalesce(b.last_progress_at, b.created_at) < :stall_before"
+    f" THEN {S.sql_literals(S.STALLED)} ELSE b.state END"
 )
 _DOC_COLUMNS = (
     "d.id, d.document_id, d.batch_id, d.upload_id, d.chunk_id, d.row_number, d.file_url, d.file_uuid,"
@@ -86,10 +87,9 @@ def _state_counts(db: sqlite_utils.Database, upload_ids: list[int] | None) -> di
         {"ids": ids},
     ):
         add(up, state, -n)
-    marks = ", ".join(f"'{s}'" for s in _UNSENT)
     for up, state, n in db.execute(
         f"SELECT upload_id, state, count(*) FROM documents WHERE upload_id IN {scope}"
-        f" AND state IN ({marks}) AND superseded = 0 GROUP BY upload_id, state",
+        f" AND state IN ({S.sql_literals(*_UNSENT)}) AND superseded = 0 GROUP BY upload_id, state",
         {"ids": ids},
     ):
         add(up, state, n)
@@ -146,7 +146,7 @@ class QueryLedger(LedgerCore):
             ).fetchone()[0]
             rows = db.execute(
                 f"""SELECT u.*, (SELECT count(*) FROM chunks ch WHERE ch.upload_id = u.id
-                     AND ch.state = 'uncertain') AS uncertain_chunks,
+                     AND ch.state = {S.sql_literals(S.UNCERTAIN)}) AS uncertain_chunks,
                     (SELECT count(*) FROM batches b WHERE b.upload_id = u.id) AS batches
                 FROM uploads u WHERE {in_scope} ORDER BY u.id DESC LIMIT :limit OFFSET :offset""",
                 {"limit": limit, "offset": offset, **scope_args},
@@ -237,7 +237,7 @@ class QueryLedger(LedgerCore):
             "upload_id": "d.upload_id = :upload_id", "batch_id": "d.batch_id = :batch_id",
             "document_type": "d.document_type = :document_type", "state": "d.state = :state",
             "min_c": "d.min_confidence >= :min_c", "max_c": "d.min_confidence <= :max_c",
-            "review": "d.state = 'extracted' AND d.min_confidence < :review",
+            "review": f"d.state = {S.sql_literals(S.EXTRACTED)} AND d.min_confidence < :review",
             "search": "d.document_id = :search",
         }
         given = [key for key in terms if params[key] is not None]
@@ -309,11 +309,11 @@ class QueryLedger(LedgerCore):
             # Another target's current attempts, when they are the smaller part: taken off below.
             minus_hidden = """UNION ALL
                     SELECT state, NULL, document_type, -count(*) FROM documents
-                    INDEXED BY documents_upload_current
                     WHERE upload_id IN (SELECT value FROM json_each(:hidden)) AND superseded = 0
                     GROUP BY state, document_type""" if hidden else ""
             # Every attempt is counted in index order (state, finished_at, type: no sort of the
-            # ledger), then the few superseded attempts are taken off.
+            # ledger), then the few superseded attempts are taken off: for one upload the planner
+            # would read all its documents through (upload_id, state) without INDEXED BY.
             return [cast(TypeStateCount, dict(r)) for r in db.execute(
                 f"""SELECT document_type, state, sum(n) AS documents FROM (
                     SELECT state, finished_at, document_type, count(*) AS n FROM documents
@@ -337,15 +337,16 @@ class QueryLedger(LedgerCore):
             hidden = None if upload_id is not None else self._hidden_uploads(db)
             visible = None if upload_id is not None or hidden else self._visible_uploads(db)
             # A small visible part is found through the upload index; a small hidden one is
-            # skipped row by row while reading newest first.
+            # skipped row by row while reading newest first (NOT IN never picks an index).
             scope = ("AND upload_id IN (SELECT value FROM json_each(:visible))" if visible
-                     else "AND +upload_id NOT IN (SELECT value FROM json_each(:hidden))" if hidden
+                     else "AND upload_id NOT IN (SELECT value FROM json_each(:hidden))" if hidden
                      else "")
             # +state: the newest extracted documents are found reading newest first; the state
             # index would visit every extracted document, then sort them all by id.
             return [cast(FieldSample, dict(r)) for r in db.execute(
                 f"""WITH sample AS (SELECT id, document_type, file_data FROM documents
-                       WHERE +state = 'extracted' AND superseded = 0 AND file_data IS NOT NULL
+                       WHERE +state = {S.sql_literals(S.EXTRACTED)} AND superseded = 0
+                       AND file_data IS NOT NULL
                        AND json_valid(file_data)
                        AND (:upload_id IS NULL OR upload_id = :upload_id) {scope}
                        AND (:dt IS NULL OR document_type = :dt) ORDER BY id DESC LIMIT :limit)
@@ -388,24 +389,26 @@ class QueryLedger(LedgerCore):
             hidden = None if upload_id is not None else self._hidden_uploads(db)
             visible = None if upload_id is not None or hidden else self._visible_uploads(db)
             index = ""
+            finished = S.sql_literals(S.EXTRACTED, S.FAILED)
+            extracted, failed = S.sql_literals(S.EXTRACTED), S.sql_literals(S.FAILED)
             if visible is not None:  # the smaller part: read through the upload index
                 scope = "AND upload_id IN (SELECT value FROM json_each(:visible))"
                 index = "INDEXED BY documents_upload_state"
             # Another target's finished documents, when they are the smaller part: taken off.
-            minus_hidden = """UNION ALL
+            minus_hidden = f"""UNION ALL
                       SELECT state, finished_at, -count(*) FROM documents
                       INDEXED BY documents_upload_state
                       WHERE upload_id IN (SELECT value FROM json_each(:hidden))
-                      AND state IN ('extracted', 'failed') AND finished_at >= :since
+                      AND state IN ({finished}) AND finished_at >= :since
                       GROUP BY state, finished_at""" if hidden else ""
             # The inner GROUP BY follows the index (state, finished_at), and a poll stores all its
             # results at one time, so it hands on a few rows per poll, not one per document.
             return [cast(FinishedBucket, dict(r)) for r in db.execute(
                 f"""SELECT CAST(finished_at / :size AS INTEGER) * :size AS bucket,
-                    sum(CASE WHEN state = 'extracted' THEN n ELSE 0 END) AS extracted,
-                    sum(CASE WHEN state = 'failed' THEN n ELSE 0 END) AS failed
+                    sum(CASE WHEN state = {extracted} THEN n ELSE 0 END) AS extracted,
+                    sum(CASE WHEN state = {failed} THEN n ELSE 0 END) AS failed
                 FROM (SELECT state, finished_at, count(*) AS n FROM documents {index}
-                      WHERE state IN ('extracted', 'failed') AND finished_at >= :since {scope}
+                      WHERE state IN ({finished}) AND finished_at >= :since {scope}
                       GROUP BY state, finished_at
                       {minus_hidden})
                 GROUP BY bucket HAVING sum(n) > 0 ORDER BY bucket""",

@@ -33,3 +33,12 @@ ROW_DUPLICATE = "duplicate"  # its document_id was already submitted; skipped
 ROW_HELD = "held"  # left out by a pilot run; can be queued later
 ROW_CANCELLED = "cancelled"  # held, then cancelled
 ROW_DISPOSITIONS = (ROW_QUEUED, ROW_INVALID, ROW_DUPLICATE, ROW_HELD, ROW_CANCELLED)
+
+
+def sql_literals(*states: str) -> str:
+    """The states as SQL string literals, comma-separated: ``'extracted', 'failed'``.
+
+    For statements whose plan must not depend on bound values (a literal lets the planner
+    weigh the index for that state); the names still come from here, never typed in SQL.
+    """
+    return ", ".join(f"'{state}'" for state in states)

@@ -1,4 +1,4 @@
-"""Opening the ledger file: one SQLite connection per unit of work, WAL, busy timeout, migrations."""
+"""Opening the ledger file: a connection per thread reused by its units of work, WAL, migrations."""
 
 from __future__ import annotations
 
@@ -160,8 +160,3 @@ class LedgerCore:
         conn, self._local.conn = getattr(self._local, "conn", None), None
         if conn is not None:
             conn.close()
-
-    def table_names(self) -> list[str]:
-        """The tables of the ledger (for checks and the About page)."""
-        with self.reading() as db:
-            return db.table_names()

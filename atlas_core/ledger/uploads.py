@@ -6,7 +6,9 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
+from ..errors import LedgerError
 from . import states as S
+from .dispositions import decide_rows
 from .records import QueuedUpload, RowRecord, UploadRecord
 from .rows import EarlierUpload
 from .store import LedgerCore, inserted_id, now_ts
@@ -31,14 +33,24 @@ def _live_ids(db: sqlite_utils.Database, ids: Iterable[str], scope: TargetScope)
     return {r[0] for r in rows}
 
 
+def _refuse_submitted_since(db: sqlite_utils.Database, ids: Sequence[str], scope: TargetScope) -> None:
+    """Raise LedgerError when any of ``ids``, decided sendable by a plan, is live by now."""
+    taken = _live_ids(db, ids, scope)
+    if taken:
+        example = sorted(taken)[0]
+        raise LedgerError(
+            f"{len(taken)} document ID(s) of this upload (such as {example!r}) were submitted since"
+            " it was checked: nothing was recorded.",
+            hint="Check the file again to see what would be skipped now, then send it.",
+        )
+
+
 def require_in_scope(db: sqlite_utils.Database, upload_id: int, scope: TargetScope) -> bool:
     """False when the upload does not exist; raise LedgerError when it is another target's work."""
     row = db.execute("SELECT target FROM uploads WHERE id = ?", [upload_id]).fetchone()
     if row is None:
         return False
     if not scope.includes(row[0]):
-        from ..errors import LedgerError
-
         raise LedgerError(
             f"Upload {upload_id} was sent to {describe_target(row[0])}, not to"
             f" {describe_target(scope.write_target)}: nothing was changed.",
@@ -121,9 +133,17 @@ class UploadLedger(LedgerCore):
         pilot: int | None = None,
         force: bool = False,
         now: float | None = None,
+        dispositions: Sequence[str] | None = None,
     ) -> QueuedUpload:
-        """Record an upload and queue its valid rows in chunks, all in one transaction."""
+        """Record an upload and queue its valid rows in chunks, all in one transaction.
+
+        ``dispositions`` (one per row) is a plan's decision (``dispositions.decide_rows``), recorded
+        as it is: a LedgerError, and nothing recorded, when an ID it queues was submitted since.
+        Without it the same rule decides here, against what the ledger holds now.
+        """
         now = now_ts() if now is None else now
+        if dispositions is not None and len(dispositions) != len(rows):
+            raise ValueError(f"{len(dispositions)} dispositions for {len(rows)} rows")
         in_scope, scope_args = self.scope.positional("target")
         with self.transaction() as db:
             same_file = tuple(
@@ -134,27 +154,20 @@ class UploadLedger(LedgerCore):
                 ).fetchall()
             ) if upload.content_hash else ()
             valid = [r for r in rows if r.valid]
-            live = set() if force else _live_ids(db, [str(r.document_id) for r in valid], self.scope)
-            seen: set[str] = set()
-            disposition: dict[int, str] = {}
-            to_queue: list[dict[str, Any]] = []
-            skipped: list[str] = []
-            for row in valid:
-                doc_id = str(row.document_id)
-                if not force and (doc_id in live or doc_id in seen):
-                    disposition[row.row_number] = S.ROW_DUPLICATE
-                    skipped.append(doc_id)
-                    continue
-                seen.add(doc_id)
-                if pilot is not None and len(to_queue) >= pilot:
-                    disposition[row.row_number] = S.ROW_HELD
-                    continue
-                disposition[row.row_number] = S.ROW_QUEUED
-                to_queue.append(
-                    {"document_id": doc_id, "file_url": row.file_url,
-                     "row_number": row.row_number, "forced": force}
-                )
-            held = sum(1 for d in disposition.values() if d == S.ROW_HELD)
+            planned = dispositions is not None
+            if dispositions is None:
+                live = set() if force else _live_ids(db, [str(r.document_id) for r in valid], self.scope)
+                dispositions = decide_rows(rows, live, pilot=pilot, force=force)
+            to_queue: list[dict[str, Any]] = [
+                {"document_id": str(r.document_id), "file_url": r.file_url,
+                 "row_number": r.row_number, "forced": force}
+                for r, d in zip(rows, dispositions, strict=True) if d == S.ROW_QUEUED
+            ]
+            if planned and not force:  # under the write lock: no other writer can slip in now
+                _refuse_submitted_since(db, [d["document_id"] for d in to_queue], self.scope)
+            skipped = [str(r.document_id) for r, d in zip(rows, dispositions, strict=True)
+                       if d == S.ROW_DUPLICATE]
+            held = sum(1 for d in dispositions if d == S.ROW_HELD)
             cur = db.execute(
                 "INSERT INTO uploads (file_name, content_hash, product_type, submitted_by, created_at,"
                 " rows_total, rows_valid, rows_invalid, rows_skipped, rows_held, url_column, id_column,"
@@ -169,11 +182,10 @@ class UploadLedger(LedgerCore):
                 "INSERT INTO upload_rows (upload_id, row_number, document_id, file_url, valid,"
                 " disposition, problems, original) VALUES (?,?,?,?,?,?,?,?)",
                 [
-                    (upload_id, r.row_number, r.document_id, r.file_url, int(r.valid),
-                     disposition.get(r.row_number, S.ROW_INVALID),
+                    (upload_id, r.row_number, r.document_id, r.file_url, int(r.valid), disposition,
                      json.dumps(list(r.problems), default=str) if r.problems else None,
                      json.dumps(r.original, default=str, ensure_ascii=False) if r.original else None)
-                    for r in rows
+                    for r, disposition in zip(rows, dispositions, strict=True)
                 ],
             )
             chunk_ids = queue_documents(db, upload_id, to_queue, chunk_size, now,

@@ -82,10 +82,6 @@ class ReconciliationReport:
         table = [header, *([getattr(issue, name) for name in header] for issue in self.exceptions)]
         return _csv_bytes(table)
 
-    def counts_csv(self) -> bytes:
-        """The counts as a two-column CSV: what, how many."""
-        return _csv_bytes([["count", "value"], *([k, v] for k, v in self.counts.items())])
-
 
 def reconcile(upload_rows: Iterable[Row], documents: Iterable[Row]) -> ReconciliationReport:
     """Compare an upload's spreadsheet rows with its documents in the ledger."""

@@ -322,6 +322,60 @@ FAR_ROW_IN_CELL = ('<row r="1"><c r="A1" t="inlineStr"><is><t>document_id</t></i
                    '<c r="Z4000000000" t="inlineStr"><is><t>far</t></is></c></row>')
 
 
+# Workbooks other programs write, which calamine reads: the intake must read them too, and still
+# measure each of their sheets (a giant in the same clothes must still be refused).
+def _package(sheet_xml: str, layout: str) -> dict[str, str]:
+    """The parts of a one-sheet xlsx, laid out the usual way or as some exporters do."""
+    if layout == "workbook_elsewhere":  # _rels/.rels names wb/workbook.xml, its sheets in wb/sheets/
+        return {"[Content_Types].xml": CONTENT_TYPES.replace("/xl/workbook.xml", "/wb/workbook.xml")
+                .replace("/xl/worksheets/sheet1.xml", "/wb/sheets/s1.xml"),
+                "_rels/.rels": ROOT_RELS.replace("xl/workbook.xml", "wb/workbook.xml"),
+                "wb/workbook.xml": WORKBOOK.format(name="Sheet1"),
+                "wb/_rels/workbook.xml.rels": WORKBOOK_RELS.replace("worksheets/sheet1.xml", "sheets/s1.xml"),
+                "wb/sheets/s1.xml": sheet_xml, "wb/sharedStrings.xml": EMPTY_STRINGS}
+    parts = {"[Content_Types].xml": CONTENT_TYPES, "_rels/.rels": ROOT_RELS,
+             "xl/workbook.xml": WORKBOOK.format(name="Sheet1"),
+             "xl/_rels/workbook.xml.rels": WORKBOOK_RELS,
+             "xl/worksheets/sheet1.xml": sheet_xml, "xl/sharedStrings.xml": EMPTY_STRINGS}
+    if layout == "backslashes":  # as some Windows exporters write zip entries
+        return {name.replace("/", "\\"): data for name, data in parts.items()}
+    if layout in ("xl/worksheets/data.xml", "xl/data/s.xml"):  # the sheet where the rels say
+        parts[layout] = parts.pop("xl/worksheets/sheet1.xml")
+        parts["xl/_rels/workbook.xml.rels"] = WORKBOOK_RELS.replace(
+            "worksheets/sheet1.xml", layout.removeprefix("xl/"))
+    return parts
+
+
+def write_package(path: Path, sheet_xml: str, layout: str) -> None:
+    """A one-sheet xlsx in the given layout (see _package)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in _package(sheet_xml, layout).items():
+            archive.writestr(zipfile.ZipInfo(name, ZIP_DATE), data, zipfile.ZIP_DEFLATED)
+
+
+TWO_ROWS = rows_xml([[("document_id", "s"), ("file_url", "s")], [("D1", "s"), (GOOD.format(1), "s")],
+                     [("D2", "s"), (GOOD.format(2), "s")]])
+FAR_VALUE = '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>far</t></is></c></row>'
+# Formatting to the last row and column: styled empty cells and styled empty rows, no values.
+STYLED_BLANKS = ('<row r="4" s="1" customFormat="1"><c r="A4" s="1"/><c r="AN4" s="1"></c></row>'
+                 '<row r="1048575" s="1" customFormat="1"/>'
+                 '<row r="1048576" s="1" customFormat="1" spans="1:16384">'
+                 '<c r="A1048576" s="1"/><c r="XFD1048576" s="2" t="s"/></row>')
+
+
+def _far_cell_in_a_twin_entry(path: Path) -> None:
+    # The sheet twice: once as xl/worksheets/sheet1.xml, once (far reaching) with backslashes.
+    parts = {"xl\\worksheets\\sheet1.xml": SHEET_HEAD + TWO_ROWS + FAR_VALUE + SHEET_TAIL,
+             **_package(SHEET_HEAD + TWO_ROWS + SHEET_TAIL, "usual")}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(zipfile.ZipInfo(name, ZIP_DATE), data, zipfile.ZIP_DEFLATED)
+
+
+def _in_layout(body: str, layout: str) -> Callable[[Path], None]:
+    return lambda path: write_package(path, SHEET_HEAD + body + SHEET_TAIL, layout)
+
+
 def _truncated(path: Path) -> None:
     _xlsx_rows([_header(), [("1", "s"), (GOOD.format(1), "s")]])(path)
     data = path.read_bytes()
@@ -467,7 +521,84 @@ def cases() -> list[Case]:
         Case("every_row_other_delimiter.csv", "either", _text(
             b"document_id;file_url\r\nD1," + GOOD.format(1).encode() + b"\r\nD2\t" + GOOD.format(2).encode()
             + b"\r\nD3|" + GOOD.format(3).encode() + b"\r\n")),
+        *UNUSUAL_WORKBOOKS, *HOSTILE_ROWS,
     ]
+
+
+UNUSUAL_WORKBOOKS = [
+    Case("real_backslash_entries.xlsx", "report", _in_layout(TWO_ROWS, "backslashes")),
+    Case("real_sheet_named_data.xlsx", "report", _in_layout(TWO_ROWS, "xl/worksheets/data.xml")),
+    Case("real_sheet_outside_worksheets.xlsx", "report", _in_layout(TWO_ROWS, "xl/data/s.xml")),
+    Case("real_workbook_elsewhere.xlsx", "report", _in_layout(TWO_ROWS, "workbook_elsewhere")),
+    Case("real_styled_blanks_to_last_row.xlsx", "report", _in_layout(TWO_ROWS + STYLED_BLANKS, "usual")),
+    Case("far_cell_backslash_entries.xlsx", "error", _in_layout(TWO_ROWS + FAR_VALUE, "backslashes")),
+    Case("far_cell_sheet_outside_worksheets.xlsx", "error", _in_layout(TWO_ROWS + FAR_VALUE, "xl/data/s.xml")),
+    Case("far_cell_workbook_elsewhere.xlsx", "error", _in_layout(TWO_ROWS + FAR_VALUE, "workbook_elsewhere")),
+    Case("far_cell_among_styled_blanks.xlsx", "error", _in_layout(TWO_ROWS + STYLED_BLANKS.replace(
+        '<c r="A1048576" s="1"/>', '<c r="A1048576" s="1"/><c r="XFC1048576" t="inlineStr"><is><t>far</t></is></c>'),
+        "usual")),
+    Case("far_cell_in_a_twin_entry.xlsx", "error", _far_cell_in_a_twin_entry),
+    # "/>" inside an attribute value must not make a cell holding a value look empty.
+    Case("far_cell_slash_in_attribute.xlsx", "error", _in_layout(
+        TWO_ROWS + '<row r="1048576"><c r="XFD1048576" x="/>" t="inlineStr"><is><t>far</t></is></c></row>',
+        "usual")),
+    # A cell without a reference after an empty one takes the next column: XFD, far below.
+    Case("far_cell_unnamed_after_blank.xlsx", "error", _in_layout(
+        TWO_ROWS + '<row r="1048576"><c r="XFC1048576" s="1"/><c t="inlineStr"><is><t>far</t></is></c></row>',
+        "usual")),
+]
+
+
+def _wide_row(fields: int) -> Callable[[Path], None]:
+    # One data row of ``fields`` two-byte fields (200,000 of them: a 400 KB file).
+    return _text(b"document_id,file_url\r\nD1," + GOOD.format(1).encode() + b"," + b"x," * (fields - 3)
+                 + b"x\r\n")
+
+
+def _short_rows_then_wide(path: Path) -> None:
+    with path.open("wb") as handle:
+        handle.write(b"document_id,file_url\r\n")
+        handle.write(b"".join(b"D%d," % i + GOOD.format(i).encode() + b"\r\n" for i in range(300_000)))
+        handle.write(b"D,u," + b"x," * 200_000 + b"x\r\n")
+
+
+def _fifty_mb(unit: bytes, *, lines: bool = False) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        head = b"document_id,file_url\r\n" + (b"" if lines else b"D1," + GOOD.format(1).encode() + b",")
+        path.write_bytes(head + unit * ((50 * 1024 * 1024 - 200) // len(unit)) + b"\r\n")
+    return write
+
+
+def _quoted_line_breaks(path: Path) -> None:
+    # A real export with multi-line addresses, larger than Arrow's one-megabyte blocks.
+    rows = (b'D%d,' % i + GOOD.format(i).encode() + b',"12 Main St\r\nFlat %d"\r\n' % i for i in range(60_000))
+    path.write_bytes(b"document_id,file_url,address\r\n" + b"".join(rows))
+
+
+def _sniffed_from_wide_rows(path: Path) -> None:
+    rows = b"".join(b"D%d," % i + GOOD.format(i).encode() + b"\r\n" for i in range(300_000))
+    path.write_bytes(b"document_id,file_url\r\n" + (b"D" + b";x" * 6_000 + b"\r\n") * 6 + rows)
+
+
+HOSTILE_ROWS = [
+    Case("wide_row_400kb.csv", "error", _wide_row(200_000)),
+    Case("wide_row_1mb.csv", "error", _wide_row(500_000)),
+    Case("wide_header_200k_columns.csv", "error", _text(
+        b"document_id,file_url," + b",".join(b"c%d" % i for i in range(200_000)) + b"\r\nD1,"
+        + GOOD.format(1).encode() + b"\r\n")),
+    Case("unclosed_quote.csv", "error", _text(
+        b"document_id,file_url\r\nD1," + GOOD.format(1).encode() + b'\r\n"D2,' + GOOD.format(2).encode()
+        + b"\r\nD3," + GOOD.format(3).encode() + b"\r\n")),
+    Case("short_rows_then_wide_row.csv", "error", _short_rows_then_wide, big=True),
+    Case("fifty_mb_line.csv", "error", _fifty_mb(b"z"), big=True),
+    Case("fifty_mb_of_delimiters.csv", "error", _fifty_mb(b","), big=True),
+    Case("fifty_mb_of_fields.csv", "error", _fifty_mb(b"ab,"), big=True),
+    Case("blank_line_flood.csv", "error", _fifty_mb(b"\n", lines=True), big=True),
+    Case("quoted_line_breaks_over_a_block.csv", "report", _quoted_line_breaks, big=True),
+    # Wide rows of semicolons fill the sniffed sample and outvote the comma header; the 300,000
+    # comma rows after them would each be padded to 6,001 columns.
+    Case("wide_rows_sniffed_as_semicolons.csv", "error", _sniffed_from_wide_rows, big=True),
+]
 
 
 def write_all(folder: Path, *, big: bool = True) -> list[tuple[Case, Path]]:
