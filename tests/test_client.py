@@ -466,7 +466,8 @@ def test_a_dropped_upload_is_outcome_unknown_and_never_resent(sandbox, client, f
 def test_an_upload_that_times_out_is_outcome_unknown_and_not_resent(sandbox):
     with make_client(sandbox, read_timeout=0.5) as atlas:
         atlas.authenticate()
-        sandbox.inject("latency:1.2", path="multiupload")
+        # Held 2.5 s past the read timeout, so a busy machine cannot let the answer in first.
+        sandbox.inject("latency:3", path="multiupload")
         with pytest.raises(OutcomeUnknownError, match="did not answer in time"):
             atlas.multiupload(PRODUCT, upload_items(2))
     wait_until(lambda: statuses(sandbox, "multiupload"))

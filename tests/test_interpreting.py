@@ -59,6 +59,25 @@ NEAR_ITEMS = st.recursive(
 )
 
 
+# Scores as Atlas might send them: numbers of any scale, sentinels, text, NaN and infinities.
+SCORES = (
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8)
+    | st.floats().map(str) | st.sampled_from([-1, 0, 1, 93, "0.93", " 0.5 ", "1e400", "NaN"])
+)
+# Fields shaped as the contract says (value and confidence_score), nested a few levels, so the
+# fuzzing reaches the confidence walk on nearly every example rather than by luck.
+FIELDS = st.recursive(
+    st.fixed_dictionaries({}, optional={"value": NEAR_ITEMS, "confidence_score": SCORES}),
+    lambda children: st.builds(
+        lambda field, nested: {**nested, **field},
+        st.fixed_dictionaries({}, optional={"value": NEAR_ITEMS, "confidence_score": SCORES}),
+        st.dictionaries(KEYS | st.text(max_size=6), children, max_size=3),
+    ),
+    max_leaves=12,
+)
+FILE_DATA = st.dictionaries(KEYS | st.text(max_size=6), FIELDS | NEAR_ITEMS, max_size=6)
+
+
 def _scores(file_data):
     """Every numeric confidence_score in a sample, found independently of the code under test."""
     found = []
@@ -390,6 +409,12 @@ def test_any_item_shaped_json_is_read_without_raising(item, file_data):
     if isinstance(item, dict):
         item = {**item, "file_data": file_data}
     _check(read_item(item))
+
+
+@settings(max_examples=200, deadline=None)
+@given(FILE_DATA)
+def test_any_field_shaped_file_data_is_read_without_raising(file_data):
+    _check(read_item({"document_id": "D1", "file_data": file_data}))
 
 
 @settings(max_examples=100, deadline=None)
