@@ -38,6 +38,9 @@ XLSX_TRUNCATED_MARK = "…[truncated]"
 _XLSX_EXACT_INT = 10**15
 # Control characters the XML inside an XLSX cannot hold (openpyxl refuses them).
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Every first character that can make text formula-like (each prefix is one character): text
+# starting with none of them and holding no NUL is returned as it is, with one set lookup.
+_RISKY_FIRST = frozenset(FORMULA_PREFIXES) | frozenset(LEADING_BLANKS)
 
 
 def is_formula_like(text: str) -> bool:
@@ -49,6 +52,8 @@ def is_formula_like(text: str) -> bool:
 
 def neutralise_text(text: str) -> str:
     """Text safe in a spreadsheet cell: NUL replaced, and a quote before anything formula-like."""
+    if text[:1] not in _RISKY_FIRST and "\0" not in text:  # most cells: nothing to do
+        return text
     quote = "'" if is_formula_like(text) else ""
     return quote + text.replace("\0", "\ufffd") if "\0" in text else quote + text
 
@@ -68,10 +73,41 @@ def csv_cell(value: Any) -> Any:
     return neutralise_text(value if isinstance(value, str) else str(value))
 
 
+def csv_cells(values: Iterable[Any]) -> list[Any]:
+    """``csv_cell`` of each value; text that cannot be formula-like is taken without the call."""
+    risky = _RISKY_FIRST
+    return [
+        value
+        if (kind := type(value)) is str and value[:1] not in risky and "\0" not in value
+        # a finite float (inf - inf and nan - nan are nan)
+        or kind is float and value - value == 0.0
+        else csv_cell(value)
+        for value in values
+    ]
+
+
+def xlsx_cells(values: Iterable[Any]) -> list[Any]:
+    """``xlsx_cell`` of each value; printable ASCII that cannot be formula-like skips the call."""
+    risky = _RISKY_FIRST
+    return [
+        value
+        if type(value) is str
+        and value[:1] not in risky
+        and value.isascii()
+        and value.isprintable()
+        and len(value) <= XLSX_MAX_CELL_CHARS
+        else xlsx_cell(value)
+        for value in values
+    ]
+
+
 def xlsx_cell(value: Any) -> Any:
-    """A cell for openpyxl: a number Excel holds exactly, or neutralised, legal, bounded text."""
+    """A cell for an XLSX: a number Excel holds exactly, or neutralised, legal, bounded text."""
     if value is None:
         return None
+    if type(value) is str and value.isascii() and value.isprintable() and len(value) < 32_000:
+        # the common case first: printable ASCII holds no character XML refuses
+        return neutralise_text(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int) and abs(value) < _XLSX_EXACT_INT:
@@ -92,15 +128,33 @@ def write_csv_table(table: Iterable[Sequence[Any]], target: IO[bytes]) -> int:
 
     Every text cell is quoted, so a line break inside one (CR too) never splits the row.
     """
+    lines = iter(table)
+    header = next(lines, None)
+    if header is None:
+        return write_csv_pages(None, (), target)
+    pages = ([[csv_cell(value) for value in line]] for line in lines)
+    return write_csv_pages([csv_cell(value) for value in header], pages, target)
+
+
+def write_csv_pages(
+    header: Sequence[Any] | None, pages: Iterable[Sequence[Sequence[Any]]], target: IO[bytes]
+) -> int:
+    """Write a header and pages of rows whose cells ``csv_cell`` already made; returns data rows.
+
+    The same file as ``write_csv_table``, for exports that neutralise their cells as they make
+    them (only the cells present, before the wide layout spreads them over empty columns).
+    """
     # utf-8-sig writes the BOM Excel needs to read Devanagari; "replace" survives lone surrogates.
     text = io.TextIOWrapper(target, encoding="utf-8-sig", errors="replace", newline="")
+    count = 0
     try:
         writer = csv.writer(text, quoting=csv.QUOTE_NONNUMERIC)
-        count = -1
-        for line in table:
-            writer.writerow([csv_cell(value) for value in line])
-            count += 1
+        if header is not None:
+            writer.writerow(header)
+        for page in pages:
+            writer.writerows(page)
+            count += len(page)
         text.flush()
     finally:
         text.detach()  # leave the caller's file open
-    return max(count, 0)
+    return count

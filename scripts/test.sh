@@ -12,7 +12,13 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
-python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
-python -m ruff check .
-python -m mypy atlas_core ui
-python -m pytest "$@"
+# The README's first command made .venv (a stock Debian/Ubuntu Python refuses a bare pip install,
+# PEP 668): use it when no virtual environment is active. CI (a fresh clone, run as root) has no
+# .venv and keeps its own python.
+PYTHON=python
+if [ -z "${VIRTUAL_ENV:-}" ] && [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; fi
+
+"$PYTHON" -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+"$PYTHON" -m ruff check .
+"$PYTHON" -m mypy atlas_core ui
+"$PYTHON" -m pytest "$@"

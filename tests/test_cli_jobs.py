@@ -142,7 +142,7 @@ def test_cancel_and_resolve_drop(env, tmp_path, capsys, sandbox):
 @pytest.mark.parametrize(("args", "expected"), [
     (["submit", "{sheet}", "--product-type", "NOT_CONFIGURED"], exitcodes.CONFIG),
     (["submit", "{missing}", "--product-type", "POC_CDL"], exitcodes.UNREADABLE),
-    (["resolve-uncertain", "--chunk", "99", "--action", "drop"], exitcodes.FAILURE),
+    (["resolve-uncertain", "--chunk", "99", "--action", "drop"], exitcodes.UNREADABLE),
 ])
 def test_errors_end_with_a_plain_line_and_an_exit_code(env, tmp_path, capsys, args, expected):
     path = sheet(tmp_path, ["A"])

@@ -18,7 +18,8 @@ def test_readme_opens_with_the_two_setup_commands():
     block = re.search(r"```bash\n(.*?)```", README, re.S).group(1)
     commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
     assert commands == [
-        "pip install -r requirements.txt && streamlit run app.py",
+        "python3 -m venv .venv && . .venv/bin/activate && pip install -r requirements.txt"
+        " && streamlit run app.py",
         "bash scripts/test.sh",
     ]
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
@@ -31,6 +32,43 @@ def test_every_cli_command_is_documented():
     sub = next(a for a in parser._actions if a.dest == "command")
     documented = set(re.findall(r"^\| `([a-z-]+)[ `]", README.split("cli-commands")[1], re.M))
     assert set(sub.choices) == documented
+
+
+def _command_rows() -> dict[str, str]:
+    """Each command's row of the README's command table, by command name."""
+    rows = re.findall(r"^\| `([a-z-]+)([ `].*)$", README.split("cli-commands")[1], re.M)
+    return {name: rest for name, rest in rows}
+
+
+def test_every_option_of_every_command_is_documented():
+    """Each option of each command is in that command's row; -v and the exit codes are there too."""
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    rows = _command_rows()
+    missing = []
+    for name, command in sub.choices.items():
+        for action in command._actions:
+            options = [o for o in action.option_strings if o.startswith("--")]
+            if not options or options[0] in ("--help", "--verbose"):
+                continue
+            if not any(re.search(rf"{re.escape(o)}\b", rows.get(name, "")) for o in options):
+                missing.append(f"{name} {options[0]}")
+    assert missing == []
+    section = README.split("## Command line", 1)[1].split("\n## ", 1)[0]
+    assert "`-v`" in section and "before or after the command" in section
+    for code in ("`0`", "`2`", "`5`", "`6`", "`130`"):
+        assert code in section
+
+
+def test_the_first_command_makes_its_own_virtual_environment():
+    """A stock Debian/Ubuntu Python refuses a bare pip install (PEP 668): the venv comes first."""
+    block = re.search(r"```bash\n(.*?)```", README, re.S).group(1)
+    first = block.strip().splitlines()[0].split("#")[0]
+    steps = [step.strip() for step in first.split("&&")]
+    assert steps[:2] == ["python3 -m venv .venv", ". .venv/bin/activate"]
+    assert steps.index("pip install -r requirements.txt") > 1
+    script = (ROOT / "scripts" / "test.sh").read_text(encoding="utf-8")
+    assert ".venv/bin/python" in script  # the tests use that environment when it exists
 
 
 def test_client_snippet_runs_against_the_sandbox():

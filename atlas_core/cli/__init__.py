@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from ..errors import AtlasError
@@ -22,17 +23,38 @@ from . import exitcodes, paths
 COMMAND_MODULES = ("validate", "jobs", "sandbox")
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose help (the command's and every sub-command's) ends with the exit codes."""
+
+    def format_help(self) -> str:
+        """The usual help, then the exit codes (kept as written, not re-wrapped)."""
+        return f"{super().format_help().rstrip()}\n\n{exitcodes.help_text()}\n"
+
+
+def _program_name() -> str:
+    """How the user started us: ``python -m atlas_core`` or the ``atlas-bulk`` console script."""
+    started = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return "python -m atlas_core" if started == "__main__.py" else "atlas-bulk"
+
+
+VERBOSE_HELP = "log progress details to stderr"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, with every command module's sub-commands."""
-    parser = argparse.ArgumentParser(
-        prog="python -m atlas_core",
+    parser = _Parser(
+        prog=_program_name(),
         description="Atlas Bulk Ops: validate spreadsheets, submit them to Atlas, track and export results.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
+    parser.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"{__name__}.{name}")
         module.register(sub)
+    for command in sub.choices.values():
+        # -v after the command too; SUPPRESS leaves a -v given before the command standing.
+        command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                             help=VERBOSE_HELP)
     return parser
 
 

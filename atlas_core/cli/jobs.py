@@ -9,17 +9,17 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from ..config import Settings
-from ..errors import AtlasError, ConfigError
+from ..errors import AtlasError, ConfigError, PathError
 from ..ledger import Ledger
 from ..ledger import states as S
-from ..ledger.rows import BatchOverview
-from . import exitcodes, paths
+from ..ledger.rows import BatchOverview, BatchRow
+from . import exitcodes, paths, validate
 
 if TYPE_CHECKING:  # the engine and tqdm are imported by the commands that use them
     from tqdm import tqdm
@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # the engine and tqdm are imported by the commands that use t
 
 DEFAULT_MAX_WAIT = 600.0  # seconds `submit` waits out Atlas being busy before leaving work queued
 DEFAULT_REFRESH_TIMEOUT = 3600.0
+EXPORT_FORMATS = ("csv", "xlsx", "json")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -43,19 +44,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--id-column", help="the column holding the document IDs")
     p.add_argument("--force", action="store_true", help="send IDs already submitted before, too")
     p.add_argument("--submitted-by", help="who submits (shown on the dashboard)")
-    p.add_argument("--max-wait", type=float, default=DEFAULT_MAX_WAIT, help="seconds to wait out a busy Atlas")
+    p.add_argument("--max-wait", type=float, default=DEFAULT_MAX_WAIT, help=f"seconds to wait out a busy Atlas (default {DEFAULT_MAX_WAIT:g})")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=run_submit)
 
     p = subparsers.add_parser("resume", help="send whatever is queued (after a crash or a busy Atlas)")
-    p.add_argument("--max-wait", type=float, default=DEFAULT_MAX_WAIT)
+    p.add_argument("--max-wait", type=float, default=DEFAULT_MAX_WAIT,
+                   help=f"seconds to wait out a busy Atlas (default {DEFAULT_MAX_WAIT:g})")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=run_resume)
 
     p = subparsers.add_parser("refresh", help="poll Atlas for results now")
     p.add_argument("--batch", help="only this batch")
     p.add_argument("--wait", action="store_true", help="keep polling until every batch is finished")
-    p.add_argument("--timeout", type=float, default=DEFAULT_REFRESH_TIMEOUT, help="seconds --wait waits at most")
+    p.add_argument("--timeout", type=float, default=DEFAULT_REFRESH_TIMEOUT, help=f"seconds --wait waits at most (default {DEFAULT_REFRESH_TIMEOUT:g})")
     p.set_defaults(handler=run_refresh)
 
     p = subparsers.add_parser("status", help="show every batch with its counts and state")
@@ -68,29 +70,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     scope = p.add_mutually_exclusive_group()
     scope.add_argument("--batch", help="only this batch")
     scope.add_argument("--upload", type=int, help="only this upload")
-    p.add_argument("--format", choices=("csv", "xlsx", "json"), help="default: from the file's suffix")
-    p.add_argument("--layout", choices=("wide", "long"), default="wide", help="one row per document or per field")
+    p.add_argument("--format", choices=EXPORT_FORMATS,
+                   help="csv, xlsx or json (default: from the file's suffix)")
+    p.add_argument("--layout", choices=("wide", "long"), default="wide", help="wide: one row per document; long: one row per field (default wide)")
     p.set_defaults(handler=run_export)
 
     p = subparsers.add_parser("retry-failed", help="send the failed documents again as a new attempt")
     scope = p.add_mutually_exclusive_group(required=True)
-    scope.add_argument("--upload", type=int)
-    scope.add_argument("--batch")
+    scope.add_argument("--upload", type=int, help="the failed documents of this upload")
+    scope.add_argument("--batch", help="the failed documents of this batch")
     p.set_defaults(handler=run_retry_failed)
 
     p = subparsers.add_parser("resolve-uncertain", help="resend or drop the documents of an uncertain request")
     p.add_argument("--chunk", type=int, required=True, help="the request (chunk) id shown by `status`")
-    p.add_argument("--action", choices=("resend", "drop"), required=True)
+    p.add_argument("--action", choices=("resend", "drop"), required=True,
+                   help="resend: send its documents again; drop: cancel them")
     p.add_argument("--by", help="who decided (kept in the ledger)")
     p.set_defaults(handler=run_resolve)
 
     p = subparsers.add_parser("send-held", help="send the rows a --pilot run held back")
-    p.add_argument("--upload", type=int, required=True)
+    p.add_argument("--upload", type=int, required=True, help="the upload whose held rows to send")
     p.add_argument("--force", action="store_true", help="send IDs submitted since, too")
     p.set_defaults(handler=run_send_held)
 
     p = subparsers.add_parser("cancel", help="cancel the queued (unsent) documents of an upload")
-    p.add_argument("--upload", type=int, required=True)
+    p.add_argument("--upload", type=int, required=True, help="the upload whose queued documents to cancel")
     p.set_defaults(handler=run_cancel)
 
     p = subparsers.add_parser("worker", help="submit and refresh in the background until SIGTERM or Ctrl-C")
@@ -115,7 +119,7 @@ def _positive_seconds(text: str) -> float:
 def settings_from(args: argparse.Namespace) -> Settings:
     """Settings from the environment, with this command's flags on top."""
     flags = {"chunk_size": getattr(args, "chunk_size", None)}
-    return Settings.from_mapping(os.environ, {k: v for k, v in flags.items() if v is not None})
+    return paths.settings_from_environment(os.environ, {k: v for k, v in flags.items() if v is not None})
 
 
 @contextmanager
@@ -228,6 +232,29 @@ def _send_outcome(runtime: Runtime, upload_id: int | None, summary: SendSummary)
     return counts, code
 
 
+def _missing(runtime: Runtime, *, upload: int | None = None, batch: str | None = None,
+             chunk: int | None = None) -> bool:
+    """Say in one line on stderr when an upload, batch or request id is not in this ledger.
+
+    A mistyped id used to print nothing and exit 0, which a cron job reads as "done".
+    """
+    ledger = runtime.ledger
+    where = f"the ledger {runtime.settings.db_path}"
+    if upload is not None and ledger.upload(upload) is None:
+        line = f"There is no upload {upload} in {where} for this Atlas; `status` lists the batches."
+    elif batch is not None and ledger.batch(batch) is None:
+        line = f"There is no batch {batch} in {where}; `status` lists the batches."
+    elif chunk is not None and not any(
+        c["id"] == chunk for state in S.CHUNK_STATES for c in ledger.chunks_in_state(state)
+    ):
+        line = (f"There is no request {chunk} in {where} for this Atlas; `status` lists the"
+                " requests waiting for a decision.")
+    else:
+        return False
+    print(f"error: {line}", file=sys.stderr)
+    return True
+
+
 def _print(payload: Mapping[str, object], as_json: bool, sentence: str) -> None:
     if as_json:
         print(json.dumps(payload, ensure_ascii=False))
@@ -248,6 +275,7 @@ def run_submit(args: argparse.Namespace) -> int:
                 f"({', '.join(settings.product_types)}).",
                 hint="Use a code Atlas gave you, or add it to ATLAS_PRODUCT_TYPES.",
             )
+        validate.refuse_sheet_of_text(args.file, args.sheet)
         sheet = read_spreadsheet(args.file, sheet=args.sheet, max_bytes=settings.max_file_mb * 1024 * 1024,
                                  max_rows=settings.max_rows)
         report = validate_sheet(sheet, url_column=args.url_column, id_column=args.id_column,
@@ -303,11 +331,14 @@ def run_refresh(args: argparse.Namespace) -> int:
 
     with runtime_for(args) as runtime:
         ledger = runtime.ledger
+        if args.batch and _missing(runtime, batch=args.batch):
+            return exitcodes.UNREADABLE
         if args.batch and (elsewhere := _other_targets_batch(runtime, args.batch)):
             print(elsewhere, file=sys.stderr)
             return exitcodes.CONFIG
         ids = [args.batch] if args.batch else None
         deadline = time.monotonic() + args.timeout
+        before = _batch_counts(runtime, args.batch)
         summary = refresh_batches(ledger, runtime.client, batch_ids=ids, force=True,
                                   concurrency=runtime.settings.refresh_concurrency)
         while args.wait and _unfinished(ledger, args.batch) and time.monotonic() < deadline:
@@ -316,7 +347,8 @@ def run_refresh(args: argparse.Namespace) -> int:
             summary = refresh_batches(ledger, runtime.client, batch_ids=ids, force=bool(ids),
                                       concurrency=runtime.settings.refresh_concurrency)
         pending = _unfinished(ledger, args.batch)
-        print(f"Polled {summary.polled} batch(es); {pending} still processing.")
+        # What this command did over all its polls (the last poll alone may have found nothing new).
+        print(f"{_refresh_totals(before, _batch_counts(runtime, args.batch))}; {pending:,} still processing.")
         for batch_id, error in summary.errors.items():
             print(f"warning: {batch_id}: {error}", file=sys.stderr)
         if summary.errors and not summary.polled:
@@ -324,6 +356,29 @@ def run_refresh(args: argparse.Namespace) -> int:
         if args.wait and (pending or _undecided(ledger)):
             return exitcodes.INCOMPLETE
         return exitcodes.OK
+
+
+def _batch_counts(runtime: Runtime, batch_id: str | None) -> dict[str, dict[str, Any]]:
+    """Each batch's counts and state now (only ``batch_id`` when given), keyed by batch id."""
+    rows: Sequence[BatchRow | BatchOverview]
+    if batch_id:
+        batch = runtime.ledger.batch(batch_id)
+        rows = [batch] if batch is not None else []
+    else:
+        rows = _all_batches(runtime.ledger, None, runtime.settings.stalled_after)
+    return {str(b["batch_id"]): {k: b[k] for k in ("extracted", "failed", "state")} for b in rows}
+
+
+def _refresh_totals(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> str:
+    """"3 batches finished: 1,969 extracted, 8 failed", counted between two snapshots."""
+    finished = extracted = failed = 0
+    for batch_id, now in after.items():
+        was = before.get(batch_id, {"extracted": 0, "failed": 0, "state": S.PROCESSING})
+        extracted += now["extracted"] - was["extracted"]
+        failed += now["failed"] - was["failed"]
+        finished += was["state"] not in S.FINISHED_BATCH_STATES and now["state"] in S.FINISHED_BATCH_STATES
+    return (f"{finished:,} batch{'' if finished == 1 else 'es'} finished: {extracted:,} extracted, "
+            f"{failed:,} failed")
 
 
 def _other_targets_batch(runtime: Runtime, batch_id: str) -> str | None:
@@ -363,6 +418,8 @@ def run_status(args: argparse.Namespace) -> int:
     """Per batch: documents, extracted, failed, pending and state; plus what waits for a decision."""
     with runtime_for(args, ledger_only=True) as runtime:  # reads the ledger only: no sandbox, no client
         ledger = runtime.ledger
+        if _missing(runtime, upload=args.upload):
+            return exitcodes.UNREADABLE
         batches = [
             {k: b[k] for k in ("batch_id", "upload_id", "product_type", "documents", "extracted",
                                "failed", "pending", "state")}
@@ -393,9 +450,11 @@ def run_export(args: argparse.Namespace) -> int:
     """Stream the documents of the ledger (or one batch or upload) to a file."""
     from ..results import write_documents
 
-    fmt = args.format or {".xlsx": "xlsx", ".json": "json"}.get(args.output.suffix.lower(), "csv")
-    paths.check_output_file(args.output, "--output")  # before the ledger and sandbox are opened
-    with runtime_for(args) as runtime:
+    paths.check_output_file(args.output, "--output")  # before the ledger is opened
+    fmt = _export_format(args.output, args.format)
+    with runtime_for(args, ledger_only=True) as runtime:  # reads the ledger only: no sandbox
+        if _missing(runtime, upload=args.upload, batch=args.batch):
+            return exitcodes.UNREADABLE
         rows = runtime.ledger.iter_documents(upload_id=args.upload, batch_id=args.batch)
         try:
             count = write_documents(rows, args.output, fmt=fmt, layout=args.layout)
@@ -405,11 +464,26 @@ def run_export(args: argparse.Namespace) -> int:
     return exitcodes.OK
 
 
+def _export_format(output: Path, chosen: str | None) -> str:
+    """The format to write: --format, else the file's suffix (none: CSV); another suffix is refused."""
+    suffix = output.suffix.lower().lstrip(".") or "csv"
+    if chosen is None and suffix not in EXPORT_FORMATS:
+        # Written as CSV, out.pdf would open as garbage in a PDF viewer: refuse instead.
+        raise PathError(
+            f"Cannot export to {output.name}: the results are written as "
+            f"{', '.join(EXPORT_FORMATS)}.",
+            hint="End the --output file name with .csv, .xlsx or .json, or give --format.",
+        )
+    return chosen or suffix
+
+
 def run_retry_failed(args: argparse.Namespace) -> int:
     """Queue the failed documents again (attempt+1) and send them."""
     from ..engine import retry_failed
 
     with runtime_for(args) as runtime:
+        if _missing(runtime, upload=args.upload, batch=args.batch):
+            return exitcodes.UNREADABLE
         result = retry_failed(runtime.ledger, upload_id=args.upload, batch_id=args.batch)
         print(result.message)
         if not result.documents:
@@ -423,6 +497,8 @@ def run_resolve(args: argparse.Namespace) -> int:
     from ..engine import resolve_uncertain
 
     with runtime_for(args) as runtime:
+        if _missing(runtime, chunk=args.chunk):
+            return exitcodes.UNREADABLE
         result = resolve_uncertain(runtime.ledger, args.chunk, args.action, resolved_by=args.by)
         print(result.message)
         if not result.chunks:
@@ -436,6 +512,8 @@ def run_send_held(args: argparse.Namespace) -> int:
     from ..engine import submit_held
 
     with runtime_for(args) as runtime:
+        if _missing(runtime, upload=args.upload):
+            return exitcodes.UNREADABLE
         result = submit_held(runtime.ledger, args.upload, force=args.force)
         print(result.message)
         summary = _send(runtime, upload_id=args.upload, total=result.documents, max_wait=DEFAULT_MAX_WAIT)
@@ -446,7 +524,9 @@ def run_cancel(args: argparse.Namespace) -> int:
     """Cancel the queued documents of an upload."""
     from ..engine import cancel_upload
 
-    with runtime_for(args) as runtime:
+    with runtime_for(args, ledger_only=True) as runtime:  # changes the ledger only: no sandbox
+        if _missing(runtime, upload=args.upload):
+            return exitcodes.UNREADABLE
         print(cancel_upload(runtime.ledger, args.upload).message)
     return exitcodes.OK
 

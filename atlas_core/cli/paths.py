@@ -8,9 +8,27 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+from ..config import Settings, resolve_path
 from ..errors import LedgerError, PathError
+
+# The checkout: the folder holding atlas_core/ and app.py (an editable `pip install -e .` keeps
+# it there). A relative ATLAS_DB_PATH or ATLAS_SANDBOX_STATE_PATH is read against it, not the
+# current folder, exactly as the dashboard does (ui/settings.py), so `atlas-bulk status` run
+# from any folder and the dashboard use the same ledger.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def settings_from_environment(environ: Mapping[str, str], flags: Mapping[str, Any] | None = None) -> Settings:
+    """Settings from the environment (then flags), their ledger and journal paths made absolute."""
+    settings = Settings.from_mapping(environ, flags or {})
+    return settings.replace(
+        db_path=str(resolve_path(settings.db_path, PROJECT_ROOT)),
+        sandbox_state_path=str(resolve_path(settings.sandbox_state_path, PROJECT_ROOT)),
+    )
 
 # What opening the ledger (and the sandbox's journal) raises when a path is unusable.
 OPENING_ERRORS = (LedgerError, OSError)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import signal
 import threading
 from typing import TYPE_CHECKING, Any
 
-from ..config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings
+from ..config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from ..errors import ConfigError
 from . import exitcodes
-from .paths import path_error
+from .paths import path_error, settings_from_environment
 
 if TYPE_CHECKING:
     from ..sandbox import Behaviour
@@ -101,6 +102,27 @@ def _stop_on_signals(stopping: threading.Event) -> dict[int, Any]:
     return previous
 
 
+def shell_lines(url: str, journal: str | os.PathLike[str] | None) -> str:
+    """What the sandbox prints: ``export`` lines to paste into a shell, and comments around them.
+
+    Every line is either a comment or an ``export`` with its value shell-quoted, so pasting the
+    whole output into bash or zsh points the dashboard or the CLI started there at this sandbox.
+    """
+    exports = {
+        "ATLAS_BASE_URL": url,
+        "ATLAS_CLIENT_ID": SANDBOX_CLIENT_ID,
+        "ATLAS_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
+    }
+    return "\n".join([
+        f"# Atlas sandbox listening on {url}",
+        "# Paste these lines into the shell that runs the dashboard or the CLI"
+        " (the sandbox's credentials are not secrets):",
+        *(f"export {name}={shlex.quote(value)}" for name, value in exports.items()),
+        f"# journal of accepted uploads: {journal or '(memory only)'}",
+        "# Press Ctrl-C to stop (or send SIGTERM).",
+    ])
+
+
 def run_sandbox(args: argparse.Namespace) -> int:
     """Serve until interrupted, then stop cleanly."""
     from ..sandbox import SandboxServer
@@ -108,7 +130,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
     behaviour = behaviour_from_args(args)
     state = args.state
     if state is None:
-        state = Settings.from_mapping(os.environ).sandbox_state_path
+        state = settings_from_environment(os.environ).sandbox_state_path
     try:
         server = SandboxServer(
             host=args.host, port=args.port, state_path=state or None, behaviour=behaviour
@@ -126,15 +148,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
     stopping = threading.Event()
     previous = _stop_on_signals(stopping)
     try:
-        print(f"Atlas sandbox listening on {server.url}", flush=True)
-        print(f"  ATLAS_BASE_URL={server.url}", flush=True)
-        print(f"  ATLAS_CLIENT_ID={SANDBOX_CLIENT_ID}", flush=True)
-        print(
-            f"  ATLAS_CLIENT_SECRET={SANDBOX_CLIENT_SECRET}  (sandbox only, not a secret)",
-            flush=True,
-        )
-        print(f"  journal: {server.state_path or '(memory only)'}", flush=True)
-        print("Press Ctrl-C to stop (or send SIGTERM).", flush=True)
+        print(shell_lines(server.url, server.state_path), flush=True)
         # A timed wait: signal handlers run in the main thread between waits on any platform.
         while not stopping.wait(0.5):
             pass
@@ -144,5 +158,5 @@ def run_sandbox(args: argparse.Namespace) -> int:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         server.stop()
-    print("Atlas sandbox stopped.", flush=True)
+    print("# Atlas sandbox stopped.", flush=True)
     return exitcodes.OK

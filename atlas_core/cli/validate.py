@@ -81,7 +81,8 @@ def run_validate(
     """
     from ..intake import read_spreadsheet, validate_sheet  # pandas, calamine: only when validating
 
-    settings = Settings.from_mapping(os.environ)
+    settings = paths.settings_from_environment(os.environ)
+    refuse_sheet_of_text(args.file, args.sheet)
     if args.problems_file is not None:
         paths.check_output_file(args.problems_file, "--problems-file")
     sheet = read_spreadsheet(
@@ -106,6 +107,26 @@ def run_validate(
     else:
         print(render_summary(report))
     return exitcodes.OK
+
+
+def refuse_sheet_of_text(path: Path, sheet: str | None) -> None:
+    """Refuse ``--sheet`` for a CSV or TSV file: it has no sheets, and ignoring it would mislead."""
+    from ..errors import IntakeError
+    from ..intake.sniffing import container_kind
+
+    if sheet is None:
+        return
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except OSError:
+        return  # reading the file says what is wrong with the path, in its own words
+    if head and container_kind(head) == "text":
+        raise IntakeError(
+            f"--sheet {sheet!r} cannot be used with {path.name}: it is a text (CSV or TSV) file "
+            "and has no sheets.",
+            hint="Leave out --sheet, or give a workbook (xlsx, xlsm, xls, ods).",
+        )
 
 
 def render_summary(report: ValidationReport) -> str:

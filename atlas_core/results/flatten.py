@@ -50,6 +50,10 @@ MAX_DEPTH = 6  # deeper objects become JSON text in one cell rather than dozens 
 Cell = str | int | float | None
 SortKey = tuple[Any, ...]
 _FIXED = frozenset(FIXED_COLUMNS)
+# How a cell's value is read from file_data: the path of keys to it, and which conversion.
+Source = tuple[tuple[Any, ...], int]
+_NONE, _CELL, _CONFIDENCE = 0, 1, 2
+_NO_SOURCE: Source = ((), _NONE)
 
 
 def stable_text(value: Any) -> str:
@@ -101,6 +105,8 @@ class _Walker:
 
     def __init__(self) -> None:
         self.cells: dict[str, tuple[Cell, SortKey]] = {}
+        # where each cell's value came from (path of keys, and how it was read), for ShapeCache
+        self.sources: dict[str, Source] = {}
         self._entries: list[tuple[SortKey, str, Cell, Cell]] = []
 
     def entries(self, ranks: Mapping[str, int]) -> list[tuple[str, Cell, Cell]]:
@@ -109,7 +115,7 @@ class _Walker:
         )
         return [entry[1:] for entry in ordered]
 
-    def put(self, column: str, value: Cell, key: SortKey) -> str:
+    def put(self, column: str, value: Cell, key: SortKey, source: Source = _NO_SOURCE) -> str:
         if column in _FIXED:
             column = "field_" + column
         base, n = column, 1
@@ -117,13 +123,14 @@ class _Walker:
             n += 1
             column = f"{base}_{n}"
         self.cells[column] = (value, key if n == 1 else key + (n,))
+        self.sources[column] = source
         return column
 
     def walk_top(self, file_data: Any) -> None:
         if not isinstance(file_data, Mapping):
             if file_data is not None:  # an unexpected shape is shown, not dropped
                 cell = to_cell(file_data)
-                self.put("file_data", cell, ("file_data", 0))
+                self.put("file_data", cell, ("file_data", 0), ((), _CELL))
                 self._entries.append((("file_data", 0), "file_data", cell, None))
             return
         for name in sorted({str(k): k for k in file_data}.items()):
@@ -131,13 +138,22 @@ class _Walker:
             if text == "document_type":
                 continue
             base = text if text and text not in _FIXED else "field_" + text
-            self.walk(base, text, file_data[original], (text,), 0, top=True)
+            self.walk(base, text, file_data[original], (text,), 0, top=True, path=(original,))
 
-    def walk(self, column: str, name: str, value: Any, key: SortKey, depth: int, top: bool) -> None:
+    def walk(
+        self,
+        column: str,
+        name: str,
+        value: Any,
+        key: SortKey,
+        depth: int,
+        top: bool,
+        path: tuple[Any, ...] = (),
+    ) -> None:
         if isinstance(value, Mapping) and depth < MAX_DEPTH:
             keys = {str(k): k for k in value}
             if "value" in keys:
-                self._field_object(column, name, value, keys, key)
+                self._field_object(column, name, value, keys, key, path)
                 return
             parts = sorted(
                 (k for k in keys if k != "confidence_score"), key=lambda p: (part_rank(p), p)
@@ -147,8 +163,13 @@ class _Walker:
                 if "confidence_score" in keys
                 else None
             )
+            source = (
+                (path + (keys["confidence_score"],), _CONFIDENCE)
+                if "confidence_score" in keys
+                else _NO_SOURCE
+            )
             if "confidence_score" in keys or (top and not parts):
-                self.put(column + CONFIDENCE_SUFFIX, confidence, key + (1,))
+                self.put(column + CONFIDENCE_SUFFIX, confidence, key + (1,), source)
             if not parts:
                 self.put(column, None, key + (0,))
                 self._entries.append((key + (0,), name, None, confidence))
@@ -160,27 +181,39 @@ class _Walker:
                     key + (3, part_rank(part), part),
                     depth + 1,
                     top=False,
+                    path=path + (keys[part],),
                 )
             return
         cell = to_cell(value)
-        column = self.put(column, cell, key + (0,))
+        column = self.put(column, cell, key + (0,), (path, _CELL))
         if top:
             self.put(column + CONFIDENCE_SUFFIX, None, key + (1,))
         self._entries.append((key + (0,), name, cell, None))
 
     def _field_object(
-        self, column: str, name: str, value: Mapping, keys: dict[str, Any], key: SortKey
+        self,
+        column: str,
+        name: str,
+        value: Mapping,
+        keys: dict[str, Any],
+        key: SortKey,
+        path: tuple[Any, ...] = (),
     ) -> None:
         cell = to_cell(value[keys["value"]])
         confidence = (
             to_confidence(value[keys["confidence_score"]]) if "confidence_score" in keys else None
         )
-        column = self.put(column, cell, key + (0,))
-        self.put(column + CONFIDENCE_SUFFIX, confidence, key + (1,))
+        column = self.put(column, cell, key + (0,), (path + (keys["value"],), _CELL))
+        source = (
+            (path + (keys["confidence_score"],), _CONFIDENCE)
+            if "confidence_score" in keys
+            else _NO_SOURCE
+        )
+        self.put(column + CONFIDENCE_SUFFIX, confidence, key + (1,), source)
         self._entries.append((key + (0,), name, cell, confidence))
         for extra in sorted(k for k in keys if k not in ("value", "confidence_score")):
             extra_cell = to_cell(value[keys[extra]])
-            self.put(f"{column}_{extra}", extra_cell, key + (2, extra))
+            self.put(f"{column}_{extra}", extra_cell, key + (2, extra), (path + (keys[extra],), _CELL))
             self._entries.append((key + (2, extra), f"{name}_{extra}", extra_cell, None))
 
 
@@ -271,3 +304,108 @@ def iter_long_rows(rows: Iterable[Mapping[str, Any]]) -> Iterable[dict[str, Cell
     """Long-layout rows for many documents, lazily."""
     for row in rows:
         yield from long_rows(row)
+
+
+class _Uncacheable(Exception):
+    """A file_data whose shape does not decide its columns alone (not plain JSON)."""
+
+
+_LEAVES = frozenset({str, int, float, bool, list, type(None)})
+_STR_ONLY = {str}
+
+
+def _shape(value: dict, depth: int) -> Any:
+    # The keys at every level and which values are objects decide the walker's columns, and
+    # nothing else does; objects past MAX_DEPTH are cells, so the shape stops there as well.
+    # The value types are part of the shape too (cheaper to take than to sift).
+    if depth > MAX_DEPTH:
+        return True
+    keys = tuple(value)
+    if keys and set(map(type, keys)) != _STR_ONLY:
+        raise _Uncacheable  # 1, 1.0 and True are one dict key but three column names
+    kinds = tuple(map(type, value.values()))
+    if _LEAVES.issuperset(kinds):
+        return keys, kinds
+    return keys, kinds, tuple(
+        _shape(child, depth + 1) if type(child) is dict else _leaf(child)
+        for child in value.values()
+    )
+
+
+def _leaf(child: Any) -> Any:
+    if isinstance(child, Mapping):  # another Mapping type: let the walker decide
+        raise _Uncacheable
+    return None
+
+
+def _top_shape(file_data: Any) -> Any:
+    if type(file_data) is dict:
+        return _shape(file_data, 0)
+    if isinstance(file_data, Mapping):
+        raise _Uncacheable
+    # no fields at all, or one "file_data" cell holding whatever came instead of an object
+    return "none" if file_data is None else "scalar"
+
+
+class ShapeCache:
+    """Wide cells of many documents, walking ``file_data`` once per shape instead of per document.
+
+    Documents of one type share a shape (the same keys, the same objects), and the walker's
+    columns depend on the shape only, so for each new shape the walker runs once and records
+    where each column's value comes from; later documents of that shape are read by those paths.
+    ``keys`` collects every column's sort key, as ``flatten_with_keys`` gives them.
+    """
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self.keys: dict[str, SortKey] = {}
+        self.columns: list[tuple[str, ...]] = []  # per shape id
+        self._plans: list[tuple[Source, ...]] = []
+        self._ids: dict[Any, int] = {}
+        self._limit = limit  # past it, new shapes are walked every time (and not remembered)
+
+    def flatten(self, file_data: Any) -> tuple[int | None, list[Cell] | dict[str, Cell]]:
+        """(shape id, that shape's cells in ``columns[id]`` order), or (None, column -> cell)."""
+        try:
+            shape = _top_shape(file_data)
+        except (_Uncacheable, RecursionError):
+            shape = _Uncacheable
+        shape_id = self._ids.get(shape) if shape is not _Uncacheable else None
+        if shape_id is not None:
+            return shape_id, _read(file_data, self._plans[shape_id])
+        walker = _walk(file_data)
+        self._merge(walker.cells)
+        if shape is _Uncacheable or len(self._plans) >= self._limit:
+            return None, {column: value for column, (value, _) in walker.cells.items()}
+        self._ids[shape] = shape_id = len(self._plans)
+        self.columns.append(tuple(walker.cells))
+        self._plans.append(tuple(walker.sources[column] for column in walker.cells))
+        return shape_id, [value for value, _ in walker.cells.values()]
+
+    def _merge(self, cells: Mapping[str, tuple[Cell, SortKey]]) -> None:
+        keys = self.keys
+        for column, (_, key) in cells.items():
+            if column not in keys or key < keys[column]:
+                keys[column] = key
+
+
+def _read(file_data: Any, plan: tuple[Source, ...]) -> list[Cell]:
+    # to_cell and to_confidence give back text and finite floats as they are: those (nearly
+    # every value) are taken here without the calls
+    cells: list[Cell] = []
+    for path, how in plan:
+        if how == _NONE:
+            cells.append(None)
+            continue
+        if len(path) == 2:
+            value = file_data[path[0]][path[1]]
+        else:
+            value = file_data
+            for key in path:
+                value = value[key]
+        if how == _CELL:
+            cells.append(value if type(value) is str else to_cell(value))
+        elif type(value) is float and value - value == 0.0:  # a finite float confidence
+            cells.append(value)
+        else:
+            cells.append(to_confidence(value))
+    return cells
