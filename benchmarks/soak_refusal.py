@@ -35,10 +35,10 @@ class Refusal:
         if not self.figures["asked"]:
             return
         work = ledger.queued_work()
-        if self.first_chunks is None:
-            self.first_chunks = work["queued"]
+        # The most ever queued at once: the first look may come before any sheet is queued.
+        self.first_chunks = max(self.first_chunks or 0, work["queued"])
         if self.started is None:
-            sent_share = 1 - work["queued"] / max(self.first_chunks, 1)
+            sent_share = 1 - work["queued"] / max(self.first_chunks or 0, 1)
             if sent_share >= self.at_share and work["queued"]:
                 self.started = now
                 counts = document_counts(ledger)
