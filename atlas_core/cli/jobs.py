@@ -290,6 +290,8 @@ def run_submit(args: argparse.Namespace) -> int:
             print(f"warning: {len(plan.duplicate_ids)} document ID(s) were already submitted and are "
                   "skipped (use --force to send them again).", file=sys.stderr)
         queued = queue_upload(ledger, plan)
+        # The ledger holds the rows now: let the sheet go before the sending, which can be long.
+        del sheet, report, plan
         summary, stopped = _send_stopping(runtime, upload_id=queued.upload_id, total=queued.queued,
                                           max_wait=args.max_wait)
         counts, code = _send_outcome(runtime, queued.upload_id, summary)

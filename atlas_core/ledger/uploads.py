@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from itertools import islice
 from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import LedgerError
@@ -16,6 +17,8 @@ from .targets import UNKNOWN_TARGET, TargetScope, describe_target
 
 if TYPE_CHECKING:
     import sqlite_utils
+
+ROW_BATCH = 5_000  # rows read and written per statement while recording an upload
 
 # A document_id in one of these states is "already submitted and not failed".
 _LIVE_STATES = (S.QUEUED, S.SUBMITTED, S.EXTRACTED, S.UNCERTAIN)
@@ -33,9 +36,8 @@ def _live_ids(db: sqlite_utils.Database, ids: Iterable[str], scope: TargetScope)
     return {r[0] for r in rows}
 
 
-def _refuse_submitted_since(db: sqlite_utils.Database, ids: Sequence[str], scope: TargetScope) -> None:
-    """Raise LedgerError when any of ``ids``, decided sendable by a plan, is live by now."""
-    taken = _live_ids(db, ids, scope)
+def _refuse_submitted_since(taken: Collection[str]) -> None:
+    """Raise LedgerError for the IDs a plan decided sendable that are live by now (``taken``)."""
     if taken:
         example = sorted(taken)[0]
         raise LedgerError(
@@ -74,6 +76,19 @@ def adopt_unknown_uploads(db: sqlite_utils.Database, target: str, upload_id: int
     db.execute(f"UPDATE chunks SET target = :target WHERE target = :unknown AND upload_id IN ({only_target})",
                args)
     return db.execute(f"UPDATE uploads SET target = :target WHERE id IN ({only_target})", args).rowcount
+
+
+def _original_json(row: RowRecord) -> str | None:
+    if row.original_json is not None:
+        return row.original_json
+    return json.dumps(row.original, default=str, ensure_ascii=False) if row.original else None
+
+
+def _batches(rows: Iterable[RowRecord], size: int) -> Iterator[list[RowRecord]]:
+    """``rows`` in lists of at most ``size``, in order."""
+    it = iter(rows)
+    while batch := list(islice(it, size)):
+        yield batch
 
 
 def queue_documents(
@@ -121,13 +136,58 @@ def queue_documents(
     return chunk_ids
 
 
+def queue_rows(
+    db: sqlite_utils.Database,
+    upload_id: int,
+    count: int,
+    chunk_size: int,
+    now: float,
+    target: str,
+    *,
+    forced: bool,
+) -> list[int]:
+    """Queue the ``count`` rows of an upload whose disposition is 'queued' as documents, in row
+    order, in new chunks of at most ``chunk_size`` for ``target``; return the chunk ids.
+
+    The same documents ``queue_documents`` would insert, copied from upload_rows by one
+    statement rather than passed through Python one by one.
+    """
+    start = db.execute(
+        "SELECT coalesce(max(sequence), 0) FROM chunks WHERE upload_id = ?", [upload_id]
+    ).fetchone()[0]
+    sizes = [min(chunk_size, count - offset) for offset in range(0, count, chunk_size)]
+    db.conn.executemany(
+        "INSERT INTO chunks (upload_id, sequence, state, documents, created_at, updated_at, target)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(upload_id, start + k + 1, S.QUEUED, size, now, now, target) for k, size in enumerate(sizes)],
+    )
+    # The k-th chunk_size of the queued rows (by row number) go to the chunk of sequence start+k+1.
+    db.execute(
+        "INSERT INTO documents (document_id, file_url, upload_id, row_number, chunk_id, state,"
+        " created_at, updated_at, attempt, retry_of, forced)"
+        " SELECT r.document_id, r.file_url, r.upload_id, r.row_number, c.id, ?, ?, ?, 1, NULL, ?"
+        " FROM (SELECT document_id, file_url, upload_id, row_number,"
+        "   (row_number() OVER (ORDER BY row_number) - 1) / ? AS k"
+        "   FROM upload_rows WHERE upload_id = ? AND disposition = ?) AS r"
+        " JOIN chunks c ON c.upload_id = r.upload_id AND c.sequence = ? + r.k + 1"
+        " ORDER BY r.row_number",
+        [S.QUEUED, now, now, int(forced), chunk_size, upload_id, S.ROW_QUEUED, start],
+    )
+    return [
+        r[0] for r in db.execute(
+            "SELECT id FROM chunks WHERE upload_id = ? AND sequence > ? ORDER BY sequence",
+            [upload_id, start],
+        ).fetchall()
+    ]
+
+
 class UploadLedger(LedgerCore):
     """Uploads, their rows, and queueing their documents."""
 
     def record_upload(
         self,
         upload: UploadRecord,
-        rows: Sequence[RowRecord],
+        rows: Iterable[RowRecord],
         *,
         chunk_size: int,
         pilot: int | None = None,
@@ -140,10 +200,12 @@ class UploadLedger(LedgerCore):
         ``dispositions`` (one per row) is a plan's decision (``dispositions.decide_rows``), recorded
         as it is: a LedgerError, and nothing recorded, when an ID it queues was submitted since.
         Without it the same rule decides here, against what the ledger holds now.
+
+        With a plan, ``rows`` is read once, in order, and written ROW_BATCH at a time; the
+        documents are then made from the rows queued, inside SQLite: a sheet of any size costs
+        one batch of rows in memory, never a list of them all.
         """
         now = now_ts() if now is None else now
-        if dispositions is not None and len(dispositions) != len(rows):
-            raise ValueError(f"{len(dispositions)} dispositions for {len(rows)} rows")
         in_scope, scope_args = self.scope.positional("target")
         with self.transaction() as db:
             same_file = tuple(
@@ -153,47 +215,65 @@ class UploadLedger(LedgerCore):
                     [upload.content_hash, *scope_args],
                 ).fetchall()
             ) if upload.content_hash else ()
-            valid = [r for r in rows if r.valid]
             planned = dispositions is not None
-            if dispositions is None:
-                live = set() if force else _live_ids(db, [str(r.document_id) for r in valid], self.scope)
+            if dispositions is None:  # no plan: the rows are a list the caller holds anyway
+                rows = list(rows)
+                valid_ids = [str(r.document_id) for r in rows if r.valid]
+                live = set() if force else _live_ids(db, valid_ids, self.scope)
                 dispositions = decide_rows(rows, live, pilot=pilot, force=force)
-            to_queue: list[dict[str, Any]] = [
-                {"document_id": str(r.document_id), "file_url": r.file_url,
-                 "row_number": r.row_number, "forced": force}
-                for r, d in zip(rows, dispositions, strict=True) if d == S.ROW_QUEUED
-            ]
-            if planned and not force:  # under the write lock: no other writer can slip in now
-                _refuse_submitted_since(db, [d["document_id"] for d in to_queue], self.scope)
-            skipped = [str(r.document_id) for r, d in zip(rows, dispositions, strict=True)
-                       if d == S.ROW_DUPLICATE]
-            held = sum(1 for d in dispositions if d == S.ROW_HELD)
+            # The counts are known once every row is read: set at the end, in this transaction.
             cur = db.execute(
                 "INSERT INTO uploads (file_name, content_hash, product_type, submitted_by, created_at,"
-                " rows_total, rows_valid, rows_invalid, rows_skipped, rows_held, url_column, id_column,"
-                " columns, chunk_size, forced, target) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " url_column, id_column, columns, chunk_size, forced, target)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 [upload.file_name, upload.content_hash, upload.product_type, upload.submitted_by, now,
-                 len(rows), len(valid), len(rows) - len(valid), len(skipped), held,
                  upload.url_column, upload.id_column, json.dumps(list(upload.columns)),
                  chunk_size, int(force), self.scope.write_target],
             )
             upload_id = inserted_id(cur)
-            db.conn.executemany(
-                "INSERT INTO upload_rows (upload_id, row_number, document_id, file_url, valid,"
-                " disposition, problems, original) VALUES (?,?,?,?,?,?,?,?)",
-                [
-                    (upload_id, r.row_number, r.document_id, r.file_url, int(r.valid), disposition,
-                     json.dumps(list(r.problems), default=str) if r.problems else None,
-                     json.dumps(r.original, default=str, ensure_ascii=False) if r.original else None)
-                    for r, disposition in zip(rows, dispositions, strict=True)
-                ],
+            total = valid_count = held = queued = 0
+            skipped: list[str] = []
+            taken: set[str] = set()
+            decided = iter(dispositions)
+            for batch in _batches(rows, ROW_BATCH):
+                marks = list(islice(decided, len(batch)))
+                if len(marks) != len(batch):
+                    raise ValueError(f"{len(dispositions)} dispositions for more rows")
+                sending = [str(r.document_id) for r, d in zip(batch, marks, strict=True)
+                           if d == S.ROW_QUEUED]
+                if planned and not force:  # under the write lock: no other writer can slip in now
+                    taken |= _live_ids(db, sending, self.scope)
+                skipped += [str(r.document_id) for r, d in zip(batch, marks, strict=True)
+                            if d == S.ROW_DUPLICATE]
+                held += marks.count(S.ROW_HELD)
+                queued += len(sending)
+                total += len(batch)
+                valid_count += sum(1 for r in batch if r.valid)
+                db.conn.executemany(
+                    "INSERT INTO upload_rows (upload_id, row_number, document_id, file_url, valid,"
+                    " disposition, problems, original) VALUES (?,?,?,?,?,?,?,?)",
+                    [
+                        (upload_id, r.row_number, r.document_id, r.file_url, int(r.valid), disposition,
+                         json.dumps(list(r.problems), default=str) if r.problems else None,
+                         _original_json(r))
+                        for r, disposition in zip(batch, marks, strict=True)
+                    ],
+                )
+            if next(decided, None) is not None:
+                raise ValueError(f"{len(dispositions)} dispositions for {total} rows")
+            if taken:
+                _refuse_submitted_since(taken)
+            chunk_ids = queue_rows(db, upload_id, queued, chunk_size, now, self.scope.write_target,
+                                   forced=force)
+            db.execute(
+                "UPDATE uploads SET rows_total = ?, rows_valid = ?, rows_invalid = ?, rows_skipped = ?,"
+                " rows_held = ? WHERE id = ?",
+                [total, valid_count, total - valid_count, len(skipped), held, upload_id],
             )
-            chunk_ids = queue_documents(db, upload_id, to_queue, chunk_size, now,
-                                        self.scope.write_target)
         return QueuedUpload(
             upload_id=upload_id,
-            queued=len(to_queue),
-            invalid=len(rows) - len(valid),
+            queued=queued,
+            invalid=total - valid_count,
             held=held,
             skipped_ids=tuple(skipped),
             chunk_ids=tuple(chunk_ids),
