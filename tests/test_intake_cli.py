@@ -41,6 +41,8 @@ def test_json_output(run):
         "warnings",
         "url_column",
         "id_column",
+        "columns",
+        "columns_guessed",
         "issues",
     ]
     assert shape["rows"] == shape["valid"] + shape["invalid"] == 23
@@ -107,7 +109,7 @@ def test_problems_file_is_written(run, tmp_path):
     code, _, _ = run("validate", str(CORPUS / "codes.csv"), "--problems-file", str(target))
     assert code == 0
     text = target.read_bytes().decode("utf-8-sig")
-    assert text.splitlines()[0] == '"reference","url","expected_code","problems"'  # text quoted
+    assert text.splitlines()[0] == '"row","reference","url","expected_code","problems"'  # text quoted
     assert "[URL_MISSING]" in text
 
 
@@ -134,3 +136,32 @@ def test_known_ids_lookup_is_passed_in_and_adds_in_ledger_warnings(capsys, tmp_p
     in_ledger = [i for i in json.loads(out)["issues"] if i["code"] == "ID_IN_LEDGER"]
     assert [(i["row"], i["value"], i["severity"]) for i in in_ledger] == [(3, "00124", "warning")]
     assert sorted(asked[0]) == ["00123", "00124", "A-77", "R/2025/9"]
+
+
+def test_json_says_how_each_column_was_found(run, tmp_path):
+    sheet = tmp_path / "loans.csv"
+    sheet.write_text(
+        "Sr No,Applicant Ref,KYC Doc Link,Branch\n"
+        "1,AP-77,https://x.example/1.jpg,Pune\n"
+        "2,AP-12,https://x.example/2.jpg,Pune\n"
+    )
+    code, out, _ = run("validate", str(sheet), "--json")
+    shape = json.loads(out)
+    assert code == 0 and shape["columns_guessed"] is False
+    assert shape["columns"]["id"]["column"] == "Applicant Ref"
+    assert shape["columns"]["id"]["found_by"] == "name"
+    assert shape["columns"]["url"] == {
+        "column": "KYC Doc Link",
+        "found_by": "name",
+        "why": "its header 'KYC Doc Link' says it holds links",
+    }
+    serial_only = tmp_path / "serial.csv"
+    serial_only.write_text("Sr No,where\n1,https://x.example/1.jpg\n2,https://x.example/2.jpg\n")
+    shape = json.loads(run("validate", str(serial_only), "--json")[1])
+    assert shape["columns_guessed"] is True
+    assert shape["columns"]["id"]["found_by"] == "content"
+    assert "serial number" in shape["columns"]["id"]["why"]
+    assert shape["columns"]["url"]["found_by"] == "content"
+    # The readable summary says so too.
+    summary = run("validate", str(serial_only))[1]
+    assert "guessed" in summary.lower() and "--id-column" in summary

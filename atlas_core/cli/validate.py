@@ -138,6 +138,7 @@ def render_summary(report: ValidationReport) -> str:
         f"URLs in {report.url_column!r} ({report.mapping.url_found_by}), "
         f"IDs in {report.id_column!r} ({report.mapping.id_found_by}).",
         *(f"note: {n}" for n in sheet.notes),
+        *_guesses(report),
         f"{report.rows:,} rows: {report.valid:,} valid, {report.invalid:,} invalid, "
         f"{report.warnings:,} with warnings.",
     ]
@@ -160,6 +161,20 @@ def render_summary(report: ValidationReport) -> str:
     else:
         lines.append("No problems found.")
     return "\n".join(lines)
+
+
+def _guesses(report: ValidationReport) -> list[str]:
+    """A line per column guessed from its cells: say why, and how to name it instead."""
+    m = report.mapping
+    return [
+        f"note: the {what} column {column!r} was guessed from its cells ({why}); check it, or "
+        f"name the column with {option}."
+        for what, column, by, why, option in (
+            ("URL", m.url_column, m.url_found_by, m.url_reason, "--url-column"),
+            ("ID", m.id_column, m.id_found_by, m.id_reason, "--id-column"),
+        )
+        if by == "content"
+    ]
 
 
 def _clip(text: str, width: int) -> str:

@@ -65,6 +65,11 @@ class ValidationReport:
             )
         ]
 
+    @cached_property
+    def repeats(self) -> int:
+        """Rows that repeat an earlier row exactly (same ID and URL): valid, but sent only once."""
+        return int((self._table["code"] == "ROW_REPEATED").sum())
+
     def codes(self) -> dict[str, int]:
         """How many times each problem code occurs."""
         return {str(k): int(v) for k, v in self._table["code"].value_counts().items()}
@@ -115,6 +120,8 @@ class ValidationReport:
             "warnings": self.warnings,
             "url_column": self.url_column,
             "id_column": self.id_column,
+            "columns": self.mapping.to_dict(),
+            "columns_guessed": self.mapping.guessed,
             "issues": issues,
         }
 
