@@ -18,7 +18,7 @@ from atlas_core.engine import cancel_upload, resolve_uncertain, retry_failed, su
 from atlas_core.ledger import Ledger
 from atlas_core.ledger.rows import UploadRow
 
-from . import auth, describe, state, untrusted
+from . import auth, describe, failure_view, state, untrusted
 from .errors import show_error
 from .runtime import wake_worker
 
@@ -59,19 +59,22 @@ def upload_actions(ledger: Ledger, upload: UploadRow) -> None:
     """The buttons that apply to one upload, only those that would do something."""
     upload_id = int(upload["id"])
     buttons = []
-    if upload.get("failed"):
+    # Retry offers only the failures a retry may help; those whose file or link needs fixing
+    # fail the same way again (failure_view offers their file instead).
+    retriable = failure_view.retriable_count(failure_view.reasons(ledger, upload))
+    if retriable:
         buttons.append(
             (
-                f"Retry {upload['failed']:,} failed",
+                f"Retry {retriable:,} that may work now",
                 f"retry_{upload_id}",
                 "retrying the failed documents",
-                lambda: retry_failed(ledger, upload_id=upload_id),
+                lambda: retry_failed(ledger, upload_id=upload_id, retriable_only=True),
             )
         )
     if upload.get("rows_held"):
         buttons.append(
             (
-                f"Send {upload['rows_held']:,} held rows",
+                f"Send the rest ({upload['rows_held']:,} held rows)",
                 f"send_held_{upload_id}",
                 "sending the held rows",
                 lambda: submit_held(ledger, upload_id),

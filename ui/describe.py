@@ -134,6 +134,7 @@ STATE_COLOURS: dict[str, BadgeColour] = {
     "Sending": "blue",
     "Processing": "blue",
     "Complete with failures": "orange",
+    "Pilot done": "violet",
     "Cancelled": "gray",
     "Complete": "green",
 }
@@ -149,6 +150,8 @@ def upload_state(row: UploadRow, *, stalled: bool = False) -> str:
         return "Sending"
     if row.get("submitted"):
         return "Processing"
+    if row.get("rows_held"):  # the pilot's documents are all back; the rest waits for a person
+        return "Pilot done"
     if row.get("failed") or row.get("rejected"):
         return "Complete with failures"
     if row.get("cancelled") and not row.get("extracted"):
@@ -179,3 +182,14 @@ def batch_rows(batches: list[BatchOverview]) -> list[dict[str, Any]]:
         )
     return out
 
+
+
+def pilot_sentence(row: UploadRow) -> str | None:
+    """'Pilot done: 4,776 rows held; send the rest' once a pilot's documents are all back, or
+    while it runs 'Pilot: 4,776 rows held until it is done'; None for an upload with no held rows."""
+    held = int(row.get("rows_held") or 0)
+    if not held:
+        return None
+    if upload_state(row) == "Pilot done":
+        return f"Pilot done: {held:,} rows held; send the rest"
+    return f"Pilot running: {held:,} rows held until it is done"

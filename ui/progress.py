@@ -43,6 +43,9 @@ def upload_progress(row: UploadRow, *, named: bool = True) -> None:
     """A progress bar for one upload with its counts and age (named: with its id and file)."""
     progress = float(row.get("progress") or 0.0)
     label = f"{progress:.0%} finished"
+    pilot = describe.pilot_sentence(row)
+    if pilot is not None and pilot.startswith("Pilot done"):
+        label = pilot  # not "100% finished": most of the sheet is still to send
     if named:
         label = f"Upload {row['id']} · {untrusted.text(row.get('file_name') or 'upload')} · {label}"
     st.progress(min(max(progress, 0.0), 1.0), text=label)

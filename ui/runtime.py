@@ -102,6 +102,11 @@ def runtime() -> Runtime:
     return handle().runtime
 
 
+def worker() -> Any:
+    """The process-wide background worker (its status says whether Atlas answers)."""
+    return handle().worker
+
+
 def wake_worker() -> None:
     """Let the worker start its next cycle now (after work was queued), instead of after its pause."""
     handle().worker.wake()

@@ -8,10 +8,20 @@ from atlas_core.engine import UploadPlan, queue_upload
 from atlas_core.intake import ColumnMapping, SheetData, ValidationReport
 from atlas_core.ledger import Ledger
 
-from . import describe, progress, sheet_fixes, state, untrusted, upload_flow
+from . import (
+    actions,
+    describe,
+    outage,
+    progress,
+    sheet_fixes,
+    state,
+    untrusted,
+    upload_card,
+    upload_flow,
+)
 from .errors import shown_errors
 from .live import live_section
-from .runtime import wake_worker
+from .runtime import wake_worker, worker
 
 
 def problems(report: ValidationReport) -> None:
@@ -175,10 +185,17 @@ def last_upload(ledger: Ledger) -> None:
         if row is None:
             return
         st.subheader("Your last upload")
+        actions.show_last_message()  # what "Send the rest" did, say
         progress.upload_progress(row)
-        if row.get("rows_held"):
+        outage.upload_waiting(ledger, row, outage.worker_status(worker()))
+        pilot = describe.pilot_sentence(row)
+        if pilot is not None and pilot.startswith("Pilot done"):
+            upload_card.pilot(row)
+            actions.upload_actions(ledger, row)
+        elif row.get("rows_held"):
             st.info(
-                f"{row['rows_held']:,} rows are held back by the pilot: send them from the Batches page."
+                f"{row['rows_held']:,} rows are held back by the pilot: send them once it is done, "
+                "here or on the Batches page."
             )
         st.page_link(
             "app_pages/batches.py",

@@ -75,10 +75,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--layout", choices=("wide", "long"), default="wide", help="wide: one row per document; long: one row per field (default wide)")
     p.set_defaults(handler=run_export)
 
-    p = subparsers.add_parser("retry-failed", help="send the failed documents again as a new attempt")
+    p = subparsers.add_parser("retry-failed", help="send again the failed documents a retry may help (timeouts, Atlas errors), as a new attempt")
     scope = p.add_mutually_exclusive_group(required=True)
     scope.add_argument("--upload", type=int, help="the failed documents of this upload")
     scope.add_argument("--batch", help="the failed documents of this batch")
+    p.add_argument("--all", action="store_true", dest="include_fixable",
+                   help="also the documents whose file or link needs fixing (Atlas could not "
+                        "download or read them: they usually fail the same way again)")
     p.set_defaults(handler=run_retry_failed)
 
     p = subparsers.add_parser("resolve-uncertain", help="resend or drop the documents of an uncertain request")
@@ -486,7 +489,8 @@ def run_retry_failed(args: argparse.Namespace) -> int:
     with runtime_for(args) as runtime:
         if _missing(runtime, upload=args.upload, batch=args.batch):
             return exitcodes.UNREADABLE
-        result = retry_failed(runtime.ledger, upload_id=args.upload, batch_id=args.batch)
+        result = retry_failed(runtime.ledger, upload_id=args.upload, batch_id=args.batch,
+                              retriable_only=not args.include_fixable)
         print(result.message)
         if not result.documents:
             return exitcodes.OK

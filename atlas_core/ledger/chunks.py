@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import redact
@@ -286,11 +286,12 @@ class ChunkLedger(LedgerCore):
 
     def retry_failed(
         self, *, upload_id: int | None = None, batch_id: str | None = None,
-        now: float | None = None,
+        now: float | None = None, keep: Callable[[dict[str, Any]], bool] | None = None,
     ) -> tuple[int, list[int]]:
         """Queue the failed documents of an upload or batch again (attempt+1, retry_of set).
 
-        Returns how many documents were queued and the new chunks' ids.
+        ``keep`` (given each failed row with its ``error``) chooses which to queue; the others stay
+        failed. Returns how many documents were queued and the new chunks' ids.
         """
         if (upload_id is None) == (batch_id is None):
             raise ValueError("give exactly one of upload_id or batch_id")
@@ -304,11 +305,14 @@ class ChunkLedger(LedgerCore):
                 if owner is not None:
                     require_in_scope(db, owner[0], self.scope)
             failed = db.execute(
-                "SELECT id, document_id, file_url, row_number, attempt, upload_id FROM documents"
+                "SELECT id, document_id, file_url, row_number, attempt, upload_id, error"
+                " FROM documents"
                 " WHERE state = ? AND superseded = 0 AND (upload_id = ? OR batch_id = ?)"
                 " ORDER BY upload_id, id",
                 [S.FAILED, upload_id, batch_id],
             ).fetchall()
+            if keep is not None:
+                failed = [d for d in failed if keep(dict(d))]
             by_upload: dict[int, list[dict[str, Any]]] = defaultdict(list)
             for d in failed:
                 by_upload[d["upload_id"]].append(
@@ -348,3 +352,23 @@ class ChunkLedger(LedgerCore):
             ).fetchone()
         return {"queued": row["queued"] or 0, "sending": row["sending"] or 0,
                 "next_due": row["next_due"]}
+
+    def sending_trouble(self, upload_id: int) -> dict[str, Any]:
+        """An upload's queued requests that were put back with an error: how many, their tries,
+        the latest error and when the first is due (the page's "Can't reach Atlas" sentence)."""
+        with self.reading() as db:
+            row = db.execute(
+                "SELECT count(*) AS queued, sum(error IS NOT NULL AND attempts > 0) AS requests,"
+                " max(CASE WHEN error IS NOT NULL THEN attempts END) AS attempts,"
+                " min(CASE WHEN error IS NOT NULL THEN coalesce(next_attempt_at, 0) END) AS next_due"
+                " FROM chunks WHERE upload_id = ? AND state = ?",
+                [upload_id, S.QUEUED],
+            ).fetchone()
+            latest = db.execute(
+                "SELECT error FROM chunks WHERE upload_id = ? AND state = ? AND error IS NOT NULL"
+                " AND attempts > 0 ORDER BY updated_at DESC LIMIT 1",
+                [upload_id, S.QUEUED],
+            ).fetchone()
+        return {"queued": row["queued"] or 0, "requests": row["requests"] or 0,
+                "attempts": row["attempts"] or 0, "next_due": row["next_due"],
+                "error": latest["error"] if latest else None}

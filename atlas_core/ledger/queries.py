@@ -415,3 +415,13 @@ class QueryLedger(LedgerCore):
                 {"size": bucket_seconds, "since": float("-inf") if since is None else since,
                  "upload_id": upload_id, "visible": visible, "hidden": hidden},
             )]
+
+    def failure_reasons(self, upload_id: int) -> list[dict[str, Any]]:
+        """An upload's failed documents (current attempts) counted per error, most first."""
+        with self.reading() as db:
+            return [dict(r) for r in db.execute(
+                "SELECT error, count(*) AS documents FROM documents"
+                " WHERE upload_id = ? AND state = ? AND superseded = 0"
+                " GROUP BY error ORDER BY documents DESC, error",
+                [upload_id, S.FAILED],
+            )]
