@@ -215,7 +215,7 @@ def _common_prefixes(strings: Strings, mask: np.ndarray) -> list[str]:
         return []
     counts: dict[str, int] = {}
     for value in subset(strings, sample).to_pylist():
-        found = _HOST_PREFIX.match(value)
+        found = _HOST_PREFIX.match(value or "")  # arrow_strings leaves no nulls
         if found:
             counts[found.group()] = counts.get(found.group(), 0) + 1
     common = sorted(counts, key=counts.__getitem__, reverse=True)[:3]

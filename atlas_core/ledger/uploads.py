@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import LedgerError
 from . import states as S
 from .dispositions import decide_rows
 from .records import QueuedUpload, RowRecord, UploadRecord
-from .store import LedgerCore, now_ts
+from .rows import EarlierUpload
+from .store import LedgerCore, inserted_id, now_ts
 from .targets import UNKNOWN_TARGET, TargetScope, describe_target
 
 if TYPE_CHECKING:
@@ -110,7 +111,7 @@ def queue_documents(
             " target) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [upload_id, start + len(chunk_ids) + 1, S.QUEUED, len(part), now, now, target],
         )
-        chunk_id = int(cur.lastrowid)
+        chunk_id = inserted_id(cur)
         chunk_ids.append(chunk_id)
         db.conn.executemany(
             "INSERT INTO documents (document_id, file_url, upload_id, row_number, chunk_id, state,"
@@ -229,7 +230,7 @@ class UploadLedger(LedgerCore):
                  upload.url_column, upload.id_column, json.dumps(list(upload.columns)),
                  chunk_size, int(force), self.scope.write_target],
             )
-            upload_id = int(cur.lastrowid)
+            upload_id = inserted_id(cur)
             total = valid_count = held = queued = 0
             skipped: list[str] = []
             taken: set[str] = set()
@@ -313,12 +314,12 @@ class UploadLedger(LedgerCore):
         with self.reading() as db:
             return sorted(_live_ids(db, [str(i) for i in ids], self.scope))
 
-    def uploads_with_hash(self, content_hash: str) -> list[dict[str, Any]]:
+    def uploads_with_hash(self, content_hash: str) -> list[EarlierUpload]:
         """Earlier uploads of the same file (same content hash) for this target, oldest first."""
         in_scope, scope_args = self.scope.positional("target")
         with self.reading() as db:
             return [
-                dict(r)
+                cast(EarlierUpload, dict(r))
                 for r in db.execute(
                     "SELECT id, file_name, created_at, submitted_by FROM uploads"
                     f" WHERE content_hash = ? AND {in_scope} ORDER BY id",
