@@ -101,7 +101,8 @@ def problem_grid(
         lines = pd.DataFrame(
             {
                 ROW: [_rows(int(counts[c])) for c in _ordered(counts.index)],
-                PROBLEMS: [warning_summary(c, int(counts[c])) for c in _ordered(counts.index)],
+                PROBLEMS: [warning_summary(c, int(counts[c]), report.earlier_uploads)
+                           for c in _ordered(counts.index)],  # fmt: skip
                 KIND: [PROBLEM_TITLES[c] for c in _ordered(counts.index)],
             }
         )

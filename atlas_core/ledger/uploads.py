@@ -24,16 +24,17 @@ ROW_BATCH = 5_000  # rows read and written per statement while recording an uplo
 _LIVE_STATES = (S.QUEUED, S.SUBMITTED, S.EXTRACTED, S.UNCERTAIN)
 
 
-def _live_ids(db: sqlite_utils.Database, ids: Iterable[str], scope: TargetScope) -> set[str]:
+def _live_ids(db: sqlite_utils.Database, ids: Iterable[str], scope: TargetScope) -> dict[str, int]:
+    """The ids among ``ids`` this target holds live, each with the first upload that sent it."""
     # Only this target's work: an ID tried in the sandbox is not "already submitted" to Atlas.
     marks = ",".join("?" * len(_LIVE_STATES))
     in_scope, scope_args = scope.uploads_positional("upload_id")
     rows = db.execute(
-        f"SELECT DISTINCT document_id FROM documents WHERE state IN ({marks})"
-        f" AND document_id IN (SELECT value FROM json_each(?)) AND {in_scope}",
+        f"SELECT document_id, MIN(upload_id) FROM documents WHERE state IN ({marks})"
+        f" AND document_id IN (SELECT value FROM json_each(?)) AND {in_scope} GROUP BY document_id",
         [*_LIVE_STATES, json.dumps(list(ids)), *scope_args],
     ).fetchall()
-    return {r[0] for r in rows}
+    return {str(r[0]): int(r[1]) for r in rows}
 
 
 def _refuse_submitted_since(taken: Collection[str]) -> None:
@@ -219,7 +220,7 @@ class UploadLedger(LedgerCore):
             if dispositions is None:  # no plan: the rows are a list the caller holds anyway
                 rows = list(rows)
                 valid_ids = [str(r.document_id) for r in rows if r.valid]
-                live = set() if force else _live_ids(db, valid_ids, self.scope)
+                live = set() if force else set(_live_ids(db, valid_ids, self.scope))
                 dispositions = decide_rows(rows, live, pilot=pilot, force=force)
             # The counts are known once every row is read: set at the end, in this transaction.
             cur = db.execute(
@@ -242,7 +243,7 @@ class UploadLedger(LedgerCore):
                 sending = [str(r.document_id) for r, d in zip(batch, marks, strict=True)
                            if d == S.ROW_QUEUED]
                 if planned and not force:  # under the write lock: no other writer can slip in now
-                    taken |= _live_ids(db, sending, self.scope)
+                    taken |= set(_live_ids(db, sending, self.scope))
                 skipped += [str(r.document_id) for r, d in zip(batch, marks, strict=True)
                             if d == S.ROW_DUPLICATE]
                 held += marks.count(S.ROW_HELD)
@@ -292,7 +293,7 @@ class UploadLedger(LedgerCore):
                 " WHERE upload_id = ? AND disposition = ? ORDER BY row_number",
                 [upload_id, S.ROW_HELD],
             ).fetchall()
-            live = set() if force else _live_ids(db, [r["document_id"] for r in held], self.scope)
+            live = set() if force else set(_live_ids(db, [r["document_id"] for r in held], self.scope))
             docs = [dict(r) | {"forced": force} for r in held if r["document_id"] not in live]
             skipped = tuple(r["document_id"] for r in held if r["document_id"] in live)
             db.execute(
@@ -309,10 +310,11 @@ class UploadLedger(LedgerCore):
                                         self.scope.write_target)
         return QueuedUpload(upload_id, len(docs), 0, 0, skipped, tuple(chunk_ids))
 
-    def known_ids(self, ids: Iterable[str]) -> list[str]:
-        """The ids among ``ids`` already submitted (or queued) and not failed, for intake's known_ids."""
+    def known_ids(self, ids: Iterable[str]) -> dict[str, int]:
+        """The ids among ``ids`` already submitted (or queued) and not failed, each with the first
+        upload that sent it, for intake's known_ids ("already sent in upload 3")."""
         with self.reading() as db:
-            return sorted(_live_ids(db, [str(i) for i in ids], self.scope))
+            return dict(sorted(_live_ids(db, [str(i) for i in ids], self.scope).items()))
 
     def uploads_with_hash(self, content_hash: str) -> list[EarlierUpload]:
         """Earlier uploads of the same file (same content hash) for this target, oldest first."""
