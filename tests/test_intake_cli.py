@@ -14,11 +14,13 @@ CORPUS = Path(__file__).parent / "corpus"
 
 
 @pytest.fixture
-def run(monkeypatch, capsys):
+def run(monkeypatch, capsys, tmp_path):
     """Run the real CLI entry point with only the validate command registered; (code, out, err)."""
     # Other rooms' command modules may not exist yet in this tree; validate needs none of them.
     monkeypatch.setattr(cli, "COMMAND_MODULES", ("validate",))
     monkeypatch.delenv("ATLAS_MAX_ROWS", raising=False)
+    # No ledger file: no ID is already known (the default lookup never creates one).
+    monkeypatch.setenv("ATLAS_DB_PATH", str(tmp_path / "no-ledger" / "ledger.sqlite"))
 
     def invoke(*argv: str) -> tuple[int, str, str]:
         code = cli.main(list(argv))
@@ -111,20 +113,25 @@ def test_problems_file_is_written(run, tmp_path):
     assert "[URL_MISSING]" in text
 
 
-def test_ledger_hook_adds_in_ledger_warnings(run, monkeypatch):
-    import atlas_core.cli.validate as validate_command
+def test_known_ids_lookup_is_passed_in_and_adds_in_ledger_warnings(capsys, tmp_path, monkeypatch):
+    from atlas_core.cli.validate import run_validate
 
     asked: list[list[str]] = []
 
     def known_ids_for(settings):
+        assert settings.db_path == str(tmp_path / "ledger.sqlite")
+
         def known_ids(ids: list[str]) -> list[str]:
             asked.append(ids)
             return ["00124"]
 
         return known_ids
 
-    monkeypatch.setattr(validate_command, "known_ids_hook", known_ids_for)
-    code, out, _ = run("validate", str(CORPUS / "utf8_comma.csv"), "--json")
+    monkeypatch.setenv("ATLAS_DB_PATH", str(tmp_path / "ledger.sqlite"))
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("validate",))
+    args = cli.build_parser().parse_args(["validate", str(CORPUS / "utf8_comma.csv"), "--json"])
+    code = run_validate(args, known_ids_for=known_ids_for)
+    out = capsys.readouterr().out
     assert code == 0
     in_ledger = [i for i in json.loads(out)["issues"] if i["code"] == "ID_IN_LEDGER"]
     assert [(i["row"], i["value"], i["severity"]) for i in in_ledger] == [(3, "00124", "warning")]

@@ -177,7 +177,7 @@ def test_already_submitted_ids_are_skipped_on_a_second_upload(tmp_path, monkeypa
     submit_sheet(at, sheet_csv(["A1", "A2"]))
     choose_file(at, sheet_csv(["A1", "A2", "A3"]), "again.csv")
     assert list(grid(at)["What to do"]) == [
-        "2 IDs were already sent to Atlas in an earlier upload; they are skipped unless you "
+        "2 IDs were already sent to Atlas in upload 1; they are skipped unless you "
         "send them again."
     ]
     at.button(key="review").click().run()

@@ -15,6 +15,8 @@ from typing import Any
 import streamlit as st
 
 from atlas_core.engine import cancel_upload, resolve_uncertain, retry_failed, submit_held
+from atlas_core.ledger import Ledger
+from atlas_core.ledger.rows import UploadRow
 
 from . import auth, describe, failure_view, state, untrusted
 from .errors import show_error
@@ -53,7 +55,7 @@ def show_last_message() -> None:
     st.success(untrusted.text(message), icon=":material/check_circle:")  # may name a batch id
 
 
-def upload_actions(ledger: Any, upload: dict[str, Any]) -> None:
+def upload_actions(ledger: Ledger, upload: UploadRow) -> None:
     """The buttons that apply to one upload, only those that would do something."""
     upload_id = int(upload["id"])
     buttons = []
@@ -96,7 +98,7 @@ def upload_actions(ledger: Any, upload: dict[str, Any]) -> None:
             _run(doing, action)
 
 
-def uncertain_chunks(ledger: Any, upload_id: int, *, requests: int | None = None) -> None:
+def uncertain_chunks(ledger: Ledger, upload_id: int, *, requests: int | None = None) -> None:
     """Each uncertain request of an upload with the risk explained and Resend / Drop buttons.
 
     Requests are numbered within their upload ('Request 3 of 12'); why each is uncertain is said

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from atlas_core.errors import AtlasError
@@ -9,6 +11,9 @@ from atlas_core.errors import AtlasError
 from . import auth, outage
 from .errors import show_error
 from .runtime import handle
+
+if TYPE_CHECKING:
+    from atlas_core.engine.worker import Worker
 
 
 def render_frame() -> bool:
@@ -41,6 +46,6 @@ def render_frame() -> bool:
     return True
 
 
-def worker_status(worker: object) -> str:
+def worker_status(worker: Worker) -> str:
     """One line on the background worker, for the sidebar."""
     return worker.status().describe()

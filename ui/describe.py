@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from atlas_core.config import Settings
 from atlas_core.errors import redact
+from atlas_core.ledger.rows import BatchOverview, UploadRow
 
 
 def duration(seconds: float | None) -> str:
@@ -125,7 +126,10 @@ BATCH_STATES = {
 }
 
 
-STATE_COLOURS = {
+# The colours st.badge takes.
+BadgeColour = Literal["red", "orange", "yellow", "blue", "green", "violet", "gray", "grey", "primary"]
+
+STATE_COLOURS: dict[str, BadgeColour] = {
     "Needs a decision": "red",
     "Stalled": "red",
     "Sending": "blue",
@@ -137,7 +141,7 @@ STATE_COLOURS = {
 }
 
 
-def upload_state(row: dict[str, Any], *, stalled: bool = False) -> str:
+def upload_state(row: UploadRow, *, stalled: bool = False) -> str:
     """An upload's state in words, from its document counts (and whether a batch is stalled)."""
     if row.get("uncertain_chunks") or row.get("uncertain"):
         return "Needs a decision"
@@ -156,7 +160,7 @@ def upload_state(row: dict[str, Any], *, stalled: bool = False) -> str:
     return "Complete"
 
 
-def batch_rows(batches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def batch_rows(batches: list[BatchOverview]) -> list[dict[str, Any]]:
     """Batches as table rows for people: state in words, progress as a fraction, ages as text."""
     out = []
     for b in batches:
@@ -252,7 +256,7 @@ def uncertain_reason(error: str | None) -> str:
 
 
 
-def pilot_sentence(row: dict[str, Any]) -> str | None:
+def pilot_sentence(row: UploadRow) -> str | None:
     """'Pilot done: 4,776 rows held; send the rest' once a pilot's documents are all back, or
     while it runs 'Pilot: 4,776 rows held until it is done'; None for an upload with no held rows."""
     held = int(row.get("rows_held") or 0)

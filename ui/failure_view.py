@@ -6,10 +6,10 @@ uses the same one). Reasons quote Atlas: they are shown in a dataframe (never Ma
 
 from __future__ import annotations
 
-from typing import Any
-
 import streamlit as st
 
+from atlas_core.ledger import Ledger
+from atlas_core.ledger.rows import UploadRow
 from atlas_core.printable import printable
 from atlas_core.results import failed_documents_file
 from atlas_core.results.failures import (
@@ -23,7 +23,7 @@ from atlas_core.results.failures import (
 )
 
 
-def reasons(ledger: Any, upload: dict[str, Any]) -> list[FailureReason]:
+def reasons(ledger: Ledger, upload: UploadRow) -> list[FailureReason]:
     """The upload's failure reasons, most documents first (none when nothing failed)."""
     if not upload.get("failed"):
         return []
@@ -35,7 +35,7 @@ def retriable_count(found: list[FailureReason]) -> int:
     return count_of(found, RETRY)
 
 
-def breakdown(ledger: Any, upload: dict[str, Any], found: list[FailureReason]) -> None:
+def breakdown(ledger: Ledger, upload: UploadRow, found: list[FailureReason]) -> None:
     """The reasons table and, when some need fixing, their file in the sheet's own columns."""
     if not found:
         return

@@ -17,6 +17,8 @@ from atlas_core.engine.health import (
     short_reason,
     waiting_sentence,
 )
+from atlas_core.ledger import Ledger
+from atlas_core.ledger.rows import UploadRow
 
 from . import describe, untrusted
 
@@ -55,7 +57,7 @@ def sidebar_box(base_url: str | None, health: AtlasHealth | None, *, sandbox: bo
         st.success(f"Atlas: {where}", icon=":material/cloud_done:")
 
 
-def upload_waiting(ledger: Any, upload: dict[str, Any], status: Any) -> None:
+def upload_waiting(ledger: Ledger, upload: UploadRow, status: Any) -> None:
     """On an upload's card: why its queued documents wait and when they are tried next.
 
     ``status`` is the worker's (WorkerStatus, or None): its last probe, and when paused, the

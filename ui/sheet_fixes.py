@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from collections.abc import Iterable
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -35,7 +37,7 @@ def template_xlsx() -> bytes:
     from openpyxl import Workbook
 
     book = Workbook()
-    sheet = book.active
+    sheet = book.worksheets[0]  # a new workbook holds one sheet: the active one
     sheet.title = "documents"
     rows = [line.split(",") for line in TEMPLATE_CSV.decode("utf-8-sig").split("\r\n") if line]
     for row in rows:
@@ -99,7 +101,8 @@ def problem_grid(
         lines = pd.DataFrame(
             {
                 ROW: [_rows(int(counts[c])) for c in _ordered(counts.index)],
-                PROBLEMS: [warning_summary(c, int(counts[c])) for c in _ordered(counts.index)],
+                PROBLEMS: [warning_summary(c, int(counts[c]), report.earlier_uploads)
+                           for c in _ordered(counts.index)],  # fmt: skip
                 KIND: [PROBLEM_TITLES[c] for c in _ordered(counts.index)],
             }
         )
@@ -130,8 +133,8 @@ def _rows(count: int) -> str:
     return f"{count:,} row" + ("" if count == 1 else "s")
 
 
-def _ordered(codes: object) -> list[str]:
-    present = set(codes)  # type: ignore[arg-type]
+def _ordered(codes: Iterable[object]) -> list[str]:
+    present = set(codes)
     return [c for c in ERROR_CODES + WARNING_CODES if c in present]
 
 
@@ -183,7 +186,9 @@ def apply_fixes(sheet: SheetData, fixes: Fixes) -> SheetData:
         if row not in position_of:
             continue
         for column, value in cells.items():
-            frame.iloc[position_of[row], frame.columns.get_loc(column)] = value
+            # An int: a sheet's column names are unique (intake numbers repeated ones).
+            position = cast(int, frame.columns.get_loc(column))
+            frame.iloc[position_of[row], position] = value
     # A cell the analyst retyped is no longer what Excel stored: its "mangled number" flag goes.
     mangled = {
         column: frozenset(r for r in rows if column not in fixes.get(int(r), {}))

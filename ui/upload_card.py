@@ -7,17 +7,20 @@ from typing import Any
 
 import streamlit as st
 
+from atlas_core.ledger import Ledger
+from atlas_core.ledger.rows import UploadRow
+
 from . import describe, failure_view, outage
 
 
-def after_sending(ledger: Any, upload: dict[str, Any], status: Any) -> None:
+def after_sending(ledger: Ledger, upload: UploadRow, status: Any) -> None:
     """Why the upload's queued documents wait (Atlas unreachable, credentials refused), and the
     pilot's state with what to do next (``status``: the worker's WorkerStatus)."""
     outage.upload_waiting(ledger, upload, status)
     pilot(upload)
 
 
-def pilot(upload: dict[str, Any]) -> None:
+def pilot(upload: UploadRow) -> None:
     """'Pilot done: 4,776 rows held; send the rest' (or, while it runs, how many rows wait)."""
     sentence = describe.pilot_sentence(upload)
     if sentence is None:
@@ -29,7 +32,7 @@ def pilot(upload: dict[str, Any]) -> None:
         st.caption(sentence + ".")
 
 
-def failures(ledger: Any, upload: dict[str, Any]) -> None:
+def failures(ledger: Ledger, upload: UploadRow) -> None:
     """Failure reasons with counts, split into 'fix the file or link' and 'retry may help'."""
     found = failure_view.reasons(ledger, upload)
     if found:

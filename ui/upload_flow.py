@@ -11,9 +11,11 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from atlas_core.config import Settings
 from atlas_core.intake import SheetData, ValidationReport, read_spreadsheet, validate_sheet
+from atlas_core.intake.rules import KnownIds
 
 from . import sheet_fixes, state
 from .sheet_fixes import Fixes, apply_fixes, merge_fixes
@@ -23,7 +25,9 @@ URL_PICKER, ID_PICKER = "url_column", "id_column"  # the column pickers' widget 
 SPREADSHEET_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "ods"]
 
 
-def sheet_for(uploaded: Any, settings: Settings, sheet_name: str | None = None) -> SheetData:
+def sheet_for(
+    uploaded: UploadedFile, settings: Settings, sheet_name: str | None = None
+) -> SheetData:
     """The uploaded file (one sheet of it) read as a SheetData, read again only when either changes."""
     cached = st.session_state.get(state.UPLOAD_SHEET)
     if cached is None or cached[0][0] != uploaded.file_id:
@@ -133,7 +137,8 @@ def grid_columns(report: ValidationReport) -> dict[str, Any]:
 
 
 def report_for(
-    sheet: SheetData, url_column: str | None, id_column: str | None, known_ids: Any
+    sheet: SheetData, url_column: str | None, id_column: str | None,
+    known_ids: KnownIds | None,
 ) -> ValidationReport:
     """The validation report of the sheet with the user's fixes, for the chosen columns."""
     current = fixes()

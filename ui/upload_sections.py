@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import streamlit as st
 
 from atlas_core.engine import UploadPlan, queue_upload
-from atlas_core.intake import ColumnMapping, ValidationReport
+from atlas_core.intake import ColumnMapping, SheetData, ValidationReport
+from atlas_core.ledger import Ledger
 
 from . import (
     actions,
@@ -89,7 +88,9 @@ def problems(report: ValidationReport) -> None:
     )
 
 
-def confirmation(ledger: Any, plan: UploadPlan, concurrency: int, *, allowed: bool = True) -> None:
+def confirmation(
+    ledger: Ledger, plan: UploadPlan, concurrency: int, *, allowed: bool = True
+) -> None:
     """What sending will do, with Send and Back; Send queues the upload for the worker.
 
     ``allowed`` is False while a guessed column is not yet confirmed: Send stays locked.
@@ -115,7 +116,7 @@ def confirmation(ledger: Any, plan: UploadPlan, concurrency: int, *, allowed: bo
 
 
 def column_pickers(
-    sheet: Any, detected: ColumnMapping | None
+    sheet: SheetData, detected: ColumnMapping | None
 ) -> tuple[str | None, str | None, bool]:
     """The two column pickers, how each column was found, and the confirmation a guess needs.
 
@@ -173,7 +174,7 @@ def column_pickers(
     return url_column, id_column, confirmed
 
 
-def last_upload(ledger: Any) -> None:
+def last_upload(ledger: Ledger) -> None:
     """The progress of what this session sent last, refreshed until it is finished."""
     upload_id = st.session_state.get(state.LAST_UPLOAD_ID)
     if upload_id is None:

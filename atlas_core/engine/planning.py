@@ -8,13 +8,16 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..ledger import Ledger, QueuedUpload, RowRecord, UploadRecord
 from ..ledger import states as S
 from ..ledger.dispositions import decide_rows
+
+if TYPE_CHECKING:  # intake (pandas) is loaded by whoever read the sheet, not by the engine
+    from ..intake import SheetData, ValidationReport
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ class SheetRows:
     Iterating again starts again from the first row.
     """
 
-    def __init__(self, sheet: Any, report: Any) -> None:
+    def __init__(self, sheet: SheetData, report: ValidationReport) -> None:
         self.sheet = sheet
         self.report = report
 
@@ -87,7 +90,7 @@ class SheetRows:
     def heads(self) -> tuple[list[int], list[str | None], list[bool]]:
         """Every row's number, document ID (text, None when empty) and validity, in order."""
         frame = self.sheet.frame
-        id_at = self._column_at(getattr(self.report, "id_column", None))
+        id_at = self._column_at(self.report.id_column)
         ids = _cells(frame.iloc[:, id_at].tolist()) if id_at is not None else [None] * len(frame)
         ids = [i if i is None or type(i) is str else str(i) for i in ids]  # noqa: E721
         return np.asarray(self.sheet.row_numbers).tolist(), ids, self._valid().tolist()
@@ -95,14 +98,14 @@ class SheetRows:
     def __iter__(self) -> Iterator[RowRecord]:
         sheet, report = self.sheet, self.report
         problems: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for problem in getattr(report, "problems", ()):
+        for problem in report.problems:
             problems[int(problem.row)].append(problem.to_dict())
         numbers = np.asarray(sheet.row_numbers)
         valid = self._valid()
         frame = sheet.frame
         columns = [str(c) for c in frame.columns]
-        url_at = self._column_at(getattr(report, "url_column", None))
-        id_at = self._column_at(getattr(report, "id_column", None))
+        url_at = self._column_at(report.url_column)
+        id_at = self._column_at(report.id_column)
         keys = [encode_basestring(c) + ": " for c in columns]
         # Column by column, a batch at a time: whole-column conversions and the C string encoder
         # instead of a dict and a json.dumps per row (the same text json.dumps would write).
@@ -155,8 +158,8 @@ def _text(value: Any) -> str | None:
 
 def plan_upload(
     ledger: Ledger,
-    sheet: Any,
-    report: Any,
+    sheet: SheetData,
+    report: ValidationReport,
     *,
     product_type: str,
     chunk_size: int,
@@ -179,8 +182,8 @@ def plan_upload(
         product_type=product_type,
         content_hash=sheet.sha256,
         submitted_by=submitted_by,
-        url_column=getattr(report, "url_column", None),
-        id_column=getattr(report, "id_column", None),
+        url_column=report.url_column,
+        id_column=report.id_column,
         columns=tuple(str(c) for c in sheet.frame.columns),
     )
     same_file = tuple(u["id"] for u in ledger.uploads_with_hash(sheet.sha256)) if sheet.sha256 else ()

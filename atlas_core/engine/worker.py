@@ -95,7 +95,9 @@ class Worker:
         self._last_error: str | None = None
         self._force_refresh = False
         self._failures = 0  # cycles failed in a row, for the backoff
-        self._state, self._reason, self._next_try_at = RUNNING, None, None
+        self._reason: str | None = None
+        self._next_try_at: float | None = None
+        self._state = RUNNING
         self._health: AtlasHealth | None = None
         self._probe_due = 0.0  # time.monotonic() of the next token probe: at once on start
 

@@ -18,6 +18,8 @@ import pandas as pd
 from ..neutralise import is_formula_like, write_csv_table
 
 if TYPE_CHECKING:
+    from openpyxl.cell.cell import Cell
+
     from .report import ValidationReport
 
 # Characters XML (and so xlsx) cannot hold, or turns into another (a lone CR reads back as LF);
@@ -72,11 +74,11 @@ def _xlsx_bytes(frame: pd.DataFrame) -> bytes:
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("rows")
 
-    def text_cell(value: object) -> WriteOnlyCell:
+    def text_cell(value: object) -> Cell:
         text = _XML_ILLEGAL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
         cell = WriteOnlyCell(sheet)
         # Set as a plain string: assigning through .value would make "=..." a live formula.
-        cell._value = text
+        cell._value = text  # type: ignore[attr-defined]  # openpyxl's stubs omit Cell._value
         cell.data_type = "s"
         if is_formula_like(text):
             cell.quotePrefix = True  # typed-in text marker: Excel never evaluates it, even on edit

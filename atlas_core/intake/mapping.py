@@ -67,6 +67,8 @@ def resolve_columns(
 ) -> ColumnMapping:
     """The column mapping, honouring the user's overrides (which must name existing columns)."""
     columns = [str(c) for c in frame.columns]
+    url: str | None
+    ident: str | None
     if url_column is not None:
         url, url_by, url_why = _override(columns, url_column, "URL"), "override", "you chose it"
     else:

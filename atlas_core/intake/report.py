@@ -21,10 +21,17 @@ class ValidationReport:
     """
 
     def __init__(
-        self, *, sheet: SheetData, mapping: ColumnMapping, problems_table: pd.DataFrame
+        self,
+        *,
+        sheet: SheetData,
+        mapping: ColumnMapping,
+        problems_table: pd.DataFrame,
+        earlier_uploads: tuple[int, ...] = (),
     ) -> None:
         self.sheet = sheet
         self.mapping = mapping
+        # The earlier uploads that sent IDs of this sheet (ID_IN_LEDGER), when the ledger said.
+        self.earlier_uploads = earlier_uploads
         self._table = problems_table
         positions = problems_table["position"].to_numpy(dtype=np.int64)
         errors = (problems_table["severity"] == "error").to_numpy(dtype=bool)

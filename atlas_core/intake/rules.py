@@ -19,7 +19,7 @@ Choices made here:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -215,7 +215,7 @@ def _common_prefixes(strings: Strings, mask: np.ndarray) -> list[str]:
         return []
     counts: dict[str, int] = {}
     for value in subset(strings, sample).to_pylist():
-        found = _HOST_PREFIX.match(value)
+        found = _HOST_PREFIX.match(value or "")  # arrow_strings leaves no nulls
         if found:
             counts[found.group()] = counts.get(found.group(), 0) + 1
     common = sorted(counts, key=counts.__getitem__, reverse=True)[:3]
@@ -331,20 +331,29 @@ def duplicate_urls(
 
 def ledger_ids(
     stripped: pd.Series, present: np.ndarray, known_ids: KnownIds | None, column: str
-) -> Finding:
-    """ID_IN_LEDGER on rows whose ID the ledger already holds (when a ledger is wired in)."""
+) -> tuple[Finding, tuple[int, ...]]:
+    """ID_IN_LEDGER on rows whose ID the ledger already holds (when a ledger is wired in), and
+    the earlier uploads that sent them (when the lookup says, as the ledger's does)."""
     mask = np.zeros(len(stripped), dtype=bool)
+    message: str | np.ndarray = (
+        "This document ID was already sent to Atlas in an earlier upload; sending it again creates a second result."
+    )
+    uploads: tuple[int, ...] = ()
     if known_ids is not None and present.any():
         unique = pd.unique(stripped[present]).tolist()
-        known = set(known_ids(unique))
+        found = known_ids(unique)
+        known = set(found)
         if known:
             mask = present & stripped.isin(known).to_numpy(dtype=bool)
-    return Finding(
-        "ID_IN_LEDGER",
-        column,
-        mask,
-        "This document ID was already sent to Atlas in an earlier upload; sending it again creates a second result.",
-    )
+        if isinstance(found, Mapping) and known:
+            first = stripped[mask].map(found)
+            uploads = tuple(sorted({int(u) for u in first}))
+            message = np.array(
+                [f"This document ID was already sent to Atlas in upload {int(u)}; sending it again creates a second result."
+                 for u in first],
+                dtype=object,
+            )  # fmt: skip
+    return Finding("ID_IN_LEDGER", column, mask, message), uploads
 
 
 def _values_at(values: pd.Series, positions: np.ndarray) -> np.ndarray:
@@ -429,9 +438,22 @@ _WARNING_SUMMARIES = {
 }  # fmt: skip
 
 
-def warning_summary(code: str, count: int) -> str:
-    """One sentence for ``count`` warnings of one kind ("4,884 IDs were already sent ...")."""
+def warning_summary(code: str, count: int, uploads: Sequence[int] = ()) -> str:
+    """One sentence for ``count`` warnings of one kind ("4,884 IDs were already sent ... in upload 1")."""
     one, many = _WARNING_SUMMARIES.get(
         code, ("{n} row has this warning.", "{n:,} rows have this warning.")
     )
-    return (one if count == 1 else many).replace("{n}", "{n:,}").format(n=count)
+    sentence = (one if count == 1 else many).replace("{n}", "{n:,}").format(n=count)
+    if code == "ID_IN_LEDGER" and uploads:
+        sentence = sentence.replace("in an earlier upload", f"in {_uploads_named(uploads)}")
+    return sentence
+
+
+def _uploads_named(uploads: Sequence[int], shown: int = 5) -> str:
+    """ "upload 1", "uploads 1 and 3", "uploads 1, 2, 3, 4, 5 and 4 more"."""
+    names = [f"{u:,}" for u in uploads]
+    if len(names) == 1:
+        return f"upload {names[0]}"
+    if len(names) > shown:
+        return f"uploads {', '.join(names[:shown])} and {len(names) - shown:,} more"
+    return f"uploads {', '.join(names[:-1])} and {names[-1]}"

@@ -57,10 +57,13 @@ def validate_sheet(
             urls, repeated_urls, stripped_ids, usable_url & id_present, rows, mapping.url_column
         )
     )
-    findings.append(ledger_ids(stripped_ids, id_present, known_ids, mapping.id_column))
+    in_ledger, earlier_uploads = ledger_ids(stripped_ids, id_present, known_ids, mapping.id_column)
+    findings.append(in_ledger)
     values = {mapping.url_column: arrow_strings(urls), mapping.id_column: arrow_strings(ids)}
     problems = _problem_table(findings, rows, values)
-    return ValidationReport(sheet=sheet, mapping=mapping, problems_table=problems)
+    return ValidationReport(
+        sheet=sheet, mapping=mapping, problems_table=problems, earlier_uploads=earlier_uploads
+    )
 
 
 def _problem_table(

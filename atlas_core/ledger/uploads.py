@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import LedgerError
 from . import states as S
 from .dispositions import decide_rows
 from .records import QueuedUpload, RowRecord, UploadRecord
-from .store import LedgerCore, now_ts
+from .rows import EarlierUpload
+from .store import LedgerCore, inserted_id, now_ts
 from .targets import UNKNOWN_TARGET, TargetScope, describe_target
 
 if TYPE_CHECKING:
@@ -23,16 +24,17 @@ ROW_BATCH = 5_000  # rows read and written per statement while recording an uplo
 _LIVE_STATES = (S.QUEUED, S.SUBMITTED, S.EXTRACTED, S.UNCERTAIN)
 
 
-def _live_ids(db: sqlite_utils.Database, ids: Iterable[str], scope: TargetScope) -> set[str]:
+def _live_ids(db: sqlite_utils.Database, ids: Iterable[str], scope: TargetScope) -> dict[str, int]:
+    """The ids among ``ids`` this target holds live, each with the first upload that sent it."""
     # Only this target's work: an ID tried in the sandbox is not "already submitted" to Atlas.
     marks = ",".join("?" * len(_LIVE_STATES))
     in_scope, scope_args = scope.uploads_positional("upload_id")
     rows = db.execute(
-        f"SELECT DISTINCT document_id FROM documents WHERE state IN ({marks})"
-        f" AND document_id IN (SELECT value FROM json_each(?)) AND {in_scope}",
+        f"SELECT document_id, MIN(upload_id) FROM documents WHERE state IN ({marks})"
+        f" AND document_id IN (SELECT value FROM json_each(?)) AND {in_scope} GROUP BY document_id",
         [*_LIVE_STATES, json.dumps(list(ids)), *scope_args],
     ).fetchall()
-    return {r[0] for r in rows}
+    return {str(r[0]): int(r[1]) for r in rows}
 
 
 def _refuse_submitted_since(taken: Collection[str]) -> None:
@@ -110,7 +112,7 @@ def queue_documents(
             " target) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [upload_id, start + len(chunk_ids) + 1, S.QUEUED, len(part), now, now, target],
         )
-        chunk_id = int(cur.lastrowid)
+        chunk_id = inserted_id(cur)
         chunk_ids.append(chunk_id)
         db.conn.executemany(
             "INSERT INTO documents (document_id, file_url, upload_id, row_number, chunk_id, state,"
@@ -218,7 +220,7 @@ class UploadLedger(LedgerCore):
             if dispositions is None:  # no plan: the rows are a list the caller holds anyway
                 rows = list(rows)
                 valid_ids = [str(r.document_id) for r in rows if r.valid]
-                live = set() if force else _live_ids(db, valid_ids, self.scope)
+                live = set() if force else set(_live_ids(db, valid_ids, self.scope))
                 dispositions = decide_rows(rows, live, pilot=pilot, force=force)
             # The counts are known once every row is read: set at the end, in this transaction.
             cur = db.execute(
@@ -229,7 +231,7 @@ class UploadLedger(LedgerCore):
                  upload.url_column, upload.id_column, json.dumps(list(upload.columns)),
                  chunk_size, int(force), self.scope.write_target],
             )
-            upload_id = int(cur.lastrowid)
+            upload_id = inserted_id(cur)
             total = valid_count = held = queued = 0
             skipped: list[str] = []
             taken: set[str] = set()
@@ -241,7 +243,7 @@ class UploadLedger(LedgerCore):
                 sending = [str(r.document_id) for r, d in zip(batch, marks, strict=True)
                            if d == S.ROW_QUEUED]
                 if planned and not force:  # under the write lock: no other writer can slip in now
-                    taken |= _live_ids(db, sending, self.scope)
+                    taken |= set(_live_ids(db, sending, self.scope))
                 skipped += [str(r.document_id) for r, d in zip(batch, marks, strict=True)
                             if d == S.ROW_DUPLICATE]
                 held += marks.count(S.ROW_HELD)
@@ -291,7 +293,7 @@ class UploadLedger(LedgerCore):
                 " WHERE upload_id = ? AND disposition = ? ORDER BY row_number",
                 [upload_id, S.ROW_HELD],
             ).fetchall()
-            live = set() if force else _live_ids(db, [r["document_id"] for r in held], self.scope)
+            live = set() if force else set(_live_ids(db, [r["document_id"] for r in held], self.scope))
             docs = [dict(r) | {"forced": force} for r in held if r["document_id"] not in live]
             skipped = tuple(r["document_id"] for r in held if r["document_id"] in live)
             db.execute(
@@ -308,17 +310,18 @@ class UploadLedger(LedgerCore):
                                         self.scope.write_target)
         return QueuedUpload(upload_id, len(docs), 0, 0, skipped, tuple(chunk_ids))
 
-    def known_ids(self, ids: Iterable[str]) -> list[str]:
-        """The ids among ``ids`` already submitted (or queued) and not failed, for intake's known_ids."""
+    def known_ids(self, ids: Iterable[str]) -> dict[str, int]:
+        """The ids among ``ids`` already submitted (or queued) and not failed, each with the first
+        upload that sent it, for intake's known_ids ("already sent in upload 3")."""
         with self.reading() as db:
-            return sorted(_live_ids(db, [str(i) for i in ids], self.scope))
+            return dict(sorted(_live_ids(db, [str(i) for i in ids], self.scope).items()))
 
-    def uploads_with_hash(self, content_hash: str) -> list[dict[str, Any]]:
+    def uploads_with_hash(self, content_hash: str) -> list[EarlierUpload]:
         """Earlier uploads of the same file (same content hash) for this target, oldest first."""
         in_scope, scope_args = self.scope.positional("target")
         with self.reading() as db:
             return [
-                dict(r)
+                cast(EarlierUpload, dict(r))
                 for r in db.execute(
                     "SELECT id, file_name, created_at, submitted_by FROM uploads"
                     f" WHERE content_hash = ? AND {in_scope} ORDER BY id",

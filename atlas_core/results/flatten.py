@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .fields import field_ranks, part_rank
@@ -291,7 +291,9 @@ def long_rows(doc_row: Mapping[str, Any]) -> list[dict[str, Cell]]:
     file_data = parse_file_data(doc_row.get("file_data"))
     fixed = fixed_cells(doc_row, file_data)
     base = {column: fixed[column] for column in LONG_COLUMNS if column in fixed}
-    entries = field_entries(file_data, fixed["document_type"]) or [(None, None, None)]
+    entries: Sequence[tuple[str | None, Cell, Cell]] = (
+        field_entries(file_data, fixed["document_type"]) or [(None, None, None)]
+    )
     return [
         {**base, "field": name, "value": value, "confidence": confidence}
         for name, value, confidence in entries

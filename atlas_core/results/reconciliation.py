@@ -198,7 +198,8 @@ def failed_documents_file(
     by_id = _by_document_id(latest_attempts(documents))
     chosen = []
     for row in rows:
-        doc = by_id.get(_key(row.get("document_id")))
+        key = _key(row.get("document_id"))
+        doc = by_id.get(key) if key is not None else None
         if (row.get("valid") and doc is not None and doc.get("state") in states
                 and (keep is None or keep(doc))):
             chosen.append((_original(row), doc))
@@ -206,7 +207,7 @@ def failed_documents_file(
     error_column = ATLAS_ERROR_COLUMN
     while error_column in header:
         error_column = "_" + error_column
-    table = [[*header, error_column]]
+    table: list[list[Any]] = [[*header, error_column]]  # cells as the sheet held them
     for original, doc in chosen:
         table.append(
             [*(original.get(column) for column in header), doc.get("error") or doc.get("state")]
