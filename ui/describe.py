@@ -9,7 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from atlas_core.config import Settings
 from atlas_core.errors import redact
-from atlas_core.ledger.rows import BatchOverview, UploadRow
+from atlas_core.ledger.rows import BatchOverview, ChunkRow, UploadRow
 
 
 def duration(seconds: float | None) -> str:
@@ -188,7 +188,7 @@ def batch_rows(batches: list[BatchOverview]) -> list[dict[str, Any]]:
 COUNT_COLUMNS = ("Documents", "Extracted", "Failed", "Pending", "Waiting")
 
 
-def upload_needs(row: dict[str, Any]) -> str:
+def upload_needs(row: UploadRow) -> str:
     """What an upload waits on from a person, in a few words ('' when nothing)."""
     needs = []
     if row.get("uncertain_chunks"):
@@ -201,12 +201,12 @@ def upload_needs(row: dict[str, Any]) -> str:
     return text[:1].upper() + text[1:]
 
 
-def upload_rows(uploads: list[dict[str, Any]], stalled: set[int] | None = None) -> list[dict[str, Any]]:
+def upload_rows(uploads: list[UploadRow], stalled: set[int] | None = None) -> list[dict[str, Any]]:
     """Uploads as compact table rows: state, balance of documents, who, when, what it needs."""
     stalled = stalled or set()
     out = []
     for u in uploads:
-        waiting = sum(int(u.get(s) or 0) for s in ("queued", "submitted", "uncertain"))
+        waiting = int(u.get("queued") or 0) + int(u.get("submitted") or 0) + int(u.get("uncertain") or 0)
         out.append(
             {
                 "Upload": int(u["id"]),
@@ -231,7 +231,7 @@ def _when(moment: Any) -> str:
     return when.strftime("%Y-%m-%d %H:%M") if when else ""
 
 
-def request_label(chunk: dict[str, Any], requests: int | None = None) -> str:
+def request_label(chunk: ChunkRow, requests: int | None = None) -> str:
     """'Request 3 of 12' (numbered within its upload), 'Request 3' when the total is unknown."""
     label = f"Request {int(chunk['sequence']):,}"
     return f"{label} of {requests:,}" if requests else label

@@ -12,6 +12,8 @@ from typing import Any
 
 import streamlit as st
 
+from atlas_core.ledger.rows import BatchOverview, UploadRow
+
 from . import actions, describe, progress, untrusted, upload_card
 
 BATCHES_PER_UPLOAD = 50
@@ -32,7 +34,7 @@ def filters(ledger: Any) -> dict[str, Any]:
     who = who_box.selectbox(
         "Submitted by", ["Anyone", *ledger.submitters()], key="uploads_who"
     )
-    days = day_box.date_input("Submitted between", value=(), key="uploads_days", format="YYYY-MM-DD")
+    days = day_box.date_input("Submitted between", value=[], key="uploads_days", format="YYYY-MM-DD")
     since = until = None
     if isinstance(days, date):
         days = (days,)
@@ -47,7 +49,7 @@ def filters(ledger: Any) -> dict[str, Any]:
     }
 
 
-def table(uploads: list[dict[str, Any]], stalled: set[int], *, key: str) -> int | None:
+def table(uploads: list[UploadRow], stalled: set[int], *, key: str) -> int | None:
     """The compact uploads table; returns the id of the upload the person opened, if any."""
     rows = describe.upload_rows(uploads, stalled)
     event = st.dataframe(
@@ -79,7 +81,7 @@ def table(uploads: list[dict[str, Any]], stalled: set[int], *, key: str) -> int 
 
 
 def details(
-    ledger: Any, settings: Any, upload: dict[str, Any], *, stalled: int, status: Any = None,
+    ledger: Any, settings: Any, upload: UploadRow, *, stalled: int, status: Any = None,
     search: str | None = None,
 ) -> None:
     """One upload opened: its card (state, progress, who, why it waits, actions, failure reasons,
@@ -133,7 +135,7 @@ def batches(ledger: Any, settings: Any, upload_id: int, search: str | None = Non
     batch_table(rows, key=f"upload_batches_{upload_id}")
 
 
-def batch_table(rows: list[dict[str, Any]], *, key: str | None = None) -> None:
+def batch_table(rows: list[BatchOverview], *, key: str | None = None) -> None:
     """Batches as a table: state in words, progress bar, counts with thousands separators."""
     st.dataframe(
         describe.batch_rows(rows),

@@ -197,7 +197,7 @@ class QueryLedger(LedgerCore):
                 {"search": search.strip(), **scope_args},
             )]
 
-    def upload(self, upload_id: int) -> dict[str, Any] | None:
+    def upload(self, upload_id: int) -> UploadRow | None:
         """One upload of this target with its counts (as in list_uploads), or None."""
         in_scope, scope_args = self.scope.positional("target")
         with self.reading() as db:
