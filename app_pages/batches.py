@@ -5,7 +5,7 @@ import time
 import streamlit as st
 
 from atlas_core.engine import has_unfinished_work
-from ui import actions, charts, describe, outage, progress, untrusted, upload_card
+from ui import actions, charts, describe, outage, untrusted, upload_list
 from ui.live import live_section
 from ui.runtime import refresh_now, runtime, worker
 
@@ -48,83 +48,97 @@ def render_chart() -> None:
     st.altair_chart(charts.finished_chart(frame), width="stretch")
 
 
+def stalled_uploads(uploads: list[dict]) -> dict[int, int]:
+    """Stalled batches per upload shown (one small count each), for the state column."""
+    out = {}
+    for upload in uploads:
+        if upload.get("submitted"):  # only an upload with batches at Atlas can have a stalled one
+            _, n = ledger.batches_overview(
+                upload_id=upload["id"], state="stalled", limit=1,
+                stalled_after=settings.stalled_after,
+            )
+            if n:
+                out[int(upload["id"])] = n
+    return out
+
+
+def render_search() -> None:
+    """The upload holding the searched document or batch id, opened at the top of the page."""
+    if not search:
+        return
+    found = ledger.uploads_holding(search)
+    if not found:
+        st.info("No upload holds a document or batch with that ID.", icon=":material/search_off:")
+        return
+    for upload_id in found[:3]:
+        upload = ledger.upload(upload_id)
+        if upload is None:
+            continue
+        st.markdown(f"**Found in upload {upload_id}**")
+        stalled = stalled_uploads([upload]).get(upload_id, 0)
+        upload_list.details(
+            ledger, settings, upload, stalled=stalled, status=outage.worker_status(worker()),
+            search=search,
+        )
+
+
 def render_uploads() -> None:
+    st.subheader("Uploads")
+    chosen_filters = upload_list.filters(ledger)
     page = st.session_state.get("uploads_page", 1)
     uploads, total = ledger.list_uploads(
-        limit=UPLOADS_PER_PAGE, offset=(page - 1) * UPLOADS_PER_PAGE
+        limit=UPLOADS_PER_PAGE, offset=(page - 1) * UPLOADS_PER_PAGE, **chosen_filters
     )
-    st.subheader(f"Uploads ({total:,})")
     if not total:
+        if any(chosen_filters.values()):
+            st.caption("No upload matches these filters.")
+            return
         st.info("Nothing uploaded yet: start on the Upload page.")
         st.page_link(
             "app_pages/upload.py", label="Upload a spreadsheet", icon=":material/upload_file:"
         )
         return
-    worker_status = outage.worker_status(worker())
-    for upload in uploads:
-        with st.container(border=True):
-            _, stalled = ledger.batches_overview(
-                upload_id=upload["id"],
-                state="stalled",
-                limit=1,
-                stalled_after=settings.stalled_after,
-            )
-            title, status = st.columns([5, 1])
-            title.markdown(f"**Upload {upload['id']}** · {untrusted.text(upload.get('file_name'))}")
-            with status:
-                progress.state_badge(describe.upload_state(upload, stalled=bool(stalled)))
-            progress.upload_progress(upload, named=False)
-            st.caption(
-                f"{untrusted.text(upload.get('product_type'))} · submitted by "
-                f"{untrusted.text(upload.get('submitted_by') or 'unknown')} · {upload.get('batches') or 0} batch(es)"
-            )
-            upload_card.after_sending(ledger, upload, worker_status)
-            if stalled:
-                st.warning(
-                    f"{stalled} batch(es) had no progress for {describe.duration(settings.stalled_after)}. "
-                    "Atlas may be slow: press Refresh now; if it stays so, send the batch ids below to "
-                    "Atlas support. Nothing is lost meanwhile.",
-                    icon=":material/hourglass_disabled:",
-                )
-            actions.upload_actions(ledger, upload)
-            upload_card.failures(ledger, upload)
-            actions.uncertain_chunks(ledger, int(upload["id"]))
+    st.caption(
+        f"{total:,} upload(s), newest first. Select a row to open the upload: its actions, "
+        "requests and batches."
+    )
+    stalled = stalled_uploads(uploads)
+    opened = upload_list.table(uploads, set(stalled), key="uploads_table")
     pages = -(-total // UPLOADS_PER_PAGE)
     if pages > 1:
-        st.number_input(f"Page of uploads (of {pages})", 1, pages, key="uploads_page")
+        st.number_input(f"Page of uploads (of {pages:,})", 1, pages, key="uploads_page")
+    if opened is None and total == 1:  # a single upload (or the one the filters left): open it
+        opened = int(uploads[0]["id"])
+    if opened is not None:
+        upload = next(u for u in uploads if int(u["id"]) == opened)
+        upload_list.details(
+            ledger, settings, upload, stalled=stalled.get(opened, 0),
+            status=outage.worker_status(worker()),
+        )
 
 
 def render_batches() -> None:
     batches, total = ledger.batches_overview(
         state=state_filter,
-        search=search or None,
         limit=BATCHES_PER_PAGE,
         stalled_after=settings.stalled_after,
     )
-    st.subheader(f"Batches ({total:,})")
+    st.subheader(f"All batches ({total:,})")
     if not batches:
-        st.caption("No batch matches." if (search or state_filter) else "No batches yet.")
+        st.caption("No batch matches." if state_filter else "No batches yet.")
         return
     if total > len(batches):
         st.caption(
-            f"The {len(batches)} newest of {total:,}; narrow them with the search or state filter."
+            f"The {len(batches)} newest of {total:,}; narrow them with the state filter, or open "
+            "an upload above to see its own."
         )
-    st.dataframe(
-        describe.batch_rows(batches),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "Progress": st.column_config.ProgressColumn(
-                "Progress", min_value=0.0, max_value=1.0, format="percent"
-            ),
-            "State": st.column_config.TextColumn("State", width="medium"),
-        },
-    )
+    upload_list.batch_table(batches)
 
 
 def render() -> None:
-    render_chart()
+    render_search()
     render_uploads()
+    render_chart()
     render_batches()
 
 

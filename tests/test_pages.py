@@ -29,7 +29,7 @@ def atlas(tmp_path):
 
 EXPECTED_SUBHEADERS = {
     "Upload": [],
-    "Batches": ["Uploads (0)", "Batches (0)"],
+    "Batches": ["Uploads", "All batches (0)"],
     "Results": ["Documents (0)", "Downloads", "Charts"],
     "Connection": ["Atlas service", "Test the connection", "Product types", "Limits in force"],
 }

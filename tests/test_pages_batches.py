@@ -142,7 +142,7 @@ def test_search_by_document_id_finds_its_batch(tmp_path, monkeypatch):
     batches = at.dataframe[0].value
     assert len(batches) == 1 and batches["Upload"].iloc[0] == "2 · second.csv"
     at.text_input(key="batch_search").input("nope").run()
-    assert "No batch matches." in texts(at, "caption")
+    assert "No upload holds a document or batch with that ID." in texts(at, "info")
 
 
 def test_a_batch_without_progress_reads_stalled(tmp_path, monkeypatch):

@@ -16,7 +16,7 @@ import sqlite3
 
 import pytest
 from markup_support import Beacon, fill_ledger, markup_sandbox
-from test_pages_support import PAGES, open_app, release_runtimes, wait_until
+from test_pages_support import PAGES, open_app, release_runtimes, texts, wait_until
 
 from atlas_core.config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from ui import describe
@@ -113,10 +113,12 @@ def open_markup_app(tmp_path, monkeypatch, atlas, page, secret=SANDBOX_CLIENT_SE
 def test_batches_page_shows_atlas_markup_as_text(tmp_path, monkeypatch, atlas):
     at = open_markup_app(tmp_path, monkeypatch, atlas, "Batches")
     shown = assert_shown_as_text(at, "Batches")
-    # The uncertain request's error (Atlas's 500 body), the file name, and the batch table.
-    assert any("Atlas answered 500" in body for body in shown), shown
+    # The uncertain request's reason (in plain words: Atlas's 500 body is not quoted), the file
+    # name, and the batch table.
+    assert "Atlas answered with an error (HTTP 500)" in texts(at, "caption")
+    assert not any("Atlas answered 500" in body for body in shown), shown
     assert any(body.startswith("**Upload 1**") for body in shown), shown
-    batches = at.dataframe[-1].value  # the batches table (failure reasons come first)
+    batches = next(d.value for d in at.dataframe if "Batch" in d.value.columns)
     assert batches["Batch"].str.contains("![b](", regex=False).all()  # the id as a text cell
 
 

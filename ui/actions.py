@@ -98,8 +98,12 @@ def upload_actions(ledger: Ledger, upload: UploadRow) -> None:
             _run(doing, action)
 
 
-def uncertain_chunks(ledger: Ledger, upload_id: int) -> None:
-    """Each uncertain request of an upload with the risk explained and Resend / Drop buttons."""
+def uncertain_chunks(ledger: Ledger, upload_id: int, *, requests: int | None = None) -> None:
+    """Each uncertain request of an upload with the risk explained and Resend / Drop buttons.
+
+    Requests are numbered within their upload ('Request 3 of 12'); why each is uncertain is said
+    in plain words, never the client's method, path or exception text.
+    """
     chunks = ledger.chunks_in_state("uncertain", upload_id=upload_id)
     if not chunks:
         return
@@ -108,11 +112,10 @@ def uncertain_chunks(ledger: Ledger, upload_id: int) -> None:
         chunk_id = int(chunk["id"])
         text, resend, drop = st.columns([4, 1, 1], vertical_alignment="center")
         text.write(
-            f"Request {chunk['sequence']}: {chunk['documents']} documents, sent "
-            f"{describe.age(chunk.get('updated_at'))}."
+            f"{describe.request_label(chunk, requests)}: {int(chunk['documents']):,} documents, "
+            f"sent {describe.age(chunk.get('updated_at'))}."
         )
-        if chunk.get("error"):
-            untrusted.caption(chunk["error"], where=text)
+        text.caption(describe.uncertain_reason(chunk.get("error")))
         who = auth.submitter_name() or None
         if resend.button("Resend", key=f"resend_{chunk_id}"):
             _run(

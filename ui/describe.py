@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from atlas_core.config import Settings
 from atlas_core.errors import redact
-from atlas_core.ledger.rows import BatchOverview, UploadRow
+from atlas_core.ledger.rows import BatchOverview, ChunkRow, UploadRow
 
 
 def duration(seconds: float | None) -> str:
@@ -168,19 +169,90 @@ def batch_rows(batches: list[BatchOverview]) -> list[dict[str, Any]]:
         out.append(
             {
                 "Batch": b["batch_id"],
-                "Upload": f"{b['upload_id']} · {b.get('file_name') or ''}",
+                "Upload": f"{b['upload_id']} · {b.get('file_name') or ''}".rstrip(" ·"),
                 "State": BATCH_STATES.get(b.get("state"), str(b.get("state"))),
                 "Progress": done / documents if documents else 1.0,
                 "Documents": documents,
                 "Extracted": int(b.get("extracted") or 0),
                 "Failed": int(b.get("failed") or 0),
                 "Pending": int(b.get("pending") or 0),
-                "Sent": age(b.get("created_at")),
-                "Last progress": age(b.get("last_progress_at")),
+                "Sent": age(b.get("created_at")) if b.get("created_at") else "",
+                "Last progress": age(b.get("last_progress_at")) if b.get("last_progress_at") else "",
                 "Last error": redact(b.get("last_error") or ""),  # rows stored before scrubbing, too
             }
         )
     return out
+
+
+# Counts in tables stay numbers (they sort) and are drawn with the viewer's thousands separators.
+COUNT_COLUMNS = ("Documents", "Extracted", "Failed", "Pending", "Waiting")
+
+
+def upload_needs(row: UploadRow) -> str:
+    """What an upload waits on from a person, in a few words ('' when nothing)."""
+    needs = []
+    if row.get("uncertain_chunks"):
+        needs.append(f"decide on {int(row['uncertain_chunks']):,} request(s)")
+    if row.get("failed"):
+        needs.append(f"retry or fix {int(row['failed']):,} failed")
+    if row.get("rows_held"):
+        needs.append(f"send {int(row['rows_held']):,} held rows")
+    text = " · ".join(needs)
+    return text[:1].upper() + text[1:]
+
+
+def upload_rows(uploads: list[UploadRow], stalled: set[int] | None = None) -> list[dict[str, Any]]:
+    """Uploads as compact table rows: state, balance of documents, who, when, what it needs."""
+    stalled = stalled or set()
+    out = []
+    for u in uploads:
+        waiting = int(u.get("queued") or 0) + int(u.get("submitted") or 0) + int(u.get("uncertain") or 0)
+        out.append(
+            {
+                "Upload": int(u["id"]),
+                "File": u.get("file_name") or "",
+                "State": upload_state(u, stalled=int(u["id"]) in stalled),
+                "Needs": upload_needs(u),
+                "Progress": float(u.get("progress") or 0.0),
+                "Documents": int(u.get("documents") or 0),
+                "Extracted": int(u.get("extracted") or 0),
+                "Failed": int(u.get("failed") or 0),
+                "Waiting": waiting,
+                "Submitted by": u.get("submitted_by") or "",
+                "When (UTC)": _when(u.get("created_at")),
+            }
+        )
+    return out
+
+
+def _when(moment: Any) -> str:
+    """'2026-12-02 06:41' in UTC (a blank when unknown): sortable, the same for every viewer."""
+    when = as_datetime(moment)
+    return when.strftime("%Y-%m-%d %H:%M") if when else ""
+
+
+def request_label(chunk: ChunkRow, requests: int | None = None) -> str:
+    """'Request 3 of 12' (numbered within its upload), 'Request 3' when the total is unknown."""
+    label = f"Request {int(chunk['sequence']):,}"
+    return f"{label} of {requests:,}" if requests else label
+
+
+def uncertain_reason(error: str | None) -> str:
+    """Why a request is uncertain, in plain words: no method, path or exception text."""
+    low = (error or "").lower()
+    status = re.search(r"atlas answered (\d{3})", low)
+    if status:
+        return (
+            f"Atlas answered with an error (HTTP {status.group(1)}) after the documents were sent, "
+            "so it is not known whether it kept them."
+        )
+    if "could not be read" in low or "unreadable" in low or "contract" in low:
+        return "Atlas's answer could not be read, so it is not known whether it kept the documents."
+    if "stopped before" in low:
+        return "The dashboard or its worker stopped before Atlas's answer was recorded."
+    if "timed out" in low or "timeout" in low or "deadline" in low:
+        return "Atlas did not answer in time after the documents were sent."
+    return "The connection to Atlas broke after the documents were sent, before Atlas answered."
 
 
 

@@ -137,19 +137,34 @@ class QueryLedger(LedgerCore):
             )]
         return [{"target": t, "uploads": n} for t, n in split_by_scope(rows, self.scope)]
 
-    def list_uploads(self, *, limit: int = 50, offset: int = 0) -> tuple[list[UploadRow], int]:
-        """Uploads, newest first, with per-state document counts and progress; and the total."""
+    def list_uploads(
+        self, *, limit: int = 50, offset: int = 0, file_contains: str | None = None,
+        submitted_by: str | None = None, since: float | None = None, until: float | None = None,
+    ) -> tuple[list[UploadRow], int]:
+        """Uploads, newest first, with per-state document counts and progress; and the total.
+
+        Filters: part of the file name (any case), the submitter, created in [since, until).
+        """
         in_scope, scope_args = self.scope.named("u.target")
+        # One row per spreadsheet: the uploads table stays small, so these filters scan it.
+        where = f"""WHERE {in_scope}
+            AND (:file IS NULL OR instr(lower(u.file_name), lower(:file)) > 0)
+            AND (:who IS NULL OR u.submitted_by = :who)
+            AND (:since IS NULL OR u.created_at >= :since)
+            AND (:until IS NULL OR u.created_at < :until)"""
+        params = {
+            "file": file_contains or None, "who": submitted_by or None, "since": since,
+            "until": until, **scope_args,
+        }
         with self.reading() as db:
-            total = db.execute(
-                f"SELECT count(*) FROM uploads u WHERE {in_scope}", scope_args
-            ).fetchone()[0]
+            total = db.execute(f"SELECT count(*) FROM uploads u {where}", params).fetchone()[0]
             rows = db.execute(
                 f"""SELECT u.*, (SELECT count(*) FROM chunks ch WHERE ch.upload_id = u.id
                      AND ch.state = {S.sql_literals(S.UNCERTAIN)}) AS uncertain_chunks,
+                    (SELECT count(*) FROM chunks ch WHERE ch.upload_id = u.id) AS requests,
                     (SELECT count(*) FROM batches b WHERE b.upload_id = u.id) AS batches
-                FROM uploads u WHERE {in_scope} ORDER BY u.id DESC LIMIT :limit OFFSET :offset""",
-                {"limit": limit, "offset": offset, **scope_args},
+                FROM uploads u {where} ORDER BY u.id DESC LIMIT :limit OFFSET :offset""",
+                {"limit": limit, "offset": offset, **params},
             ).fetchall()
             counts = _state_counts(db, [r["id"] for r in rows])
         out: list[UploadRow] = []
@@ -159,6 +174,28 @@ class QueryLedger(LedgerCore):
             item["progress"] = _progress(item)
             out.append(cast(UploadRow, item))  # the columns selected above, with the counts
         return out, total
+
+    def submitters(self) -> list[str]:
+        """Who submitted this target's uploads, by name (for the uploads filter)."""
+        in_scope, scope_args = self.scope.named("target")
+        with self.reading() as db:
+            return [r[0] for r in db.execute(
+                f"SELECT DISTINCT submitted_by FROM uploads WHERE {in_scope}"
+                " AND submitted_by IS NOT NULL AND submitted_by != '' ORDER BY submitted_by",
+                scope_args,
+            )]
+
+    def uploads_holding(self, search: str) -> list[int]:
+        """The uploads (newest first) holding a batch or a document with this exact id."""
+        in_scope, scope_args = self.scope.named("u.target")
+        with self.reading() as db:
+            return [r[0] for r in db.execute(
+                f"""SELECT u.id FROM uploads u WHERE {in_scope} AND u.id IN (
+                    SELECT upload_id FROM batches WHERE batch_id = :search
+                    UNION SELECT upload_id FROM documents WHERE document_id = :search)
+                ORDER BY u.id DESC""",
+                {"search": search.strip(), **scope_args},
+            )]
 
     def upload(self, upload_id: int) -> UploadRow | None:
         """One upload of this target with its counts (as in list_uploads), or None."""

@@ -30,6 +30,7 @@ class UploadRow(TypedDict):
     forced: int
     target: str
     uncertain_chunks: int
+    requests: int  # chunks sent or to send, numbered 1..N within the upload
     batches: int
     # Current documents, and how many are in each document state (states.DOCUMENT_STATES).
     documents: int

@@ -101,5 +101,13 @@ def test_failure_reasons_and_a_done_pilot(launch_dashboard, page: Page, tmp_path
     expect(page.get_by_role("button", name="Send the rest (7 held rows)")).to_be_visible()
     screenshot(page, "pilot-done")
     go(page, "Batches")
-    expect(page.get_by_text("Pilot done", exact=True).first).to_be_visible()
+    # Two uploads now: the list is a table; open the pilot's to see its card.
+    page.get_by_label("Open an upload").click()
+    page.get_by_role("option", name="Upload 2 · pilot.csv").click()
+    settle(page)
+    # The opened upload's badge (Markdown), not the uploads table's cell (a canvas grid's hidden copy).
+    expect(
+        page.locator("[data-testid=stMain] [data-testid=stMarkdownContainer]")
+        .get_by_text("Pilot done", exact=True).first
+    ).to_be_visible()
     expect(page.get_by_role("button", name="Send the rest (7 held rows)")).to_be_visible()

@@ -13,6 +13,7 @@ import sqlite3
 import pytest
 from markup_support import Beacon, fill_ledger, markup_sandbox
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from screens import screenshot, settle
 
 from atlas_core.config import SANDBOX_CLIENT_ID
@@ -44,11 +45,18 @@ def test_no_page_fetches_an_image_named_in_an_atlas_answer(beacon, tmp_path, lau
         )  # fmt: skip
         page.goto(f"{app.url}/batches")
         settle(page)
-        expect(page.get_by_text("Atlas answered 500", exact=False).first).to_be_visible()
+        expect(page.get_by_text("Atlas answered with an error (HTTP 500)", exact=False).first).to_be_visible()
         page.goto(f"{app.url}/results")
         settle(page)
-        page.get_by_test_id("stSelectbox").filter(has_text="Document").last.click()
-        page.get_by_role("option").filter(has_text="failed").first.click()
+        # The page refreshes itself while work is unfinished, and a refresh closes an open list:
+        # open it again until the option is picked.
+        for _ in range(5):
+            page.get_by_test_id("stSelectbox").filter(has_text="Document").last.click()
+            try:
+                page.get_by_role("option").filter(has_text="failed").first.click(timeout=5_000)
+                break
+            except PlaywrightTimeoutError:
+                settle(page)
         settle(page)
         expect(page.get_by_text("Atlas reported:", exact=False)).to_be_visible()
         screenshot(page, "markup-results")

@@ -69,8 +69,10 @@ def go(page: Page, title: str) -> None:
 
 def wait_for_upload_state(page: Page, state: str | re.Pattern) -> None:
     """Press "Refresh now" until the upload reads ``state`` (the worker also gets there alone)."""
+    # The opened upload's badge (Markdown), not the uploads table's cell (a canvas grid's hidden copy).
+    shown = page.locator("[data-testid=stMain] [data-testid=stMarkdownContainer]")
     badge = (
-        page.get_by_text(state, exact=True) if isinstance(state, str) else page.get_by_text(state)
+        shown.get_by_text(state, exact=True) if isinstance(state, str) else shown.get_by_text(state)
     )
     for _ in range(30):
         if badge.count():
@@ -134,7 +136,10 @@ def test_upload_fix_submit_and_download(dashboard, page: Page, tmp_path):
     go(page, "Batches")
     # No clicks: the worker polls Atlas and the page refreshes itself while work is unfinished.
     expect(page.get_by_text("6 documents: 6 extracted").first).to_be_visible(timeout=WAIT)
-    expect(page.get_by_text("Complete", exact=True).first).to_be_visible()
+    expect(
+        page.locator("[data-testid=stMain] [data-testid=stMarkdownContainer]")
+        .get_by_text("Complete", exact=True).first
+    ).to_be_visible()
     screenshot(page, "batches")
 
     go(page, "Results")
