@@ -15,8 +15,19 @@ fi
 # The README's first command made .venv (a stock Debian/Ubuntu Python refuses a bare pip install,
 # PEP 668): use it when no virtual environment is active. CI (a fresh clone, run as root) has no
 # .venv and keeps its own python.
-PYTHON=python
-if [ -z "${VIRTUAL_ENV:-}" ] && [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; fi
+PYTHON=python3
+if [ -z "${VIRTUAL_ENV:-}" ]; then
+  # A Python that refuses pip installs (PEP 668's marker) gets the same .venv the first command makes.
+  if [ ! -x .venv/bin/python ] && "$PYTHON" -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))'; then
+    if ! "$PYTHON" -m venv .venv 2>/dev/null; then  # Debian ships venv's pip separately
+      SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+      $SUDO apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv >/dev/null
+      rm -rf .venv && "$PYTHON" -m venv .venv
+    fi
+  fi
+  if [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; fi
+fi
 
 "$PYTHON" -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 "$PYTHON" -m ruff check .
