@@ -54,6 +54,7 @@ from .flatten import (
     ShapeCache,
     column_order,
     fixed_cells,
+    fixed_line,
     iter_long_rows,
     parse_file_data,
     to_cell,
@@ -129,16 +130,16 @@ def _wide_pages(
         page: list[tuple[int | None, list[Any], Any]] = []
         for row in rows:
             file_data = parse_file_data(row.get("file_data"))
-            fixed = fixed_cells(row, file_data)
-            document_types.add(fixed["document_type"])
+            fixed = fixed_line(row, file_data)
+            document_types.add(fixed[4])  # the document type
             shape_id, cells = shapes.flatten(file_data)
             if shape_id is None:  # an odd shape: its cells by column name
                 assert isinstance(cells, dict)
                 flat = dict(zip(cells, convert(list(cells.values())), strict=True))
-                page.append((None, convert(list(fixed.values())), flat))
+                page.append((None, convert(fixed), flat))
             else:
                 # fixed cells, this shape's cells, then the filler the getter picks for a gap
-                line = convert([*fixed.values(), *cells])
+                line = convert([*fixed, *cells])
                 line.append(missing)
                 page.append((shape_id, line, None))
             count += 1
