@@ -289,13 +289,18 @@ def fixed_cells(row: Mapping[str, Any], file_data: Any = None) -> dict[str, Cell
 
 def fixed_line(row: Mapping[str, Any], file_data: Any = None) -> list[Cell]:
     """``fixed_cells`` as a list in ``FIXED_COLUMNS`` order, made without a call per cell."""
-    doc_type = row.get("document_type")
-    if doc_type is None and isinstance(file_data, Mapping):
-        doc_type = file_data.get("document_type")
-    state = row.get("state", row.get("status"))
-    line = [row.get("document_id"), row.get("batch_id"), row.get("file_url"), state, doc_type, row.get("error")]
+    try:  # a ledger row has every key: one call takes the six
+        line = list(_LEDGER_FIXED(row))
+    except KeyError:
+        line = [row.get("document_id"), row.get("batch_id"), row.get("file_url"),
+                row.get("state", row.get("status")), row.get("document_type"), row.get("error")]
+    if line[4] is None and isinstance(file_data, Mapping):
+        line[4] = file_data.get("document_type")
     # nearly every value is text or None, which to_cell gives back as it is
     return [v if v is None or type(v) is str else to_cell(v) for v in line]
+
+
+_LEDGER_FIXED = itemgetter("document_id", "batch_id", "file_url", "state", "document_type", "error")
 
 
 def long_rows(doc_row: Mapping[str, Any]) -> list[dict[str, Cell]]:
@@ -340,9 +345,24 @@ def _scan(value: dict, depth: int, nodes: list[Any]) -> Any:
     nodes += children
     if _LEAVES.issuperset(kinds):
         return keys, kinds
-    return keys, kinds, tuple(
-        [_scan(child, depth + 1, nodes) if type(child) is dict else _leaf(child) for child in children]
-    )
+    parts: list[Any] = []
+    for child in children:
+        if type(child) is not dict:
+            parts.append(_leaf(child))
+            continue
+        # most objects hold leaves only (a field's value and confidence): taken here, as the
+        # call below would take them, without the call
+        grandchildren = child.values()
+        inner = tuple(map(type, grandchildren))
+        if depth < MAX_DEPTH and _LEAVES.issuperset(inner):
+            inner_keys = tuple(child)
+            if inner_keys and set(map(type, inner_keys)) != _STR_ONLY:
+                raise _Uncacheable
+            nodes += grandchildren
+            parts.append((inner_keys, inner))
+        else:
+            parts.append(_scan(child, depth + 1, nodes))
+    return keys, kinds, tuple(parts)
 
 
 def _scan_paths(value: dict, depth: int, path: tuple[Any, ...], paths: list[tuple[Any, ...]]) -> None:
