@@ -129,7 +129,9 @@ def _wide_pages(
     with tempfile.TemporaryFile() as spool:
         page: list[tuple[int | None, list[Any], Any]] = []
         for row in rows:
-            file_data = parse_file_data(row.get("file_data"))
+            file_data = row.get("file_data")
+            if type(file_data) is not dict:  # the ledger gives it parsed; other callers may not
+                file_data = parse_file_data(file_data)
             fixed = fixed_line(row, file_data)
             document_types.add(fixed[4])  # the document type
             shape_id, cells = shapes.flatten(file_data)

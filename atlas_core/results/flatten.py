@@ -450,7 +450,8 @@ class ShapeCache:
         """(shape id, that shape's cells in ``columns[id]`` order), or (None, column -> cell)."""
         nodes = [file_data]
         try:
-            shape = _top_shape(file_data, nodes)
+            # a dict (nearly every document) is scanned here, without _top_shape's call
+            shape = _scan(file_data, 0, nodes) if type(file_data) is dict else _top_shape(file_data, nodes)
         except (_Uncacheable, RecursionError):
             shape = _Uncacheable
         shape_id = self._ids.get(shape) if shape is not _Uncacheable else None
