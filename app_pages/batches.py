@@ -5,9 +5,9 @@ import time
 import streamlit as st
 
 from atlas_core.engine import has_unfinished_work
-from ui import actions, charts, describe, progress, untrusted
+from ui import actions, charts, describe, outage, progress, untrusted, upload_card
 from ui.live import live_section
-from ui.runtime import refresh_now, runtime
+from ui.runtime import refresh_now, runtime, worker
 
 UPLOADS_PER_PAGE = 10
 BATCHES_PER_PAGE = 50
@@ -60,6 +60,7 @@ def render_uploads() -> None:
             "app_pages/upload.py", label="Upload a spreadsheet", icon=":material/upload_file:"
         )
         return
+    worker_status = outage.worker_status(worker())
     for upload in uploads:
         with st.container(border=True):
             _, stalled = ledger.batches_overview(
@@ -77,8 +78,7 @@ def render_uploads() -> None:
                 f"{untrusted.text(upload.get('product_type'))} · submitted by "
                 f"{untrusted.text(upload.get('submitted_by') or 'unknown')} · {upload.get('batches') or 0} batch(es)"
             )
-            if upload.get("rows_held"):
-                st.caption(f"{upload['rows_held']:,} rows held back by the pilot.")
+            upload_card.after_sending(ledger, upload, worker_status)
             if stalled:
                 st.warning(
                     f"{stalled} batch(es) had no progress for {describe.duration(settings.stalled_after)}. "
@@ -87,6 +87,7 @@ def render_uploads() -> None:
                     icon=":material/hourglass_disabled:",
                 )
             actions.upload_actions(ledger, upload)
+            upload_card.failures(ledger, upload)
             actions.uncertain_chunks(ledger, int(upload["id"]))
     pages = -(-total // UPLOADS_PER_PAGE)
     if pages > 1:

@@ -18,20 +18,33 @@ st.caption(
     "document ID. Nothing is sent until you confirm."
 )
 
-pick, template = st.columns([4, 1], vertical_alignment="bottom")
+pick, template = st.columns([3, 1], vertical_alignment="bottom")
 uploaded = pick.file_uploader(
     "Spreadsheet (CSV or Excel)", type=upload_flow.SPREADSHEET_TYPES, key=upload_flow.uploader_key()
 )
-template.download_button(
-    "Download a template",
-    sheet_fixes.TEMPLATE_CSV,
-    file_name="atlas-upload-template.csv",
-    mime="text/csv",
-    key="download_template",
-    icon=":material/download:",
-    on_click="ignore",
-)
-
+with template.popover("Download a template", icon=":material/download:"):
+    st.caption(
+        "One row per document: its ID and the link to its file. Extra columns (like "
+        "customer_name) are kept with the results."
+    )
+    st.download_button(
+        "Template (Excel)",
+        sheet_fixes.template_xlsx(),
+        file_name="atlas-upload-template.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key="download_template_xlsx",
+        icon=":material/table:",
+        on_click="ignore",
+    )
+    st.download_button(
+        "Template (CSV)",
+        sheet_fixes.TEMPLATE_CSV,
+        file_name="atlas-upload-template.csv",
+        mime="text/csv",
+        key="download_template",
+        icon=":material/description:",
+        on_click="ignore",
+    )
 
 if uploaded is None:
     upload_flow.forget_file()
@@ -56,29 +69,13 @@ for note in sheet.notes:
     untrusted.caption(note)
 
 st.subheader(steps.next("Columns"))
-columns = sheet.columns
+detected = None
 with shown_errors("finding the URL and ID columns"):
     try:
         detected = detect_columns(sheet.frame)
-        guess_url, guess_id = detected.url_column, detected.id_column
     except AtlasError as exc:
         untrusted.warning(exc.user_message())
-        guess_url = guess_id = None
-left, right = st.columns(2)
-url_column = left.selectbox(
-    "Column with the file URLs",
-    columns,
-    index=columns.index(guess_url) if guess_url else None,
-    placeholder="Choose the column…",
-    key="url_column",
-)
-id_column = right.selectbox(
-    "Column with the document IDs",
-    columns,
-    index=columns.index(guess_id) if guess_id else None,
-    placeholder="Choose the column…",
-    key="id_column",
-)
+url_column, id_column, columns_confirmed = upload_sections.column_pickers(sheet, detected)
 if not url_column or not id_column:
     st.stop()
 
@@ -90,14 +87,13 @@ except AtlasError as exc:
     st.stop()
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Rows", f"{report.rows:,}")
-m2.metric("Ready to send", f"{report.valid:,}")
+m2.metric("Ready to send", f"{report.valid - report.repeats:,}")
 m3.metric("With errors (left out)", f"{report.invalid:,}")
 m4.metric("With warnings", f"{report.warnings:,}")
 
+if report.problems:
+    st.subheader(steps.next("Problems, and fixing them here"))
 upload_sections.problems(report)
-if report.invalid:
-    st.subheader(steps.next("Fix rows here (optional)"))
-    upload_sections.fix_rows(report)
 
 st.subheader(steps.next("Send"))
 a, b = st.columns(2)
@@ -106,9 +102,10 @@ email = auth.signed_in_email()
 if email:
     b.text_input("Submitted by", value=email, disabled=True, key="submitter_email")
 else:
-    st.session_state.setdefault(
-        state.SUBMITTER_INPUT, st.session_state.get(state.SUBMITTER_NAME, "")
-    )
+    # Set from the remembered name on every run, not only when missing: after the box was off
+    # the page (no file chosen), Streamlit keeps its old value in session state but shows a new
+    # box empty, and the typed name seemed lost when the analyst swapped the file.
+    st.session_state[state.SUBMITTER_INPUT] = st.session_state.get(state.SUBMITTER_NAME, "")
     b.text_input(
         "Your name",
         key=state.SUBMITTER_INPUT,
@@ -119,7 +116,13 @@ pilot_on = a.checkbox("Pilot: send only the first rows, the rest later", key="pi
 pilot = b.number_input("Rows in the pilot", 1, 10_000, 20, key="pilot_rows", disabled=not pilot_on)
 submitter = auth.submitter_name()
 
-if st.button("Review before sending", key="review", type="primary", disabled=not report.valid):
+if st.button(
+    "Review before sending",
+    key="review",
+    type="primary",
+    disabled=not (report.valid and columns_confirmed),
+    help=None if columns_confirmed else "Confirm the guessed columns first (step 1).",
+):
     if not submitter:
         st.warning("Type your name first, so the team knows who sent this upload.")
     else:
@@ -136,6 +139,8 @@ if st.button("Review before sending", key="review", type="primary", disabled=not
 
 plan = st.session_state.get(state.UPLOAD_PLAN)
 if plan is not None:
-    upload_sections.confirmation(rt.ledger, plan, settings.submit_concurrency)
+    upload_sections.confirmation(
+        rt.ledger, plan, settings.submit_concurrency, allowed=columns_confirmed
+    )
 
 upload_sections.last_upload(rt.ledger)

@@ -123,7 +123,7 @@ def xlsx_cell(value: Any) -> Any:
     return text
 
 
-def write_csv_table(table: Iterable[list[Any]], target: IO[bytes]) -> int:
+def write_csv_table(table: Iterable[Sequence[Any]], target: IO[bytes]) -> int:
     """Write a header and rows as CSV (UTF-8 BOM, text quoted, neutralised); returns data rows.
 
     Every text cell is quoted, so a line break inside one (CR too) never splits the row.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs on a fresh Debian machine, then runs all of it:
-# lint, unit and integration tests against the sandbox, AppTest and real-Chromium browser tests.
+# lint, type checks, unit and integration tests against the sandbox, AppTest and real-Chromium browser tests.
 # Extra arguments go to pytest (e.g. `bash scripts/test.sh -k client`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,4 +20,5 @@ if [ -z "${VIRTUAL_ENV:-}" ] && [ -x .venv/bin/python ]; then PYTHON=.venv/bin/p
 
 "$PYTHON" -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 "$PYTHON" -m ruff check .
+"$PYTHON" -m mypy atlas_core ui
 "$PYTHON" -m pytest "$@"

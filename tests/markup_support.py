@@ -65,7 +65,9 @@ def fill_ledger(folder: Path, atlas: SandboxServer, beacon_url: str) -> Path:
     name = SHEET_NAME.replace("BEACON", beacon_url)
     lines = ["document_id,file_url"]
     for i in range(DOCUMENTS):
-        url = f"https://files.example.com/kyc/{'unreadable' if i % 2 else 'pan'}-{i}.jpg"
+        # Half extracted; of the failures, some to fix (unreadable), some a retry may help (timeout).
+        kind = "pan" if i % 2 == 0 else ("unreadable" if i % 4 == 1 else "timeout")
+        url = f"https://files.example.com/kyc/{kind}-{i}.jpg"
         lines.append(f"MK{i}-![i]({beacon_url}),{url}")
     db_path = folder / "atlas.db"
     settings = Settings(db_path=str(db_path), chunk_size=2).with_base_url(

@@ -102,9 +102,22 @@ def test_retry_failed_sends_a_second_attempt(env, tmp_path, capsys, sandbox):
     submit(capsys, sheet(tmp_path, ["A1", "F1", "F2"]))
     sandbox.advance(60)
     cli(capsys, "refresh")
-    code, out, _ = cli(capsys, "retry-failed", "--upload", "1")
+    code, out, _ = cli(capsys, "retry-failed", "--upload", "1", "--all")
     assert code == exitcodes.OK and out.startswith("2 failed document(s)")
     assert sandbox.accept_counts() == {"A1": 1, "F1": 2, "F2": 2}
+
+
+def test_retry_failed_sends_only_what_a_retry_may_help(env, tmp_path, capsys, sandbox):
+    path = sheet(tmp_path, ["A1", "F1"])  # F1: an unreadable image, to be fixed, not retried
+    with path.open("a", newline="") as handle:
+        csv.writer(handle).writerow(["T1", "https://docs.test/timeout/T1.jpg"])  # Atlas timed out
+    submit(capsys, path)
+    sandbox.advance(60)
+    cli(capsys, "refresh")
+    code, out, _ = cli(capsys, "retry-failed", "--upload", "1")
+    assert code == exitcodes.OK and out.startswith("1 failed document(s) of upload 1 queued again")
+    assert "1 left as they are: their file or link needs fixing" in out
+    assert sandbox.accept_counts() == {"A1": 1, "F1": 1, "T1": 2}
 
 
 def test_an_uncertain_send_exits_incomplete_until_the_user_decides(env, tmp_path, capsys, sandbox):

@@ -98,7 +98,7 @@ def test_ids_tried_in_the_sandbox_are_not_duplicates_on_real_atlas(after_trial, 
                                                                   tmp_path):
     with open_runtime(real_settings) as runtime:
         assert runtime.target == normalise_base_url(real.url)
-        assert runtime.ledger.known_ids(TRIAL_IDS) == []
+        assert list(runtime.ledger.known_ids(TRIAL_IDS)) == []
         planned = plan(runtime, write_sheet(tmp_path / "trial.csv", TRIAL_IDS))
         assert planned.duplicate_ids == () and planned.to_send == len(TRIAL_IDS)
         assert planned.same_file_uploads == ()  # the trial's copy of the file is not "this file again"
@@ -231,9 +231,9 @@ def test_unknown_work_is_every_real_atlass_and_never_the_sandboxs(tmp_path, real
                        [RowRecord(2, "U1", "https://docs.test/ok/U1.jpg", True)], chunk_size=3)
     assert bare.list_uploads()[0][0]["target"] == UNKNOWN_TARGET
     with open_runtime(trial_settings, sandbox_behaviour=FAST) as trial:
-        assert send(trial).chunks_sent == 0 and trial.ledger.known_ids(["U1"]) == []
+        assert send(trial).chunks_sent == 0 and list(trial.ledger.known_ids(["U1"])) == []
     with open_runtime(real_settings) as runtime:
-        assert runtime.ledger.known_ids(["U1"]) == ["U1"]
+        assert list(runtime.ledger.known_ids(["U1"])) == ["U1"]
         summary = send(runtime)
         assert summary.documents_sent == 1
         (batch_id,) = summary.batches
@@ -257,7 +257,7 @@ def test_an_updated_ledger_places_the_trial_by_the_sandbox_journal_and_keeps_rea
                     {"BATCH-SBX": trial_batch, "BATCH-REAL": real_batch})
     with open_runtime(real_settings) as runtime:
         assert runtime.ledger.batch(trial_batch)["target"] == SANDBOX_TARGET
-        assert runtime.ledger.known_ids(["S1", "R1", "Q1"]) == ["Q1", "R1"]
+        assert list(runtime.ledger.known_ids(["S1", "R1", "Q1"])) == ["Q1", "R1"]
         refresh_batches(runtime.ledger, runtime.client, force=True)
         assert runtime.ledger.batch(real_batch)["state"] == S.COMPLETE
         assert runtime.ledger.batch(trial_batch)["state"] == S.PROCESSING

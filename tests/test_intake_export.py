@@ -30,7 +30,9 @@ def test_csv_export_round_trips_and_explains_each_row(report):
     data = report.problems_file("csv")
     assert data.startswith("\ufeff".encode())  # Excel needs the BOM to read UTF-8
     again = read_spreadsheet(data, filename="fixed.csv")
-    assert again.columns == ["reference", "url", "expected_code", "problems"]
+    assert again.columns == ["row", "reference", "url", "expected_code", "problems"]
+    # Every row of the corpus has a problem, so the order is the sheet's own.
+    assert again.frame["row"].tolist() == [str(n) for n in report.sheet.row_numbers]
     assert again.frame["url"].tolist() == report.sheet.frame["url"].tolist()
     assert again.frame["reference"].tolist() == report.sheet.frame["reference"].tolist()
     for expected, problems in zip(
@@ -62,11 +64,12 @@ def test_xlsx_export_keeps_every_value_and_never_runs_formulas():
     sheet = book.active
     rows = list(sheet.iter_rows(min_row=2))
     # Byte-identical, not prefixed with a quote; only the CR, which XML cannot keep, is escaped.
-    assert [r[1].value for r in rows] == RISKY[:-1] + ["\\x0dx"]
+    assert [r[2].value for r in rows] == RISKY[:-1] + ["\\x0dx"]
     for row in rows:
-        assert row[1].data_type == "s"  # a string cell, never a formula
-    assert [r[1].quotePrefix for r in rows] == [True] * 5 + [False]  # Excel keeps them text on edit
+        assert row[2].data_type == "s"  # a string cell, never a formula
+    assert [r[2].quotePrefix for r in rows] == [True] * 5 + [False]  # Excel keeps them text on edit
     assert [c.value for c in next(sheet.iter_rows(max_row=1))] == [
+        "row",
         "document_id",
         "file_url",
         "problems",
@@ -77,15 +80,15 @@ def test_xlsx_export_survives_characters_xml_cannot_hold():
     data = b'document_id,file_url\n"a\x01b",https://x.example/1.jpg\n'
     report = validate_sheet(read_spreadsheet(data, filename="ctl.csv"), now=NOW)
     sheet = openpyxl.load_workbook(io.BytesIO(report.problems_file("xlsx"))).active
-    assert sheet["A2"].value == "a\\x01b"
-    assert "ID_CONTROL_CHARS" in sheet["C2"].value
+    assert sheet["B2"].value == "a\\x01b"
+    assert "ID_CONTROL_CHARS" in sheet["D2"].value
 
 
 def test_a_column_named_problems_is_not_overwritten():
     data = b"id,url,problems\n1,https://x.example/1.jpg,mine\n"
     report = validate_sheet(read_spreadsheet(data, filename="p.csv"), now=NOW)
     again = read_spreadsheet(report.problems_file("csv"), filename="again.csv")
-    assert again.columns == ["id", "url", "problems", "_problems"]
+    assert again.columns == ["row", "id", "url", "problems", "_problems"]
     assert again.frame["problems"].tolist() == ["mine"]
 
 

@@ -105,3 +105,69 @@ def test_missing_override_lists_columns(url, ident):
 def test_same_column_for_both_is_refused():
     with pytest.raises(IntakeError, match="both"):
         resolve_columns(frame(link=LINKS, id=["1", "2", "3"]), url_column="link", id_column="link")
+
+
+# Issue 12: the ID column was guessed wrong, silently.
+
+
+def test_a_reference_header_wins_over_a_serial_number_before_it():
+    f = frame(
+        **{
+            "Sr No": ["1", "2", "3", "4"],
+            "Applicant Ref": ["AP-77", "AP-12", "AP-90", "AP-31"],
+            "KYC Doc Link": [*LINKS, "https://x.example/4.jpg"],
+            "Branch": ["Pune", "Pune", "Nagpur", "Pune"],
+        }
+    )
+    mapping = detect_columns(f)
+    assert (mapping.id_column, mapping.id_found_by) == ("Applicant Ref", "name")
+    assert (mapping.url_column, mapping.url_found_by) == ("KYC Doc Link", "name")
+    assert not mapping.guessed
+    assert "Applicant Ref" in mapping.id_reason
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Ref", "Ref No", "REF_NO", "App No", "app-no", "APPNO", "Application ID", "application.id",
+     "Loan ID", "LoanID", "loan_id", "Customer ID", "CUSTOMER-ID", "Lead ID", "leadId", "App #"],
+)  # fmt: skip
+def test_reference_headers_are_matched_by_their_words(header):
+    f = frame(serial=["1", "2", "3"], **{header: ["Q-9", "Q-3", "Q-5"]}, link=LINKS)
+    mapping = detect_columns(f)
+    assert (mapping.id_column, mapping.id_found_by) == (header, "name")
+
+
+@pytest.mark.parametrize("header", ["Sr No", "Sl. No.", "Mobile No", "Branch ID", "PAN No"])
+def test_headers_that_are_not_document_ids_are_not_taken_by_name(header):
+    f = frame(**{header: ["11", "12", "13"]}, link=LINKS)
+    assert detect_columns(f).id_found_by == "content"
+
+
+def test_a_serial_number_is_ranked_last_and_then_needs_confirming():
+    f = frame(**{"Sr No": ["1", "2", "3"], "Code": ["K7", "K2", "K9"], "Link": LINKS})
+    assert detect_columns(f).id_column == "Code"
+    only_serial = frame(**{"Sr No": ["1", "2", "3"], "Link": LINKS})
+    mapping = detect_columns(only_serial)
+    assert (mapping.id_column, mapping.id_found_by, mapping.guessed) == ("Sr No", "content", True)
+    assert "serial number" in mapping.id_reason
+
+
+def test_zero_padded_running_ids_are_not_a_serial_number():
+    f = frame(notes=["a", "a", "b"], doc=["0001", "0002", "0003"], link=LINKS)
+    assert detect_columns(f).id_column == "doc"
+    assert "serial" not in detect_columns(f).id_reason
+
+
+def test_a_column_chosen_by_the_user_is_not_a_guess():
+    f = frame(**{"Sr No": ["1", "2", "3"], "where": LINKS})
+    mapping = resolve_columns(f, url_column="where", id_column="Sr No")
+    assert (mapping.url_found_by, mapping.id_found_by, mapping.guessed) == (
+        "override",
+        "override",
+        False,
+    )
+    assert mapping.to_dict()["id"] == {
+        "column": "Sr No",
+        "found_by": "override",
+        "why": "you chose it",
+    }

@@ -56,9 +56,10 @@ def plan_for(ledger, tmp_path, ids, **options):
 def test_the_ledger_records_the_plan_as_decided(ledger, tmp_path):
     ledger.record_upload(UploadRecord("old.csv", "POC_CDL"), rows_of("P1"), chunk_size=10)
     plan = plan_for(ledger, tmp_path, ["P0", "P1", "P2", "P3", "P0"], pilot=1)
-    assert plan.dispositions == (X, D, Q, H, X)  # intake finds an ID twice in a sheet invalid
+    # An exact repeat (same ID, same link) is sent once: the first copy, never the second.
+    assert plan.dispositions == (Q, D, H, H, D)
     queued = queue_upload(ledger, plan)
-    assert (queued.queued, queued.held, queued.skipped_ids) == (1, 1, ("P1",))
+    assert (queued.queued, queued.held, queued.skipped_ids) == (1, 2, ("P1", "P0"))
     recorded = [r["disposition"] for r in ledger.iter_upload_rows(queued.upload_id)]
     assert tuple(recorded) == plan.dispositions
 
@@ -71,7 +72,7 @@ def test_an_id_submitted_since_planning_refuses_the_plan_and_records_nothing(led
     with pytest.raises(LedgerError, match="submitted since it was checked"):
         queue_upload(ledger, plan)
     assert ledger.list_uploads()[1] == 1  # only the other upload
-    assert ledger.known_ids(["P0", "P2"]) == []
+    assert list(ledger.known_ids(["P0", "P2"])) == []
 
 
 def test_a_forced_plan_is_recorded_even_when_an_id_was_submitted_since(ledger, tmp_path):

@@ -67,11 +67,11 @@ def test_unknown_work_belongs_to_every_real_atlas_and_never_to_the_sandbox(tmp_p
     path = previous_ledger(tmp_path / "atlas.db")
     Ledger(path).close()
     real = Ledger(path, target="https://api.atlas.example")
-    assert real.known_ids(["S1", "R1", "Q1"]) == ["Q1", "R1", "S1"]
+    assert list(real.known_ids(["S1", "R1", "Q1"])) == ["Q1", "R1", "S1"]
     assert sorted(real.due_batches()) == ["BATCH-REAL", "BATCH-SBX"]
     assert real.queued_work()["queued"] == 1
     sandbox = Ledger(path, target=SANDBOX_TARGET)
-    assert sandbox.known_ids(["S1", "R1", "Q1"]) == []
+    assert list(sandbox.known_ids(["S1", "R1", "Q1"])) == []
     assert sandbox.due_batches() == [] and sandbox.queued_work()["queued"] == 0
     assert sandbox.claim_chunk("w") is None
     assert sandbox.list_uploads() == ([], 0)
@@ -87,7 +87,7 @@ def test_placing_the_sandboxs_batches_moves_their_uploads_and_chunks(tmp_path):
     assert ledger.batch("BATCH-SBX")["target"] == SANDBOX_TARGET
     assert ledger.place_sandbox_batches(["BATCH-SBX"]) == 0  # done once
     real = Ledger(ledger.path, target="https://api.atlas.example")
-    assert real.due_batches() == ["BATCH-REAL"] and real.known_ids(["S1", "R1"]) == ["R1"]
+    assert real.due_batches() == ["BATCH-REAL"] and list(real.known_ids(["S1", "R1"])) == ["R1"]
 
 
 @pytest.mark.parametrize("target", [None, "https://api.atlas.example", SANDBOX_TARGET])

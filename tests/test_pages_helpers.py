@@ -22,10 +22,11 @@ def report():
 
 def test_problem_rows_lists_each_row_in_error_once_with_its_reasons(report):
     rows = sheet_fixes.problem_rows(report)
-    assert list(rows[sheet_fixes.ROW]) == [3, 4]
+    assert list(rows[sheet_fixes.ROW]) == ["3", "4"]
     assert list(rows["document_id"]) == ["A2", ""]
-    assert "URL_NOT_HTTP" in rows[sheet_fixes.PROBLEMS].iloc[0]
-    assert "ID_MISSING" in rows[sheet_fixes.PROBLEMS].iloc[1]
+    assert "not a web link" in rows[sheet_fixes.PROBLEMS].iloc[0]
+    assert "ID is empty" in rows[sheet_fixes.PROBLEMS].iloc[1]
+    assert list(rows[sheet_fixes.KIND]) == ["Not a web link", "No document ID"]
 
 
 def test_edits_become_fixes_that_revalidate_clean(report):

@@ -116,7 +116,7 @@ def test_batches_page_shows_atlas_markup_as_text(tmp_path, monkeypatch, atlas):
     # The uncertain request's error (Atlas's 500 body), the file name, and the batch table.
     assert any("Atlas answered 500" in body for body in shown), shown
     assert any(body.startswith("**Upload 1**") for body in shown), shown
-    batches = at.dataframe[0].value
+    batches = at.dataframe[-1].value  # the batches table (failure reasons come first)
     assert batches["Batch"].str.contains("![b](", regex=False).all()  # the id as a text cell
 
 

@@ -15,8 +15,10 @@ from typing import Any
 import streamlit as st
 
 from atlas_core.engine import cancel_upload, resolve_uncertain, retry_failed, submit_held
+from atlas_core.ledger import Ledger
+from atlas_core.ledger.rows import UploadRow
 
-from . import auth, describe, state, untrusted
+from . import auth, describe, failure_view, state, untrusted
 from .errors import show_error
 from .runtime import wake_worker
 
@@ -53,23 +55,26 @@ def show_last_message() -> None:
     st.success(untrusted.text(message), icon=":material/check_circle:")  # may name a batch id
 
 
-def upload_actions(ledger: Any, upload: dict[str, Any]) -> None:
+def upload_actions(ledger: Ledger, upload: UploadRow) -> None:
     """The buttons that apply to one upload, only those that would do something."""
     upload_id = int(upload["id"])
     buttons = []
-    if upload.get("failed"):
+    # Retry offers only the failures a retry may help; those whose file or link needs fixing
+    # fail the same way again (failure_view offers their file instead).
+    retriable = failure_view.retriable_count(failure_view.reasons(ledger, upload))
+    if retriable:
         buttons.append(
             (
-                f"Retry {upload['failed']:,} failed",
+                f"Retry {retriable:,} that may work now",
                 f"retry_{upload_id}",
                 "retrying the failed documents",
-                lambda: retry_failed(ledger, upload_id=upload_id),
+                lambda: retry_failed(ledger, upload_id=upload_id, retriable_only=True),
             )
         )
     if upload.get("rows_held"):
         buttons.append(
             (
-                f"Send {upload['rows_held']:,} held rows",
+                f"Send the rest ({upload['rows_held']:,} held rows)",
                 f"send_held_{upload_id}",
                 "sending the held rows",
                 lambda: submit_held(ledger, upload_id),
@@ -93,7 +98,7 @@ def upload_actions(ledger: Any, upload: dict[str, Any]) -> None:
             _run(doing, action)
 
 
-def uncertain_chunks(ledger: Any, upload_id: int) -> None:
+def uncertain_chunks(ledger: Ledger, upload_id: int) -> None:
     """Each uncertain request of an upload with the risk explained and Resend / Drop buttons."""
     chunks = ledger.chunks_in_state("uncertain", upload_id=upload_id)
     if not chunks:

@@ -41,7 +41,9 @@ def require_sign_in() -> None:
         st.stop()
     allowed = allow_list()
     email = st.user.get("email")
-    if not allowed.allows(str(email) if email else None, verified=st.user.get("email_verified")):
+    verified = st.user.get("email_verified")  # a claim of the provider's: only a bool says anything
+    if not allowed.allows(str(email) if email else None,
+                          verified=verified if isinstance(verified, bool) else None):
         _refuse(str(email) if email else None)
     if not allowed.configured:
         _warn_if_exposed(NO_ALLOW_LIST)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import altair as alt
 import pandas as pd
+
+from atlas_core.ledger.rows import FieldConfidence, FinishedBucket, TypeStateCount
 
 STATE_COLOURS = {"extracted": "#2e7d32", "failed": "#c62828"}
 
 
 def finished_frame(
-    rows: list[dict[str, Any]], *, since: float, bucket_seconds: float, now: float | None = None
+    rows: list[FinishedBucket], *, since: float, bucket_seconds: float, now: float | None = None
 ) -> pd.DataFrame:
     """Finished documents per bucket from ``since`` to now, with empty buckets as zeros."""
     now = time.time() if now is None else now
@@ -51,7 +52,7 @@ def finished_chart(frame: pd.DataFrame) -> alt.Chart:
     )
 
 
-def type_state_chart(rows: list[dict[str, Any]]) -> alt.Chart:
+def type_state_chart(rows: list[TypeStateCount]) -> alt.Chart:
     """Documents per document type, coloured by state."""
     frame = pd.DataFrame(rows, columns=["document_type", "state", "documents"]).fillna(
         {"document_type": "(unknown)"}
@@ -70,7 +71,9 @@ def type_state_chart(rows: list[dict[str, Any]]) -> alt.Chart:
     )
 
 
-def confidence_chart(summary: list[dict[str, Any]], threshold: float) -> alt.LayerChart:
+def confidence_chart(
+    summary: list[FieldConfidence], threshold: float
+) -> alt.LayerChart | alt.FacetChart:
     """Per field, how many values fall in each confidence band, with the review threshold marked."""
     records = []
     for item in summary:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from atlas_core.errors import AtlasError
 
-from . import auth, describe
+from . import auth, outage
 from .errors import show_error
 from .runtime import handle
+
+if TYPE_CHECKING:
+    from atlas_core.engine.worker import Worker
 
 
 def render_frame() -> bool:
@@ -25,12 +30,7 @@ def render_frame() -> bool:
     settings = current.runtime.settings
     sandbox = current.runtime.sandbox is not None
     with st.sidebar:
-        if sandbox:
-            st.warning("**Sandbox**: simulated Atlas, test data only.", icon=":material/science:")
-        else:
-            st.success(
-                f"Atlas: `{describe.safe_url(settings.base_url)}`", icon=":material/cloud_done:"
-            )
+        outage.sidebar_box(settings.base_url, outage.atlas_health(current.worker), sandbox=sandbox)
         st.text(worker_status(current.worker))  # plain text: the reason may quote Atlas
         email = auth.signed_in_email()
         if email:
@@ -46,6 +46,6 @@ def render_frame() -> bool:
     return True
 
 
-def worker_status(worker: object) -> str:
+def worker_status(worker: Worker) -> str:
     """One line on the background worker, for the sidebar."""
     return worker.status().describe()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from atlas_core.config import Settings
 from atlas_core.errors import redact
+from atlas_core.ledger.rows import BatchOverview, UploadRow
 
 
 def duration(seconds: float | None) -> str:
@@ -124,18 +125,22 @@ BATCH_STATES = {
 }
 
 
-STATE_COLOURS = {
+# The colours st.badge takes.
+BadgeColour = Literal["red", "orange", "yellow", "blue", "green", "violet", "gray", "grey", "primary"]
+
+STATE_COLOURS: dict[str, BadgeColour] = {
     "Needs a decision": "red",
     "Stalled": "red",
     "Sending": "blue",
     "Processing": "blue",
     "Complete with failures": "orange",
+    "Pilot done": "violet",
     "Cancelled": "gray",
     "Complete": "green",
 }
 
 
-def upload_state(row: dict[str, Any], *, stalled: bool = False) -> str:
+def upload_state(row: UploadRow, *, stalled: bool = False) -> str:
     """An upload's state in words, from its document counts (and whether a batch is stalled)."""
     if row.get("uncertain_chunks") or row.get("uncertain"):
         return "Needs a decision"
@@ -145,6 +150,8 @@ def upload_state(row: dict[str, Any], *, stalled: bool = False) -> str:
         return "Sending"
     if row.get("submitted"):
         return "Processing"
+    if row.get("rows_held"):  # the pilot's documents are all back; the rest waits for a person
+        return "Pilot done"
     if row.get("failed") or row.get("rejected"):
         return "Complete with failures"
     if row.get("cancelled") and not row.get("extracted"):
@@ -152,7 +159,7 @@ def upload_state(row: dict[str, Any], *, stalled: bool = False) -> str:
     return "Complete"
 
 
-def batch_rows(batches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def batch_rows(batches: list[BatchOverview]) -> list[dict[str, Any]]:
     """Batches as table rows for people: state in words, progress as a fraction, ages as text."""
     out = []
     for b in batches:
@@ -175,3 +182,14 @@ def batch_rows(batches: list[dict[str, Any]]) -> list[dict[str, Any]]:
         )
     return out
 
+
+
+def pilot_sentence(row: UploadRow) -> str | None:
+    """'Pilot done: 4,776 rows held; send the rest' once a pilot's documents are all back, or
+    while it runs 'Pilot: 4,776 rows held until it is done'; None for an upload with no held rows."""
+    held = int(row.get("rows_held") or 0)
+    if not held:
+        return None
+    if upload_state(row) == "Pilot done":
+        return f"Pilot done: {held:,} rows held; send the rest"
+    return f"Pilot running: {held:,} rows held until it is done"

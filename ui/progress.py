@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import streamlit as st
 
+from atlas_core.ledger import Ledger
 from atlas_core.ledger import states as S
+from atlas_core.ledger.rows import UploadRow
 
 from . import describe, untrusted
 
@@ -21,22 +21,31 @@ STATE_LABELS = {
 }
 
 
-def counts_sentence(row: dict[str, Any]) -> str:
+def counts_sentence(row: UploadRow) -> str:
     """'120 documents: 100 extracted, 15 failed, 5 with Atlas' (states with zero left out)."""
-    parts = [f"{int(row.get(s) or 0):,} {label}" for s, label in STATE_LABELS.items() if row.get(s)]
+    parts = [f"{n:,} {label}" for s, label in STATE_LABELS.items() if (n := _count(row, s))]
     total = int(row.get("documents") or 0)
     return f"{total:,} documents" + (": " + ", ".join(parts) if parts else "")
 
 
-def is_finished(row: dict[str, Any]) -> bool:
+def _count(row: UploadRow, state: str) -> int:
+    # A state's count, looked up by name: the row holds one per document state.
+    value = row.get(state)
+    return int(value) if isinstance(value, int | float) else 0
+
+
+def is_finished(row: UploadRow) -> bool:
     """True when nothing of the upload is waiting to be sent or waiting for Atlas."""
     return not any(row.get(s) for s in (S.QUEUED, S.SUBMITTED, S.UNCERTAIN))
 
 
-def upload_progress(row: dict[str, Any], *, named: bool = True) -> None:
+def upload_progress(row: UploadRow, *, named: bool = True) -> None:
     """A progress bar for one upload with its counts and age (named: with its id and file)."""
     progress = float(row.get("progress") or 0.0)
     label = f"{progress:.0%} finished"
+    pilot = describe.pilot_sentence(row)
+    if pilot is not None and pilot.startswith("Pilot done"):
+        label = pilot  # not "100% finished": most of the sheet is still to send
     if named:
         label = f"Upload {row['id']} · {untrusted.text(row.get('file_name') or 'upload')} · {label}"
     st.progress(min(max(progress, 0.0), 1.0), text=label)
@@ -48,7 +57,7 @@ def state_badge(label: str) -> None:
     st.badge(label, color=describe.STATE_COLOURS.get(label, "gray"))
 
 
-def upload_unfinished(ledger: Any, upload_id: int) -> bool:
+def upload_unfinished(ledger: Ledger, upload_id: int) -> bool:
     """True while the upload has documents waiting to be sent or waiting for Atlas."""
     row = ledger.upload(upload_id)
     return row is not None and not is_finished(row)

@@ -5,12 +5,20 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import streamlit as st
 
 from atlas_core.errors import AtlasError
+from atlas_core.ledger import Ledger
+from atlas_core.ledger.rows import (
+    DocumentDetail,
+    DocumentListed,
+    FieldConfidence,
+    TypeStateCount,
+    UploadRow,
+)
 from atlas_core.results import (
     documents_frame,
     export_documents,
@@ -19,6 +27,9 @@ from atlas_core.results import (
     reconcile,
 )
 from atlas_core.results.flatten import CONFIDENCE_SUFFIX
+
+if TYPE_CHECKING:  # pandas' Styler (and jinja2) load when a table is styled
+    from pandas.io.formats.style import Styler
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +42,9 @@ ALL = "All"
 
 @st.cache_data(ttl=AGGREGATE_TTL, show_spinner=False)
 def confidence_summary(
-    _ledger: Any, db_path: str, upload_id: int | None, document_type: str | None,
+    _ledger: Ledger, db_path: str, upload_id: int | None, document_type: str | None,
     target: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[FieldConfidence]:
     """Per-field confidence histograms (20 bins) over the ledger's bounded sample, cached briefly.
 
     ``target`` only keys the cache: another Atlas's figures are never served from it.
@@ -43,13 +54,13 @@ def confidence_summary(
 
 @st.cache_data(ttl=AGGREGATE_TTL, show_spinner=False)
 def type_state_counts(
-    _ledger: Any, db_path: str, upload_id: int | None, target: str | None = None
-) -> list[dict[str, Any]]:
+    _ledger: Ledger, db_path: str, upload_id: int | None, target: str | None = None
+) -> list[TypeStateCount]:
     """Documents per (type, state), cached briefly (``target`` keys the cache, as above)."""
     return _ledger.counts_by_type_and_state(upload_id=upload_id)
 
 
-def upload_choices(ledger: Any, limit: int = 200) -> dict[str, int | None]:
+def upload_choices(ledger: Ledger, limit: int = 200) -> dict[str, int | None]:
     """'All uploads' plus the newest uploads: stable label -> upload id (None for all)."""
     uploads, _ = ledger.list_uploads(limit=limit)
     choices: dict[str, int | None] = {"All uploads": None}
@@ -59,18 +70,18 @@ def upload_choices(ledger: Any, limit: int = 200) -> dict[str, int | None]:
     return choices
 
 
-def batch_choices(ledger: Any, upload_id: int | None, limit: int = 200) -> list[str]:
+def batch_choices(ledger: Ledger, upload_id: int | None, limit: int = 200) -> list[str]:
     """'All' plus the batch ids of an upload (or the newest batches)."""
     batches, _ = ledger.batches_overview(upload_id=upload_id, limit=limit)
     return [ALL, *(b["batch_id"] for b in batches)]
 
 
-def type_choices(counts: list[dict[str, Any]]) -> list[str]:
+def type_choices(counts: list[TypeStateCount]) -> list[str]:
     """'All' plus the document types present."""
     return [ALL, *sorted({str(c["document_type"]) for c in counts if c.get("document_type")})]
 
 
-def documents_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+def documents_table(rows: list[DocumentListed]) -> pd.DataFrame:
     """The page's documents with every field flattened, as exported (formulas neutralised, since
     the table's own toolbar can download it as CSV)."""
     return documents_frame(rows, "wide", neutralise=True)
@@ -87,7 +98,7 @@ def column_order(frame: pd.DataFrame) -> list[str]:
     return first + [c for c in frame.columns if c not in first and c not in last] + last
 
 
-def highlight_low_confidence(frame: pd.DataFrame, threshold: float) -> Any:
+def highlight_low_confidence(frame: pd.DataFrame, threshold: float) -> Styler:
     """A Styler marking each field value (and its confidence) below the threshold."""
 
     def style(table: pd.DataFrame) -> pd.DataFrame:
@@ -113,14 +124,14 @@ def _two_places(value: Any) -> str:
     return f"{value:.2f}" if isinstance(value, int | float) else str(value)
 
 
-def fields_table(detail: dict[str, Any]) -> pd.DataFrame:
+def fields_table(detail: DocumentDetail) -> pd.DataFrame:
     """One document's fields, flattened as in the exports: name, value (as text) and confidence."""
     return pd.DataFrame(
         field_triples(detail.get("file_data")), columns=["Field", "Value", "Confidence"]
     )
 
 
-def highlight_low_rows(fields: pd.DataFrame, threshold: float) -> Any:
+def highlight_low_rows(fields: pd.DataFrame, threshold: float) -> Styler:
     """A Styler marking the fields whose confidence is below the threshold."""
 
     def style(row: pd.Series) -> list[str]:
@@ -149,10 +160,11 @@ _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def download_makers(
-    ledger: Any, upload: dict[str, Any] | None, batch_id: str | None
+    ledger: Ledger, upload: UploadRow | None, batch_id: str | None
 ) -> dict[str, tuple[str, str, Callable[[], bytes]]]:
     """Each download: key -> (label, file name, a function making its bytes on click)."""
     upload_id = int(upload["id"]) if upload else None
+    columns = (upload.get("columns") or None) if upload else None
     stem = f"upload-{upload_id}" if upload_id else "all-uploads"
     if batch_id:  # Atlas's id: only characters every file system and browser take as they are
         stem += "-" + (_UNSAFE_NAME.sub("_", batch_id).strip("._") or "batch")[:80]
@@ -191,7 +203,7 @@ def download_makers(
             lambda: failed_documents_file(
                 ledger.iter_upload_rows(upload_id),
                 ledger.iter_documents(upload_id=upload_id, include_superseded=True),
-                columns=upload.get("columns") or None,
+                columns=columns,
             ),
         )
     return {

@@ -11,7 +11,7 @@ import json
 import logging
 import os
 from dataclasses import astuple, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -20,6 +20,10 @@ from atlas_core.errors import ConfigError
 from atlas_core.sandbox import Behaviour
 
 from .settings import load_settings
+
+if TYPE_CHECKING:  # the engine is imported when the runtime is first opened
+    from atlas_core.engine.runtime import Runtime
+    from atlas_core.engine.worker import Worker
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +34,8 @@ SANDBOX_BEHAVIOUR_ENV = "ATLAS_SANDBOX_BEHAVIOUR"  # JSON object of sandbox Beha
 class Handle:
     """What the cache holds: the runtime and the worker started for it."""
 
-    runtime: Any
-    worker: Any
+    runtime: Runtime
+    worker: Worker
 
 
 def sandbox_behaviour() -> dict[str, Any] | None:
@@ -93,9 +97,14 @@ def handle() -> Handle:
     return current
 
 
-def runtime() -> Any:
+def runtime() -> Runtime:
     """The process-wide Runtime (ledger, client, sandbox and effective settings)."""
     return handle().runtime
+
+
+def worker() -> Any:
+    """The process-wide background worker (its status says whether Atlas answers)."""
+    return handle().worker
 
 
 def wake_worker() -> None:

@@ -10,6 +10,7 @@ that image, and a link would look like ours. Every value that comes from Atlas o
 from __future__ import annotations
 
 import re
+from typing import Protocol
 
 import streamlit as st
 
@@ -41,7 +42,13 @@ def text(value: object) -> str:
     return _AUTOLINK.sub(_JOINER, line)
 
 
-def caption(value: object, where: object = st) -> None:
+class _Captions(Protocol):
+    """Where a caption can go: the st module, a column, the sidebar."""
+
+    def caption(self, body: str) -> object: ...
+
+
+def caption(value: object, where: _Captions = st) -> None:
     """A caption holding only untrusted text (``where``: st, a column or the sidebar)."""
     where.caption(text(value))
 

@@ -9,41 +9,31 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from ..config import Settings
 from ..errors import AtlasError, ConfigError, PathError
 from ..ledger import Ledger
 from ..ledger import states as S
+from ..ledger.rows import BatchOverview, BatchRow
 from . import exitcodes, paths, validate
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the engine and tqdm are imported by the commands that use them
     from tqdm import tqdm
+
+    from ..engine.runtime import Runtime
+    from ..engine.submitting import SendSummary
 
 DEFAULT_MAX_WAIT = 600.0  # seconds `submit` waits out Atlas being busy before leaving work queued
 DEFAULT_REFRESH_TIMEOUT = 3600.0
 EXPORT_FORMATS = ("csv", "xlsx", "json")
 
 
-def _known_ids(settings: Settings) -> Any:
-    # `validate` warns about IDs already in the ledger, but never creates a ledger to do so.
-    # Only IDs sent to the Atlas these settings use count (a sandbox trial's do not).
-    from ..engine.runtime import target_for
-
-    if not Path(settings.db_path).exists():
-        return None
-    try:
-        return Ledger(settings.db_path, target=target_for(settings)).known_ids
-    except paths.OPENING_ERRORS as exc:
-        raise paths.ledger_unusable(settings.db_path, exc) from None
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the job commands."""
-    validate.known_ids_hook = _known_ids
     p = subparsers.add_parser("submit", help="validate a spreadsheet, record it and send its valid rows")
     p.add_argument("file", type=Path, help="the spreadsheet of file URLs and document IDs")
     p.add_argument("--product-type", required=True, help="the Atlas product type code")
@@ -85,10 +75,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--layout", choices=("wide", "long"), default="wide", help="wide: one row per document; long: one row per field (default wide)")
     p.set_defaults(handler=run_export)
 
-    p = subparsers.add_parser("retry-failed", help="send the failed documents again as a new attempt")
+    p = subparsers.add_parser("retry-failed", help="send again the failed documents a retry may help (timeouts, Atlas errors), as a new attempt")
     scope = p.add_mutually_exclusive_group(required=True)
     scope.add_argument("--upload", type=int, help="the failed documents of this upload")
     scope.add_argument("--batch", help="the failed documents of this batch")
+    p.add_argument("--all", action="store_true", dest="include_fixable",
+                   help="also the documents whose file or link needs fixing (Atlas could not "
+                        "download or read them: they usually fail the same way again)")
     p.set_defaults(handler=run_retry_failed)
 
     p = subparsers.add_parser("resolve-uncertain", help="resend or drop the documents of an uncertain request")
@@ -133,7 +126,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 @contextmanager
-def runtime_for(args: argparse.Namespace, *, ledger_only: bool = False) -> Iterator[Any]:
+def runtime_for(args: argparse.Namespace, *, ledger_only: bool = False) -> Iterator[Runtime]:
     """The runtime (``ledger_only``: no sandbox), saying on stderr when the sandbox stands in for Atlas."""
     from ..engine import open_runtime
 
@@ -156,8 +149,8 @@ def _bar(total: int, what: str) -> tqdm:
     return tqdm(total=total, unit=what, file=stream, disable=not stream.isatty(), leave=False)
 
 
-def _send(runtime: Any, *, upload_id: int | None, total: int, max_wait: float,
-          summary: Any = None) -> Any:
+def _send(runtime: Runtime, *, upload_id: int | None, total: int, max_wait: float,
+          summary: SendSummary | None = None) -> SendSummary:
     from ..engine import Heartbeat, WorkerIdentity, send_until_answered
     from ..engine.submitting import SendSummary
 
@@ -183,8 +176,8 @@ def _recover_orphans(ledger: Ledger) -> int:
     return sum(c["documents"] for c in ledger.chunks_in_state(S.UNCERTAIN) if c["id"] not in before)
 
 
-def _send_stopping(runtime: Any, *, upload_id: int | None, total: int,
-                   max_wait: float) -> tuple[Any, AtlasError | None]:
+def _send_stopping(runtime: Runtime, *, upload_id: int | None, total: int,
+                   max_wait: float) -> tuple[SendSummary, AtlasError | None]:
     """Send as ``_send`` does; an error that stops the sending is returned with what was done."""
     from ..engine.submitting import SendSummary
 
@@ -196,7 +189,7 @@ def _send_stopping(runtime: Any, *, upload_id: int | None, total: int,
     return summary, None
 
 
-def _why_stopped(counts: dict[str, Any], summary: Any, stopped: AtlasError | None) -> str | None:
+def _why_stopped(counts: SendCounts, summary: SendSummary, stopped: AtlasError | None) -> str | None:
     """The last line: why work was left queued, in plain words, and what to do next."""
     left = counts["left_queued_chunks"]
     rest = (f"{left} request(s) stay queued, nothing is lost: `python -m atlas_core resume` "
@@ -209,20 +202,30 @@ def _why_stopped(counts: dict[str, Any], summary: Any, stopped: AtlasError | Non
     return None
 
 
-def _send_outcome(runtime: Any, upload_id: int | None, summary: Any) -> tuple[dict[str, Any], int]:
+class SendCounts(TypedDict):
+    """What a sending command did, as printed (and as its --json object holds it)."""
+
+    submitted: int
+    uncertain: int
+    rejected: int
+    left_queued_chunks: int
+    batches: list[str]
+
+
+def _send_outcome(runtime: Runtime, upload_id: int | None, summary: SendSummary) -> tuple[SendCounts, int]:
     ledger = runtime.ledger
     left = ledger.queued_work(upload_id=upload_id)["queued"]
-    counts = {"submitted": summary.documents_sent, "uncertain": summary.uncertain,
+    counts: SendCounts = {"submitted": summary.documents_sent, "uncertain": summary.uncertain,
               "rejected": summary.rejected, "left_queued_chunks": left,
               "batches": sorted(set(summary.batches))}
     upload = ledger.upload(upload_id) if upload_id is not None else None
     if upload is not None:
         # From the ledger, not this process's tally: a worker may have sent some chunks of it.
-        counts.update(
-            submitted=upload["submitted"] + upload["extracted"] + upload["failed"],
-            uncertain=upload["uncertain"], rejected=upload["rejected"],
-            batches=sorted(b["batch_id"] for b in _all_batches(ledger, upload_id, 0.0)),
-        )
+        counts.update({
+            "submitted": upload["submitted"] + upload["extracted"] + upload["failed"],
+            "uncertain": upload["uncertain"], "rejected": upload["rejected"],
+            "batches": sorted(b["batch_id"] for b in _all_batches(ledger, upload_id, 0.0)),
+        })
     if left:
         code = exitcodes.UNAVAILABLE
     elif counts["uncertain"] or counts["rejected"]:
@@ -232,7 +235,7 @@ def _send_outcome(runtime: Any, upload_id: int | None, summary: Any) -> tuple[di
     return counts, code
 
 
-def _missing(runtime: Any, *, upload: int | None = None, batch: str | None = None,
+def _missing(runtime: Runtime, *, upload: int | None = None, batch: str | None = None,
              chunk: int | None = None) -> bool:
     """Say in one line on stderr when an upload, batch or request id is not in this ledger.
 
@@ -255,7 +258,7 @@ def _missing(runtime: Any, *, upload: int | None = None, batch: str | None = Non
     return True
 
 
-def _print(payload: dict[str, Any], as_json: bool, sentence: str) -> None:
+def _print(payload: Mapping[str, object], as_json: bool, sentence: str) -> None:
     if as_json:
         print(json.dumps(payload, ensure_ascii=False))
     else:
@@ -290,6 +293,8 @@ def run_submit(args: argparse.Namespace) -> int:
             print(f"warning: {len(plan.duplicate_ids)} document ID(s) were already submitted and are "
                   "skipped (use --force to send them again).", file=sys.stderr)
         queued = queue_upload(ledger, plan)
+        # The ledger holds the rows now: let the sheet go before the sending, which can be long.
+        del sheet, report, plan
         summary, stopped = _send_stopping(runtime, upload_id=queued.upload_id, total=queued.queued,
                                           max_wait=args.max_wait)
         counts, code = _send_outcome(runtime, queued.upload_id, summary)
@@ -358,8 +363,9 @@ def run_refresh(args: argparse.Namespace) -> int:
         return exitcodes.OK
 
 
-def _batch_counts(runtime: Any, batch_id: str | None) -> dict[str, dict[str, Any]]:
+def _batch_counts(runtime: Runtime, batch_id: str | None) -> dict[str, dict[str, Any]]:
     """Each batch's counts and state now (only ``batch_id`` when given), keyed by batch id."""
+    rows: Sequence[BatchRow | BatchOverview]
     if batch_id:
         batch = runtime.ledger.batch(batch_id)
         rows = [batch] if batch is not None else []
@@ -380,7 +386,7 @@ def _refresh_totals(before: dict[str, dict[str, Any]], after: dict[str, dict[str
             f"{failed:,} failed")
 
 
-def _other_targets_batch(runtime: Any, batch_id: str) -> str | None:
+def _other_targets_batch(runtime: Runtime, batch_id: str) -> str | None:
     # A batch id means something only to the Atlas that gave it: never ask another one.
     from ..ledger.targets import describe_target
 
@@ -403,8 +409,8 @@ def _undecided(ledger: Ledger) -> int:
     return len(ledger.chunks_in_state(S.UNCERTAIN)) + len(ledger.chunks_in_state(S.REJECTED))
 
 
-def _all_batches(ledger: Ledger, upload_id: int | None, stalled_after: float) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
+def _all_batches(ledger: Ledger, upload_id: int | None, stalled_after: float) -> list[BatchOverview]:
+    rows: list[BatchOverview] = []
     while True:
         page, total = ledger.batches_overview(upload_id=upload_id, limit=500, offset=len(rows),
                                               stalled_after=stalled_after)
@@ -483,7 +489,8 @@ def run_retry_failed(args: argparse.Namespace) -> int:
     with runtime_for(args) as runtime:
         if _missing(runtime, upload=args.upload, batch=args.batch):
             return exitcodes.UNREADABLE
-        result = retry_failed(runtime.ledger, upload_id=args.upload, batch_id=args.batch)
+        result = retry_failed(runtime.ledger, upload_id=args.upload, batch_id=args.batch,
+                              retriable_only=not args.include_fixable)
         print(result.message)
         if not result.documents:
             return exitcodes.OK

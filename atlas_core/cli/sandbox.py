@@ -96,7 +96,7 @@ def _stop_on_signals(stopping: threading.Event) -> dict[int, Any]:
     def stop(signum: int, frame: Any) -> None:
         stopping.set()
 
-    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, stop)}
+    previous: dict[int, Any] = {signal.SIGTERM: signal.signal(signal.SIGTERM, stop)}
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
         previous[signal.SIGINT] = signal.signal(signal.SIGINT, stop)
     return previous

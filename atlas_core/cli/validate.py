@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,12 +15,29 @@ from . import exitcodes, paths
 
 if TYPE_CHECKING:
     from ..intake import ValidationReport
+    from ..intake.rules import KnownIds
+
+    # Settings -> the callable that says which IDs the ledger already holds, or None (no ledger).
+    KnownIdsFor = Callable[[Settings], KnownIds | None]
 
 TABLE_ROWS = 20  # problems shown in the readable summary; --json and --problems-file have all
 
-# The engine room sets this to a function (settings -> known_ids callable, or None) so that
-# `validate` warns about IDs the ledger already holds; without it no ledger is opened.
-known_ids_hook: Callable[[Settings], Callable[[list[str]], Iterable[str]] | None] | None = None
+
+def ledger_known_ids(settings: Settings) -> KnownIds | None:
+    """The ledger's known-IDs lookup for these settings, or None when no ledger file exists yet.
+
+    `validate` warns about IDs already in the ledger, but never creates a ledger to do so. Only
+    IDs sent to the Atlas these settings use count (a sandbox trial's do not).
+    """
+    from ..engine.runtime import target_for
+    from ..ledger import Ledger
+
+    if not Path(settings.db_path).exists():
+        return None
+    try:
+        return Ledger(settings.db_path, target=target_for(settings)).known_ids
+    except paths.OPENING_ERRORS as exc:
+        raise paths.ledger_unusable(settings.db_path, exc) from None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -54,8 +71,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_validate)
 
 
-def run_validate(args: argparse.Namespace) -> int:
-    """Read, validate and print; IntakeError propagates to main (exit 2, reason on stderr)."""
+def run_validate(
+    args: argparse.Namespace, *, known_ids_for: KnownIdsFor = ledger_known_ids
+) -> int:
+    """Read, validate and print; IntakeError propagates to main (exit 2, reason on stderr).
+
+    ``known_ids_for`` finds the IDs already in the ledger (to warn about them): the ledger of
+    the settings by default.
+    """
     from ..intake import read_spreadsheet, validate_sheet  # pandas, calamine: only when validating
 
     settings = paths.settings_from_environment(os.environ)
@@ -68,7 +91,7 @@ def run_validate(args: argparse.Namespace) -> int:
         max_bytes=settings.max_file_mb * 1024 * 1024,
         max_rows=settings.max_rows,
     )
-    known_ids = known_ids_hook(settings) if known_ids_hook is not None else None
+    known_ids = known_ids_for(settings)
     report = validate_sheet(
         sheet, url_column=args.url_column, id_column=args.id_column, known_ids=known_ids
     )
@@ -115,6 +138,7 @@ def render_summary(report: ValidationReport) -> str:
         f"URLs in {report.url_column!r} ({report.mapping.url_found_by}), "
         f"IDs in {report.id_column!r} ({report.mapping.id_found_by}).",
         *(f"note: {n}" for n in sheet.notes),
+        *_guesses(report),
         f"{report.rows:,} rows: {report.valid:,} valid, {report.invalid:,} invalid, "
         f"{report.warnings:,} with warnings.",
     ]
@@ -137,6 +161,20 @@ def render_summary(report: ValidationReport) -> str:
     else:
         lines.append("No problems found.")
     return "\n".join(lines)
+
+
+def _guesses(report: ValidationReport) -> list[str]:
+    """A line per column guessed from its cells: say why, and how to name it instead."""
+    m = report.mapping
+    return [
+        f"note: the {what} column {column!r} was guessed from its cells ({why}); check it, or "
+        f"name the column with {option}."
+        for what, column, by, why, option in (
+            ("URL", m.url_column, m.url_found_by, m.url_reason, "--url-column"),
+            ("ID", m.id_column, m.id_found_by, m.id_reason, "--id-column"),
+        )
+        if by == "content"
+    ]
 
 
 def _clip(text: str, width: int) -> str:

@@ -208,7 +208,9 @@ class Transport:
         if isinstance(exc, _NOT_PREPARED):
             # requests refused to build the request (a header with a line break, say): nothing
             # left this process, and sending the same request again would fail the same way.
-            error = ConnectFailedError(f"{method} {path} was not sent to Atlas: {what}.", url=url)
+            error: TransportError = ConnectFailedError(
+                f"{method} {path} was not sent to Atlas: {what}.", url=url
+            )
             error.retry_safe = False
             return error
         if never_sent(exc):

@@ -18,13 +18,26 @@ class ActionResult:
 
 
 def retry_failed(ledger: Ledger, *, upload_id: int | None = None,
-                 batch_id: str | None = None) -> ActionResult:
-    """Queue the failed documents of an upload or a batch again, as attempt+1 in new chunks."""
-    docs, chunk_ids = ledger.retry_failed(upload_id=upload_id, batch_id=batch_id)
+                 batch_id: str | None = None, retriable_only: bool = False) -> ActionResult:
+    """Queue the failed documents of an upload or a batch again, as attempt+1 in new chunks.
+
+    ``retriable_only``: only those a retry may help (results.failures): a link Atlas could not
+    download fails the same way again, so those stay failed, ready to be fixed.
+    """
+    # Imported here: the results package loads the exporters, which other commands never need.
+    from ..results.failures import FIX, count_of, explain_failures, is_retriable
+
+    keep = is_retriable if retriable_only else None
+    docs, chunk_ids = ledger.retry_failed(upload_id=upload_id, batch_id=batch_id, keep=keep)
     ids = tuple(chunk_ids)
     where = f"upload {upload_id}" if upload_id is not None else f"batch {batch_id}"
     message = (f"{docs} failed document(s) of {where} queued again in {len(ids)} request(s)."
-               if docs else f"No failed documents in {where} to retry.")
+               if docs else f"No failed documents in {where} that a retry may help.")
+    if retriable_only and upload_id is not None:
+        to_fix = count_of(explain_failures(ledger.failure_reasons(upload_id)), FIX)
+        if to_fix:
+            message += (f" {to_fix:,} left as they are: their file or link needs fixing"
+                        " (the failed documents file lists them).")
     return ActionResult(docs, ids, message)
 
 

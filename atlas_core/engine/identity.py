@@ -100,7 +100,8 @@ def recover_orphans(
     host = socket.gethostname() if host is None else host
     orphans = []
     for chunk in ledger.sending_chunks():
-        if chunk["host"] is None:  # never registered: nobody can be sending it
+        # host and pid are NULL together (the claimer has no workers row): nobody can be sending it
+        if chunk["host"] is None or chunk["pid"] is None:
             gone = True
         elif chunk["stopped_at"] is not None:
             gone = True

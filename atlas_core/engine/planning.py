@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from ..ledger import Ledger, QueuedUpload, RowRecord, UploadRecord
 from ..ledger import states as S
 from ..ledger.dispositions import decide_rows
+
+if TYPE_CHECKING:  # intake (pandas) is loaded by whoever read the sheet, not by the engine
+    from ..intake import SheetData, ValidationReport
 
 
 @dataclass(frozen=True)
@@ -17,7 +25,7 @@ class UploadPlan:
     """What submitting a sheet would do, before anything is written: shown to the user first."""
 
     upload: UploadRecord
-    rows: tuple[RowRecord, ...]
+    rows: SheetRows  # made row by row while the ledger records them
     valid: int
     invalid: int
     duplicate_ids: tuple[str, ...]  # valid rows whose id was already submitted (skipped unless forced)
@@ -45,35 +53,103 @@ class UploadPlan:
         return text
 
 
+ROWS_AT_ONCE = 5_000  # rows turned into RowRecords per step: bounds what a step holds
+
+
 def _cell(value: Any) -> Any:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return value
 
 
-def rows_from_report(sheet: Any, report: Any) -> list[RowRecord]:
-    """Every row of the sheet as a RowRecord: valid or not, with its problems and original cells."""
-    problems: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for problem in getattr(report, "problems", ()):
-        problems[int(problem.row)].append(problem.to_dict())
-    valid = {int(v.row_number): v for v in report.valid_items()}
-    columns = [str(c) for c in sheet.frame.columns]
-    url_col, id_col = getattr(report, "url_column", None), getattr(report, "id_column", None)
-    records = []
-    for number, values in zip(sheet.row_numbers, sheet.frame.itertuples(index=False, name=None),
-                              strict=True):
-        number = int(number)
-        original = {c: _cell(v) for c, v in zip(columns, values, strict=True)}
-        item = valid.get(number)
-        records.append(RowRecord(
-            row_number=number,
-            document_id=item.document_id if item else _text(original.get(id_col)),
-            file_url=item.file_url if item else _text(original.get(url_col)),
-            valid=item is not None,
-            problems=tuple(problems.get(number, ())),
-            original=original,
-        ))
-    return records
+class SheetRows:
+    """Every row of a sheet as a RowRecord (valid or not, with its problems and original cells),
+    made one at a time as the ledger writes them.
+
+    A 200,000-row sheet is already held once as the frame; a tuple of RowRecords with a dict of
+    cells each would hold it a second time, in Python objects at several times the size.
+    Iterating again starts again from the first row.
+    """
+
+    def __init__(self, sheet: SheetData, report: ValidationReport) -> None:
+        self.sheet = sheet
+        self.report = report
+
+    def __len__(self) -> int:
+        return len(self.sheet.frame)
+
+    def _valid(self) -> np.ndarray:
+        numbers = np.asarray(self.sheet.row_numbers)
+        return np.isin(numbers, self.report.valid_frame()["row_number"].to_numpy())
+
+    def _column_at(self, name: str | None) -> int | None:
+        # A repeated name means the last column of that name, as a dict of the cells would.
+        where = {str(c): j for j, c in enumerate(self.sheet.frame.columns)}
+        return where.get(name) if name is not None else None
+
+    def heads(self) -> tuple[list[int], list[str | None], list[bool]]:
+        """Every row's number, document ID (text, None when empty) and validity, in order."""
+        frame = self.sheet.frame
+        id_at = self._column_at(self.report.id_column)
+        ids = _cells(frame.iloc[:, id_at].tolist()) if id_at is not None else [None] * len(frame)
+        ids = [i if i is None or type(i) is str else str(i) for i in ids]  # noqa: E721
+        return np.asarray(self.sheet.row_numbers).tolist(), ids, self._valid().tolist()
+
+    def __iter__(self) -> Iterator[RowRecord]:
+        sheet, report = self.sheet, self.report
+        problems: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for problem in report.problems:
+            problems[int(problem.row)].append(problem.to_dict())
+        numbers = np.asarray(sheet.row_numbers)
+        valid = self._valid()
+        frame = sheet.frame
+        columns = [str(c) for c in frame.columns]
+        url_at = self._column_at(report.url_column)
+        id_at = self._column_at(report.id_column)
+        keys = [encode_basestring(c) + ": " for c in columns]
+        # Column by column, a batch at a time: whole-column conversions and the C string encoder
+        # instead of a dict and a json.dumps per row (the same text json.dumps would write).
+        for start in range(0, len(frame), ROWS_AT_ONCE):
+            stop = min(start + ROWS_AT_ONCE, len(frame))
+            cells = [_cells(frame.iloc[start:stop, j].tolist()) for j in range(len(columns))]
+            encoded = [_encoded(key, column) for key, column in zip(keys, cells, strict=True)]
+            originals = (["{" + ", ".join(parts) + "}" for parts in zip(*encoded, strict=True)]
+                         if encoded else [None] * (stop - start))
+            ids = cells[id_at] if id_at is not None else [None] * (stop - start)
+            urls = cells[url_at] if url_at is not None else [None] * (stop - start)
+            # The ID and URL of a valid row are its cells exactly as read, as for any other row.
+            for number, ok, doc_id, url, original in zip(
+                numbers[start:stop].tolist(), valid[start:stop].tolist(), ids, urls, originals,
+                strict=True,
+            ):
+                yield RowRecord(
+                    row_number=number,
+                    document_id=doc_id if type(doc_id) is str else _text(doc_id),  # noqa: E721
+                    file_url=url if type(url) is str else _text(url),  # noqa: E721
+                    valid=ok,
+                    problems=tuple(problems.get(number, ())),
+                    original_json=original,
+                )
+
+
+def _cells(values: list[Any]) -> list[Any]:
+    """A column's cells, an empty one (None or NaN) as None."""
+    if all(type(v) is str for v in values):  # noqa: E721 - exactly str: the usual sheet, no copy
+        return values
+    return [_cell(v) for v in values]
+
+
+def _encoded(key: str, column: list[Any]) -> list[str]:
+    """``key: value`` as JSON for every cell of a column."""
+    if all(type(v) is str for v in column):  # noqa: E721
+        return [key + text for text in map(encode_basestring, column)]
+    return [key + _json(v) for v in column]
+
+
+def _json(value: Any) -> str:
+    if type(value) is str:  # noqa: E721
+        return encode_basestring(value)
+    return json.dumps(value, default=str, ensure_ascii=False)
 
 
 def _text(value: Any) -> str | None:
@@ -82,8 +158,8 @@ def _text(value: Any) -> str | None:
 
 def plan_upload(
     ledger: Ledger,
-    sheet: Any,
-    report: Any,
+    sheet: SheetData,
+    report: ValidationReport,
     *,
     product_type: str,
     chunk_size: int,
@@ -92,25 +168,27 @@ def plan_upload(
     submitted_by: str | None = None,
 ) -> UploadPlan:
     """Work out what submitting this sheet would do (duplicates, pilot, chunks) without writing."""
-    rows = tuple(rows_from_report(sheet, report))
-    valid_rows = [r for r in rows if r.valid]
-    known = set(ledger.known_ids([str(r.document_id) for r in valid_rows]))
-    dispositions = decide_rows(rows, known, pilot=pilot, force=force)
-    duplicates = [str(r.document_id) for r, d in zip(rows, dispositions, strict=True)
-                  if d == S.ROW_DUPLICATE]
+    rows = SheetRows(sheet, report)
+    numbers, ids, valid = rows.heads()
+    known = set(ledger.known_ids([str(i) for i, ok in zip(ids, valid, strict=True) if ok]))
+    # The rule needs each row's number, ID and validity only: no cells, no problems.
+    heads = (RowRecord(n, i, None, ok) for n, i, ok in zip(numbers, ids, valid, strict=True))
+    dispositions = decide_rows(heads, known, pilot=pilot, force=force)
+    duplicates = [str(i) for i, d in zip(ids, dispositions, strict=True) if d == S.ROW_DUPLICATE]
     to_send = dispositions.count(S.ROW_QUEUED)
+    valid_count = sum(valid)
     upload = UploadRecord(
         file_name=sheet.filename or "upload",
         product_type=product_type,
         content_hash=sheet.sha256,
         submitted_by=submitted_by,
-        url_column=getattr(report, "url_column", None),
-        id_column=getattr(report, "id_column", None),
+        url_column=report.url_column,
+        id_column=report.id_column,
         columns=tuple(str(c) for c in sheet.frame.columns),
     )
     same_file = tuple(u["id"] for u in ledger.uploads_with_hash(sheet.sha256)) if sheet.sha256 else ()
     return UploadPlan(
-        upload=upload, rows=rows, valid=len(valid_rows), invalid=len(rows) - len(valid_rows),
+        upload=upload, rows=rows, valid=valid_count, invalid=len(rows) - valid_count,
         duplicate_ids=tuple(duplicates), same_file_uploads=same_file, to_send=to_send,
         held=dispositions.count(S.ROW_HELD), chunks=math.ceil(to_send / chunk_size),
         chunk_size=chunk_size, pilot=pilot, force=force, dispositions=dispositions,

@@ -221,14 +221,14 @@ def refresh_batch(
     summary = summary if summary is not None else RefreshSummary()
     if not ledger.claim_poll(batch_id, force=force):
         return None
-    batch = ledger.batch(batch_id) or {}
+    batch = ledger.batch(batch_id)
     try:
         store, any_inferred = fetch_and_store(ledger, client, batch_id, concurrency=concurrency)
     except (AuthError, GoneError):
         ledger.record_poll_error(batch_id, None)
         raise
     except BadRequestError as exc:
-        young = now_ts() - (batch.get("created_at") or 0) < NOT_READY_GRACE
+        young = now_ts() - (batch["created_at"] if batch else 0) < NOT_READY_GRACE
         ledger.record_poll_error(batch_id, None if young else exc.message)
         if not young:
             summary.errors[batch_id] = exc.message
@@ -248,7 +248,7 @@ def refresh_batch(
         ledger.record_poll_error(batch_id, message)
         summary.errors[batch_id] = message
         return None
-    created_at = batch.get("created_at")
+    created_at = batch["created_at"] if batch else None
     now = now_ts()
     # A young batch with inferred failures stays open a while: a later answer may still win.
     young = created_at is not None and now - created_at < INFERRED_GRACE

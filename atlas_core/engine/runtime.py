@@ -16,6 +16,7 @@ from ..ledger.targets import SANDBOX_TARGET, describe_target, normalise_base_url
 
 if TYPE_CHECKING:
     from ..client import AtlasClient
+    from ..sandbox import SandboxServer  # loaded only when the sandbox runs
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,9 @@ log = logging.getLogger(__name__)
 class Runtime:
     """Effective settings, the ledger, a lazily built client and the sandbox it started, if any."""
 
-    def __init__(self, settings: Settings, ledger: Ledger, sandbox: Any = None) -> None:
+    def __init__(
+        self, settings: Settings, ledger: Ledger, sandbox: SandboxServer | None = None
+    ) -> None:
         self.settings = settings
         self.ledger = ledger
         self.sandbox = sandbox

@@ -211,7 +211,7 @@ def send_queued(
     concurrency: int = 4,
     backoff_base: float = 0.5,
     backoff_cap: float = 30.0,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,  # its answer is ignored (tqdm's update)
     stop: threading.Event | None = None,
     deadline: float | None = None,
 ) -> SendSummary:
@@ -268,7 +268,7 @@ def send_until_answered(
     backoff_base: float = 0.5,
     backoff_cap: float = 30.0,
     max_wait: float = 600.0,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,  # its answer is ignored (tqdm's update)
     sleep: Callable[[float], None] = time.sleep,
     total: SendSummary | None = None,
 ) -> SendSummary:

@@ -14,6 +14,14 @@ from dataclasses import dataclass
 from ..backoff import backoff_delay
 from ..errors import AtlasError, AuthError
 from ..ledger import now_ts
+from .health import (
+    OK,
+    PROBE_EVERY,
+    PROBE_EVERY_TROUBLED,
+    AtlasHealth,
+    probe_atlas,
+    probe_error,
+)
 from .identity import (
     HEARTBEAT_INTERVAL,
     Heartbeat,
@@ -50,11 +58,14 @@ class WorkerStatus:
     state: str = RUNNING  # running | paused (Atlas refused or is down) | restarting (a bug)
     reason: str | None = None  # why it is paused or restarting, one plain sentence
     next_try_at: float | None = None  # epoch seconds of the next cycle when paused or restarting
+    atlas: AtlasHealth | None = None  # the last token probe (None: not asked yet)
 
     def describe(self) -> str:
         """One plain line (no markup) on the worker, e.g. for the dashboard's sidebar."""
         if not self.alive:
             return "Background worker: stopped; it starts again when this page reloads."
+        if self.state == RUNNING and self.atlas is not None and self.atlas.troubled:
+            return "Background worker: running, waiting for Atlas; queued work is sent once it answers."
         if self.state == RUNNING:
             return "Background worker: running (work continues if you close this tab)."
         when = ""
@@ -84,7 +95,11 @@ class Worker:
         self._last_error: str | None = None
         self._force_refresh = False
         self._failures = 0  # cycles failed in a row, for the backoff
-        self._state, self._reason, self._next_try_at = RUNNING, None, None
+        self._reason: str | None = None
+        self._next_try_at: float | None = None
+        self._state = RUNNING
+        self._health: AtlasHealth | None = None
+        self._probe_due = 0.0  # time.monotonic() of the next token probe: at once on start
 
     def start(self) -> Worker:
         """Start the thread (idempotent, and starts a dead one again); returns self."""
@@ -134,7 +149,31 @@ class Worker:
         """A snapshot for the sidebar."""
         return WorkerStatus(self.alive, self.identity.worker_id, self._started_at,
                             self._last_cycle_at, self._cycles, self._sent, self._polled,
-                            self._last_error, self._state, self._reason, self._next_try_at)
+                            self._last_error, self._state, self._reason, self._next_try_at,
+                            self._health)
+
+    @property
+    def atlas(self) -> AtlasHealth | None:
+        """The last token probe, or None before the first."""
+        return self._health
+
+    def probe(self) -> AtlasHealth:
+        """Ask Atlas for a token now, keep the answer for the status (and the ledger), return it."""
+        settings = self.runtime.settings
+        health = probe_atlas(self.runtime.client, settings.connect_timeout + settings.read_timeout)
+        self._note_health(health)
+        return health
+
+    def _note_health(self, health: AtlasHealth) -> None:
+        self._health = health
+        every = PROBE_EVERY if health.ok else PROBE_EVERY_TROUBLED
+        self._probe_due = time.monotonic() + every
+        if health.troubled:  # the workers table keeps it for other processes (and the CLI)
+            try:
+                self.runtime.ledger.heartbeat(self.identity.worker_id,
+                                              error=f"{health.headline()}: {health.reason}")
+            except Exception:
+                log.warning("could not record Atlas's state", exc_info=True)
 
     def run_once(self, *, force_refresh: bool = False) -> tuple[SendSummary, RefreshSummary]:
         """One cycle: recover orphans, send what is queued, poll what is due."""
@@ -184,12 +223,22 @@ class Worker:
             self._wake.clear()
             force, self._force_refresh = self._force_refresh, False
             try:
-                self.run_once(force_refresh=force)
+                if time.monotonic() >= self._probe_due:
+                    self.probe()  # on start, then on a schedule: outages show while idle too
+                sent, _ = self.run_once(force_refresh=force)
                 wait = self._next_wait()
                 self._recovered()
+                if sent.chunks_sent and not sent.requeued:
+                    # Atlas just took requests: as good as a probe, and no token minted for it.
+                    self._note_health(AtlasHealth(OK, None, now_ts()))
+                elif sent.requeued and self._health is not None and self._health.ok:
+                    # A request was put back (Atlas busy or unreachable): ask again soon.
+                    self._probe_due = min(self._probe_due, time.monotonic() + PROBE_EVERY_TROUBLED)
             except AuthError as exc:
+                self._note_health(probe_error(exc))
                 wait = self._paused(exc, CREDENTIALS_REFUSED)
             except AtlasError as exc:
+                self._note_health(probe_error(exc))
                 wait = self._paused(exc, exc.message.rstrip("."))
             except Exception as exc:  # a bug in a cycle or a send lane: the worker outlives it
                 wait = self._crashed(exc)

@@ -114,7 +114,7 @@ def _read_arrow(source: Source, delimiter: str, encoding: str, width: int) -> pd
     src = pa.BufferReader(source) if isinstance(source, bytes) else str(source)
     try:
         table = pcsv.read_csv(
-            src,
+            src,  # type: ignore[arg-type]  # pyarrow-stubs: read_csv takes a NativeFile too
             pcsv.ReadOptions(
                 autogenerate_column_names=True, block_size=_ARROW_BLOCK_BYTES, encoding=encoding
             ),
@@ -129,8 +129,11 @@ def _read_arrow(source: Source, delimiter: str, encoding: str, width: int) -> pd
         if "UTF8" in text or "utf-8" in text.lower():
             raise _NotUtf8 if encoding == "utf-8" else _unreadable_text(encoding) from None
         raise _Ragged from None  # rows of other widths, or a row longer than a block
-    grid = table.to_pandas(types_mapper={pa.string(): pd.StringDtype(na_value=np.nan)}.get)
-    grid.columns = range(grid.shape[1])
+    text_types: dict[pa.DataType, pd.api.extensions.ExtensionDtype] = {
+        pa.string(): pd.StringDtype(na_value=np.nan)
+    }
+    grid = table.to_pandas(types_mapper=text_types.get)
+    grid.columns = pd.RangeIndex(grid.shape[1])
     return grid
 
 
@@ -183,7 +186,10 @@ def _read_ragged(text: str, delimiter: str, width: int) -> pd.DataFrame:
             hint="Upload a spreadsheet with a header row and one row per document.",
         )
     return pd.DataFrame(
-        {j: pd.array(pa.chunked_array(parts), dtype="str") for j, parts in enumerate(chunks)}
+        {
+            j: pd.array(pa.chunked_array(parts), dtype="str")  # type: ignore[call-overload]  # pandas-stubs: Arrow arrays are taken
+            for j, parts in enumerate(chunks)
+        }
     )
 
 

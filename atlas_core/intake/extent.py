@@ -10,9 +10,9 @@ import zlib
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -25,6 +25,8 @@ from .package import sheet_parts
 # XFD1048576 (or at Z4000000000) in a 2 KB file asks for billions of cells and aborts the process;
 # sheets are measured before calamine sees them. Columns up to Z are not counted: a sheet that
 # narrow is bounded by its rows.
+_Piece = TypeVar("_Piece")  # what a read-ahead hands on: bytes, or (bytes, is-last)
+
 MAX_GRID_CELLS = 20_000_000
 _SCAN_CHUNK = 2 * 1024 * 1024
 _RAW_CHUNK = 1024 * 1024
@@ -66,7 +68,7 @@ def check_extent(source: Source, *, max_rows: int, max_cells: int = MAX_GRID_CEL
     try:
         with zipfile.ZipFile(src) as archive:
             for info in sheet_parts(archive):
-                pieces = lambda info=info: _inflated(archive, source, info)  # noqa: E731
+                pieces = partial(_inflated, archive, source, info)
                 extent = sheet_extent(pieces, max_rows, max_cells)
                 if extent is not None:
                     # Formatting alone (styled empty cells and rows) reaches far in many real
@@ -321,7 +323,7 @@ def _greater_than(threshold: int) -> str:
     return "|".join(options)
 
 
-def _read_ahead(pieces: Generator[bytes]) -> Iterator[bytes]:
+def _read_ahead(pieces: Generator[_Piece]) -> Generator[_Piece]:
     """``pieces``, each made on a helper thread while the caller scans the one before.
 
     Inflating (zlib) and the RE2 passes (Arrow) both release the GIL, so on two cores the scan
@@ -329,9 +331,9 @@ def _read_ahead(pieces: Generator[bytes]) -> Iterator[bytes]:
     """
     # The pool is shut down (its last piece made) before the pieces are closed.
     with closing(pieces), ThreadPoolExecutor(1, thread_name_prefix="extent") as pool:
-        pending = pool.submit(next, pieces, b"")
-        while piece := pending.result():
-            pending = pool.submit(next, pieces, b"")
+        pending = pool.submit(next, pieces, None)
+        while piece := pending.result():  # None once they run out (an empty piece ends them too)
+            pending = pool.submit(next, pieces, None)
             yield piece
 
 
@@ -379,7 +381,7 @@ def _member_bytes(fh: IO[bytes], info: zipfile.ZipInfo) -> Iterator[bytes]:
 
 def _binary(data: bytes | memoryview) -> pa.Array:
     """``data`` as a one-value Arrow binary column, without a copy, for RE2 passes in C++."""
-    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))  # type: ignore[arg-type]  # pyarrow-stubs: numpy arrays are buffers
     return pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
 
 

@@ -31,7 +31,7 @@ def frame_grid(
     numbers and column letters match what the user sees.
     """
     grid = grid.fillna("") if grid.isna().any().any() else grid
-    grid.columns = range(grid.shape[1])
+    grid.columns = pd.RangeIndex(grid.shape[1])
     head = grid.iloc[:HEADER_SEARCH_ROWS]
     header_pos = find_header_row([[str(v) for v in row] for row in head.itertuples(index=False)])
     if header_pos is None:

@@ -51,6 +51,26 @@ class ColumnMapping:
     id_column: str
     url_found_by: str  # "name", "content" or "override"
     id_found_by: str
+    # Why each column was taken, in words ("its header reads 'Applicant Ref'"), for the page and
+    # `validate --json`; empty for a column the user chose.
+    url_reason: str = ""
+    id_reason: str = ""
+
+    @property
+    def guessed(self) -> bool:
+        """Whether either column was guessed from what its cells hold (so a person should confirm)."""
+        return "content" in (self.url_found_by, self.id_found_by)
+
+    def to_dict(self) -> dict[str, dict[str, str]]:
+        """How each column was found, as the ``columns`` object of ``validate --json``."""
+        return {
+            "url": {
+                "column": self.url_column,
+                "found_by": self.url_found_by,
+                "why": self.url_reason,
+            },
+            "id": {"column": self.id_column, "found_by": self.id_found_by, "why": self.id_reason},
+        }
 
 
 @dataclass(frozen=True)

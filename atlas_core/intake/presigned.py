@@ -35,7 +35,7 @@ def expiry_times(urls: Strings, candidates: np.ndarray) -> np.ndarray:
         signed_v2 = contains(sub, "Signature=")
         if signed_v2.any():
             found_v2 = extract(subset(sub, np.flatnonzero(signed_v2)), _V2_EXPIRES)
-            ok = np.not_equal(found_v2, None)
+            ok = np.not_equal(found_v2, np.array(None, dtype=object))
             result[rest[signed_v2][ok]] = found_v2[ok].astype(np.int64).astype("datetime64[s]")
     return result
 

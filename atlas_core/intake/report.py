@@ -21,10 +21,17 @@ class ValidationReport:
     """
 
     def __init__(
-        self, *, sheet: SheetData, mapping: ColumnMapping, problems_table: pd.DataFrame
+        self,
+        *,
+        sheet: SheetData,
+        mapping: ColumnMapping,
+        problems_table: pd.DataFrame,
+        earlier_uploads: tuple[int, ...] = (),
     ) -> None:
         self.sheet = sheet
         self.mapping = mapping
+        # The earlier uploads that sent IDs of this sheet (ID_IN_LEDGER), when the ledger said.
+        self.earlier_uploads = earlier_uploads
         self._table = problems_table
         positions = problems_table["position"].to_numpy(dtype=np.int64)
         errors = (problems_table["severity"] == "error").to_numpy(dtype=bool)
@@ -64,6 +71,11 @@ class ValidationReport:
                 strict=True,
             )
         ]
+
+    @cached_property
+    def repeats(self) -> int:
+        """Rows that repeat an earlier row exactly (same ID and URL): valid, but sent only once."""
+        return int((self._table["code"] == "ROW_REPEATED").sum())
 
     def codes(self) -> dict[str, int]:
         """How many times each problem code occurs."""
@@ -115,6 +127,8 @@ class ValidationReport:
             "warnings": self.warnings,
             "url_column": self.url_column,
             "id_column": self.id_column,
+            "columns": self.mapping.to_dict(),
+            "columns_guessed": self.mapping.guessed,
             "issues": issues,
         }
 

@@ -14,7 +14,7 @@ import csv
 import io
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,7 +80,7 @@ def measure_rows(
     )  # fmt: skip
 
 
-def _segments(source: Path | bytes, encoding: str, size: int) -> Iterator[tuple[bytes, bool]]:
+def _segments(source: Path | bytes, encoding: str, size: int) -> Generator[tuple[bytes, bool]]:
     """The file's bytes a segment at a time (UTF-16 is measured as UTF-8: same rows, same fields)."""
     if encoding.startswith("utf-16"):
         data = source if isinstance(source, bytes) else source.read_bytes()
@@ -176,7 +176,8 @@ class _Scan:
             self.in_quote = False
             self.previous = b"x"  # text after a closing quote joins the value
         text = self.previous + data[at:]
-        end = self.prefix.match(text, 1).end()
+        # The pattern is starred, so it always matches (if only the empty string at 1).
+        end = prefix.end() if (prefix := self.prefix.match(text, 1)) else 1
         body = self.quoted.sub(b"Q", text[:end])
         if body.count(b"\n") != text.count(b"\n", 0, end) or body.count(b"\r") != text.count(
             b"\r", 0, end

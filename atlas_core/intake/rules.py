@@ -18,12 +18,14 @@ Choices made here:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from .presigned import expiry_times
 from .textops import (
@@ -37,6 +39,7 @@ from .textops import (
     rows_with_unusual_bytes,
     strip,
     subset,
+    to_bool,
 )
 
 MAX_URL_LENGTH = 2048
@@ -46,10 +49,12 @@ DOCUMENT_EXTENSIONS = ("jpg", "jpeg", "png", "pdf", "tif", "tiff", "webp", "heic
 
 ERROR_CODES = (
     "URL_MISSING", "URL_CONTROL_CHARS", "URL_HAS_SPACES", "URL_NOT_HTTP", "URL_TOO_LONG",
-    "URL_EXPIRED", "ID_MISSING", "ID_CONTROL_CHARS", "ID_WHITESPACE", "ID_TOO_LONG",
+    "URL_PRIVATE_HOST", "URL_EXPIRED", "ID_MISSING", "ID_CONTROL_CHARS", "ID_WHITESPACE", "ID_TOO_LONG",
     "ID_NUMBER_MANGLED", "ID_DUPLICATE",
 )  # fmt: skip
-WARNING_CODES = ("URL_EXPIRING_SOON", "URL_EXTENSION", "URL_DUPLICATE", "ID_IN_LEDGER")
+WARNING_CODES = (
+    "URL_EXPIRING_SOON", "URL_EXTENSION", "URL_DUPLICATE", "ROW_REPEATED", "ID_IN_LEDGER",
+)  # fmt: skip
 CODE_ORDER = {code: i for i, code in enumerate(ERROR_CODES + WARNING_CODES)}
 
 # C0/C1 controls and the invisible format characters a copy-paste from a web page brings along.
@@ -67,6 +72,26 @@ _HTTP_DOCUMENT = (
     + "|".join(DOCUMENT_EXTENSIONS)
     + r")(?:[?#]|$)"
 )
+# A host Atlas, on the internet, can never fetch from: localhost, loopback, the private ranges
+# (10/8, 172.16/12, 192.168/16), link-local (169.254/16, fe80::/10), "this network" (0/8),
+# IPv6 loopback and unique-local (fc00::/7), and mDNS ".local" names. Anchored at the start,
+# so RE2 stops at the end of the host: one cheap pass over the well-formed links.
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_PRIVATE_HOST = (
+    r"(?i)^https?://(?:[^/?#@]*@)?(?:"
+    r"(?:[^/?#@:\[\]]*\.)?(?:localhost|local)\.?"
+    rf"|(?:127|10|0)(?:\.{_OCTET}){{3}}"
+    rf"|172\.(?:1[6-9]|2\d|3[01])(?:\.{_OCTET}){{2}}"
+    rf"|192\.168(?:\.{_OCTET}){{2}}"
+    rf"|169\.254(?:\.{_OCTET}){{2}}"
+    r"|\[[0:]*:0*1\]|\[:*\]"
+    r"|\[f[cd][0-9a-f]{0,2}:[^\]]*\]"
+    r"|\[fe[89ab][0-9a-f]?:[^\]]*\]"
+    r")(?::\d*)?(?:[/?#]|$)"
+)
+_HOST_SAMPLE = 2000  # first rows looked at for the sheet's common hosts
+# "scheme://host/" up to the first character that ends the host (the prefix test needs it).
+_HOST_PREFIX = re.compile(r"(?i)https?://[^/?#\s]+[/?#]")
 _SCHEME = r"^\s*(?P<g>[A-Za-z][A-Za-z0-9+.\-]{0,20}):"
 _PADDED_URL = (
     "The URL has spaces before or after it; remove them (the link is used exactly as written)."
@@ -122,16 +147,20 @@ def url_findings(urls: pd.Series, column: str, now: datetime) -> tuple[list[Find
     if len(long_rows):
         length[long_rows] = lengths(subset(strings, long_rows))
     control &= present
-    spaces &= present
+    # A space matters only in something that is a link; "not a url" is told it is not a link.
+    spaces &= present & http
     not_http = present & ~http
     too_long = present & (length > MAX_URL_LENGTH)
-    well_formed = present & ~(control | spaces | not_http | too_long)
+    candidates = present & ~(control | spaces | not_http | too_long)
+    private = private_hosts(strings, candidates)
+    well_formed = candidates & ~private
     findings = [
         Finding("URL_MISSING", column, ~present, "The file URL is empty; add the link to the document."),
         Finding("URL_CONTROL_CHARS", column, control, "The URL contains invisible characters (a tab, a line break or another control character); paste it again as plain text."),
         Finding("URL_HAS_SPACES", column, spaces, np.where(padded[spaces], _PADDED_URL, _SPACE_IN_URL).astype(object)),
         Finding("URL_NOT_HTTP", column, not_http, _scheme_messages(strings, not_http)),
         Finding("URL_TOO_LONG", column, too_long, _length_messages(length, too_long, "URL", MAX_URL_LENGTH)),
+        Finding("URL_PRIVATE_HOST", column, private, "The link points to a local or private address (such as localhost, 10.x, 192.168.x or a .local name) that Atlas, on the internet, can never download from; use a link Atlas can reach."),
     ]  # fmt: skip
     expires = expiry_times(strings, well_formed)
     has_expiry = ~np.isnat(expires)
@@ -162,6 +191,39 @@ def url_findings(urls: pd.Series, column: str, now: datetime) -> tuple[list[Find
     return findings, well_formed
 
 
+def private_hosts(strings: Strings, mask: np.ndarray) -> np.ndarray:
+    """Rows (among ``mask``: http(s) links without spaces) whose host Atlas can never reach.
+
+    A sheet's links mostly share a few hosts: the rows on its most common (public) hosts are
+    settled by a prefix comparison, several times cheaper than a regex call per row, and only
+    the other rows get the regex.
+    """
+    rest = mask.copy()
+    for prefix in _common_prefixes(strings, mask):
+        rest &= ~to_bool(pc.starts_with(strings, prefix))
+    found = np.zeros(len(mask), dtype=bool)
+    left = np.flatnonzero(rest)
+    if len(left):
+        found[left] = matches(subset(strings, left), _PRIVATE_HOST)
+    return found
+
+
+def _common_prefixes(strings: Strings, mask: np.ndarray) -> list[str]:
+    """Up to three "scheme://host/" prefixes common in the first rows, of hosts that are public."""
+    sample = np.flatnonzero(mask[:_HOST_SAMPLE])
+    if not len(sample):
+        return []
+    counts: dict[str, int] = {}
+    for value in subset(strings, sample).to_pylist():
+        found = _HOST_PREFIX.match(value or "")  # arrow_strings leaves no nulls
+        if found:
+            counts[found.group()] = counts.get(found.group(), 0) + 1
+    common = sorted(counts, key=counts.__getitem__, reverse=True)[:3]
+    return [
+        p for p in common if counts[p] * 10 >= len(sample) and not re.match(_PRIVATE_HOST, p)
+    ]
+
+
 def id_findings(
     ids: pd.Series, column: str, mangled_rows: np.ndarray
 ) -> tuple[list[Finding], pd.Series, np.ndarray]:
@@ -185,10 +247,17 @@ def id_findings(
 
 
 def duplicate_ids(
-    stripped: pd.Series, present: np.ndarray, rows: np.ndarray, column: str
+    stripped: pd.Series,
+    present: np.ndarray,
+    rows: np.ndarray,
+    column: str,
+    only: np.ndarray | None = None,
 ) -> Finding:
-    """ID_DUPLICATE on every occurrence of an ID used more than once (ignoring surrounding spaces)."""
-    dup = present & duplicated_rows(arrow_strings(stripped))
+    """ID_DUPLICATE on every occurrence of an ID used more than once (ignoring surrounding spaces).
+
+    ``only``, when given, is the mask of duplicated rows to report (already worked out).
+    """
+    dup = present & duplicated_rows(arrow_strings(stripped)) if only is None else only
     message: str | np.ndarray = ""
     if dup.any():
         listing = _row_listing(stripped[dup].to_numpy(dtype=object), rows[dup])
@@ -198,6 +267,39 @@ def duplicate_ids(
             dtype=object,
         )  # fmt: skip
     return Finding("ID_DUPLICATE", column, dup, message)
+
+
+def duplicate_findings(
+    stripped: pd.Series, present: np.ndarray, urls: pd.Series, rows: np.ndarray, column: str
+) -> list[Finding]:
+    """ID_DUPLICATE on IDs used for different URLs; ROW_REPEATED on exact copies after the first.
+
+    A row copied twice (same ID, same URL) is one document: the first copy is sent and the
+    others are warned about (the planner skips an ID seen earlier in the file), rather than
+    rejecting every copy so that the document is never sent.
+    """
+    dup = present & duplicated_rows(arrow_strings(stripped))
+    later = np.zeros(len(stripped), dtype=bool)
+    message: str | np.ndarray = ""
+    if dup.any():
+        at = np.flatnonzero(dup)  # few rows: the pandas work below is on these only
+        # Taken chunk by chunk (subset): Series.iloc would copy the whole column first.
+        pairs = pd.DataFrame({"id": _values_at(stripped, at), "url": _values_at(urls, at),
+                              "row": rows[at]})  # fmt: skip
+        one_url = pairs.groupby("id", sort=False)["url"].transform("nunique").to_numpy() == 1
+        first_row = pairs.groupby("id", sort=False)["row"].transform("first").to_numpy()
+        copy = one_url & pairs.duplicated("id").to_numpy()
+        dup[at[one_url]] = False
+        later[at[copy]] = True
+        message = np.array(
+            [f"This row repeats row {r} exactly (same ID and URL); the document is sent once, from row {r}."
+             for r in first_row[copy]],
+            dtype=object,
+        )  # fmt: skip
+    return [
+        duplicate_ids(stripped, present, rows, column, only=dup),
+        Finding("ROW_REPEATED", column, later, message),
+    ]
 
 
 def duplicate_urls(
@@ -229,20 +331,33 @@ def duplicate_urls(
 
 def ledger_ids(
     stripped: pd.Series, present: np.ndarray, known_ids: KnownIds | None, column: str
-) -> Finding:
-    """ID_IN_LEDGER on rows whose ID the ledger already holds (when a ledger is wired in)."""
+) -> tuple[Finding, tuple[int, ...]]:
+    """ID_IN_LEDGER on rows whose ID the ledger already holds (when a ledger is wired in), and
+    the earlier uploads that sent them (when the lookup says, as the ledger's does)."""
     mask = np.zeros(len(stripped), dtype=bool)
+    message: str | np.ndarray = (
+        "This document ID was already sent to Atlas in an earlier upload; sending it again creates a second result."
+    )
+    uploads: tuple[int, ...] = ()
     if known_ids is not None and present.any():
         unique = pd.unique(stripped[present]).tolist()
-        known = set(known_ids(unique))
+        found = known_ids(unique)
+        known = set(found)
         if known:
             mask = present & stripped.isin(known).to_numpy(dtype=bool)
-    return Finding(
-        "ID_IN_LEDGER",
-        column,
-        mask,
-        "This document ID was already sent to Atlas in an earlier upload; sending it again creates a second result.",
-    )
+        if isinstance(found, Mapping) and known:
+            first = stripped[mask].map(found)
+            uploads = tuple(sorted({int(u) for u in first}))
+            message = np.array(
+                [f"This document ID was already sent to Atlas in upload {int(u)}; sending it again creates a second result."
+                 for u in first],
+                dtype=object,
+            )  # fmt: skip
+    return Finding("ID_IN_LEDGER", column, mask, message), uploads
+
+
+def _values_at(values: pd.Series, positions: np.ndarray) -> np.ndarray:
+    return subset(arrow_strings(values), positions).to_numpy(zero_copy_only=False).astype(object)
 
 
 def _row_listing(keys: np.ndarray, rows: np.ndarray, shown: int = 5) -> list[tuple[int, str]]:
@@ -284,3 +399,61 @@ def _extension_messages(extension: np.ndarray, mask: np.ndarray) -> np.ndarray:
         [f"The link points to a '.{e}' file, while Atlas reads images and PDFs ({', '.join(DOCUMENT_EXTENSIONS)}); check it is the document." for e in extension[mask]],
         dtype=object,
     )  # fmt: skip
+
+
+# What the page calls each problem: words for people (the codes stay for the CLI and JSON).
+PROBLEM_TITLES = {
+    "URL_MISSING": "No link",
+    "URL_CONTROL_CHARS": "Invisible characters in the link",
+    "URL_HAS_SPACES": "Spaces in the link",
+    "URL_NOT_HTTP": "Not a web link",
+    "URL_TOO_LONG": "Link too long",
+    "URL_PRIVATE_HOST": "Link to a private address",
+    "URL_EXPIRED": "Link expired",
+    "ID_MISSING": "No document ID",
+    "ID_CONTROL_CHARS": "Invisible characters in the ID",
+    "ID_WHITESPACE": "Spaces around the ID",
+    "ID_TOO_LONG": "ID too long",
+    "ID_NUMBER_MANGLED": "ID spoiled by Excel",
+    "ID_DUPLICATE": "ID used for different links",
+    "URL_EXPIRING_SOON": "Link expires within the hour",
+    "URL_EXTENSION": "Not an image or PDF",
+    "URL_DUPLICATE": "Same link under other IDs",
+    "ROW_REPEATED": "Row repeated",
+    "ID_IN_LEDGER": "Already sent",
+}
+
+# One line for all the warnings of one kind: (one row, several rows), each with {n}.
+_WARNING_SUMMARIES = {
+    "URL_EXPIRING_SOON": ("{n} link expires within the hour; Atlas may not download it in time.",
+                          "{n} links expire within the hour; Atlas may not download them in time."),
+    "URL_EXTENSION": ("{n} link points to a file that is not an image or PDF; check it is the document.",
+                      "{n} links point to files that are not images or PDFs; check they are the documents."),
+    "URL_DUPLICATE": ("{n} row shares its link with another document ID; Atlas will read the same image for each.",
+                      "{n} rows share their link with another document ID; Atlas will read the same image for each."),
+    "ROW_REPEATED": ("{n} row repeats an earlier row exactly (same ID and link); the document is sent once.",
+                     "{n} rows repeat an earlier row exactly (same ID and link); each document is sent once."),
+    "ID_IN_LEDGER": ("{n} ID was already sent to Atlas in an earlier upload; it is skipped unless you send it again.",
+                     "{n:,} IDs were already sent to Atlas in an earlier upload; they are skipped unless you send them again."),
+}  # fmt: skip
+
+
+def warning_summary(code: str, count: int, uploads: Sequence[int] = ()) -> str:
+    """One sentence for ``count`` warnings of one kind ("4,884 IDs were already sent ... in upload 1")."""
+    one, many = _WARNING_SUMMARIES.get(
+        code, ("{n} row has this warning.", "{n:,} rows have this warning.")
+    )
+    sentence = (one if count == 1 else many).replace("{n}", "{n:,}").format(n=count)
+    if code == "ID_IN_LEDGER" and uploads:
+        sentence = sentence.replace("in an earlier upload", f"in {_uploads_named(uploads)}")
+    return sentence
+
+
+def _uploads_named(uploads: Sequence[int], shown: int = 5) -> str:
+    """ "upload 1", "uploads 1 and 3", "uploads 1, 2, 3, 4, 5 and 4 more"."""
+    names = [f"{u:,}" for u in uploads]
+    if len(names) == 1:
+        return f"upload {names[0]}"
+    if len(names) > shown:
+        return f"uploads {', '.join(names[:shown])} and {len(names) - shown:,} more"
+    return f"uploads {', '.join(names[:-1])} and {names[-1]}"

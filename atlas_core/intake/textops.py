@@ -6,6 +6,8 @@ pandas' ``.str`` accessor falls back to Python's ``re`` row by row for some patt
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -30,7 +32,9 @@ def arrow_strings(series: pd.Series) -> Strings:
 
 def to_bool(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """An Arrow boolean result as a numpy mask (nulls count as False)."""
-    return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
+    # pyarrow-stubs type fill_value like values, and an array in gives an array out.
+    filled = cast(pa.ChunkedArray | pa.Array, pc.fill_null(values, False))  # type: ignore[type-var]
+    return np.asarray(filled.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def matches(strings: Strings, pattern: str) -> np.ndarray:
@@ -88,11 +92,11 @@ def find(strings: Strings, text: str) -> np.ndarray:
 def _chunk_bytes(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """(offsets, data) of one large_string chunk, as numpy views."""
     buffers = chunk.buffers()
-    offsets = np.frombuffer(buffers[1], dtype=np.int64)[
+    offsets = np.frombuffer(buffers[1], dtype=np.int64)[  # type: ignore[call-overload]  # pyarrow-stubs: Buffer is a buffer
         chunk.offset : chunk.offset + len(chunk) + 1
     ]
     data = (
-        np.frombuffer(buffers[2], dtype=np.uint8)
+        np.frombuffer(buffers[2], dtype=np.uint8)  # type: ignore[call-overload]  # as above
         if buffers[2] is not None
         else np.zeros(0, np.uint8)
     )
@@ -169,11 +173,11 @@ def distinct_rows(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     block = np.ascontiguousarray(block)
     count, width = block.shape
     keys = pa.FixedSizeBinaryArray.from_buffers(
-        pa.binary(width), count, [None, pa.py_buffer(block)]
+        pa.binary(width), count, [None, pa.py_buffer(block)]  # type: ignore[arg-type]  # pyarrow-stubs: numpy arrays are buffers
     )
-    encoded = pc.dictionary_encode(keys)
+    encoded = cast(pa.DictionaryArray, pc.dictionary_encode(keys))  # an Array in, one Array out
     found = encoded.dictionary
-    data = np.frombuffer(found.buffers()[1], dtype=np.uint8)
+    data = np.frombuffer(found.buffers()[1], dtype=np.uint8)  # type: ignore[call-overload]  # as above
     unique = data[found.offset * width : (found.offset + len(found)) * width].reshape(-1, width)
     return unique, np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
 
@@ -188,5 +192,7 @@ def duplicated_rows(strings: Strings) -> np.ndarray:
         return np.zeros(0, dtype=bool)
     encoded = pc.dictionary_encode(strings)
     chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
-    which = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in chunks])
+    which = np.concatenate(
+        [cast(pa.DictionaryArray, c).indices.to_numpy(zero_copy_only=False) for c in chunks]
+    )
     return np.bincount(which)[which] > 1

@@ -16,7 +16,7 @@ from .rules import (
     ERROR_CODES,
     Finding,
     KnownIds,
-    duplicate_ids,
+    duplicate_findings,
     duplicate_urls,
     id_findings,
     ledger_ids,
@@ -47,20 +47,23 @@ def validate_sheet(
     with ThreadPoolExecutor(max_workers=1) as pool:
         url_work = pool.submit(url_findings, urls, mapping.url_column, now)
         more, stripped_ids, id_present = id_findings(ids, mapping.id_column, mangled)
-        id_dups = duplicate_ids(stripped_ids, id_present, rows, mapping.id_column)
+        id_dups = duplicate_findings(stripped_ids, id_present, urls, rows, mapping.id_column)
         repeated_urls = duplicated_rows(arrow_strings(urls))
         findings, usable_url = url_work.result()
     findings += more
-    findings.append(id_dups)
+    findings += id_dups
     findings.append(
         duplicate_urls(
             urls, repeated_urls, stripped_ids, usable_url & id_present, rows, mapping.url_column
         )
     )
-    findings.append(ledger_ids(stripped_ids, id_present, known_ids, mapping.id_column))
+    in_ledger, earlier_uploads = ledger_ids(stripped_ids, id_present, known_ids, mapping.id_column)
+    findings.append(in_ledger)
     values = {mapping.url_column: arrow_strings(urls), mapping.id_column: arrow_strings(ids)}
     problems = _problem_table(findings, rows, values)
-    return ValidationReport(sheet=sheet, mapping=mapping, problems_table=problems)
+    return ValidationReport(
+        sheet=sheet, mapping=mapping, problems_table=problems, earlier_uploads=earlier_uploads
+    )
 
 
 def _problem_table(

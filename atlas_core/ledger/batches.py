@@ -5,16 +5,20 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..backoff import backoff_delay
 from ..errors import redact
 from . import states as S
 from .jsontext import dump_standard
 from .records import Interpreted
+from .rows import BatchRow
 from .store import LedgerCore, now_ts
 from .targets import SANDBOX_TARGET, UNKNOWN_TARGET, TargetScope
 from .uploads import adopt_unknown_uploads
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 POLL_BASE = 5.0  # seconds before the first re-poll of a batch without progress
 POLL_CAP = 300.0  # an old batch is still looked at every five minutes
@@ -113,7 +117,7 @@ class BatchLedger(LedgerCore):
             return self._update_batch(db, batch_id, changed, total_items_reported, keep_open, now)
 
     @staticmethod
-    def _adopt_answered(db: Any, batch_id: str, scope: TargetScope) -> None:
+    def _adopt_answered(db: sqlite_utils.Database, batch_id: str, scope: TargetScope) -> None:
         # Atlas answered for this batch id, so a batch from before targets were recorded is its.
         if scope.target is None or scope.target == SANDBOX_TARGET:
             return
@@ -125,7 +129,7 @@ class BatchLedger(LedgerCore):
             adopt_unknown_uploads(db, scope.target, row[0])
 
     @staticmethod
-    def _store_documents(db: Any, batch_id: str, results: Sequence[Interpreted], now: float) -> int:
+    def _store_documents(db: sqlite_utils.Database, batch_id: str, results: Sequence[Interpreted], now: float) -> int:
         finished = [res for res in results if res.state in S.FINISHED_DOCUMENT_STATES]
         if not finished:
             return 0
@@ -158,7 +162,7 @@ class BatchLedger(LedgerCore):
         return len(updates)
 
     @staticmethod
-    def _update_batch(db: Any, batch_id: str, changed: int, total_items: int | None,
+    def _update_batch(db: sqlite_utils.Database, batch_id: str, changed: int, total_items: int | None,
                       keep_open: bool, now: float) -> BatchProgress:
         counts = db.execute(
             "SELECT count(*), sum(state = ?), sum(state = ?) FROM documents WHERE batch_id = ?",
@@ -200,11 +204,11 @@ class BatchLedger(LedgerCore):
             )
         return next_poll
 
-    def batch(self, batch_id: str) -> dict[str, Any] | None:
+    def batch(self, batch_id: str) -> BatchRow | None:
         """One batch's stored row (counts, schedule, last error), or None."""
         with self.reading() as db:
             row = db.execute("SELECT * FROM batches WHERE batch_id = ?", [batch_id]).fetchone()
-        return dict(row) if row else None
+        return cast(BatchRow, dict(row)) if row else None
 
     def unknown_batches(self) -> int:
         """How many batches were recorded before targets were (their target is "unknown")."""

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import redact
 from . import states as S
 from .records import ClaimedChunk
-from .store import LedgerCore, now_ts
+from .rows import ChunkRow, QueuedWork, SendingChunk
+from .store import LedgerCore, inserted_id, now_ts
 from .targets import UNKNOWN_TARGET, TargetScope
 from .uploads import adopt_unknown_uploads, queue_documents, require_in_scope
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 FIRST_POLL_DELAY = 5.0  # seconds after submitting before a batch is first polled
 
@@ -56,7 +60,7 @@ class ChunkLedger(LedgerCore):
             return batches, self._claim(db, worker_id, upload_id, now, self.scope)
 
     @staticmethod
-    def _claim(db: Any, worker_id: str, upload_id: int | None, now: float,
+    def _claim(db: sqlite_utils.Database, worker_id: str, upload_id: int | None, now: float,
                scope: TargetScope) -> ClaimedChunk | None:
         # One UPDATE ... WHERE state='queued' under BEGIN IMMEDIATE: two workers can never both
         # win the same chunk. The product type comes back with it, saving a statement. Only this
@@ -93,7 +97,7 @@ class ChunkLedger(LedgerCore):
 
     @staticmethod
     def _record_sent(
-        db: Any, chunk_id: int, receipts: Sequence[tuple[str, str, str]], now: float,
+        db: sqlite_utils.Database, chunk_id: int, receipts: Sequence[tuple[str, str, str]], now: float,
         scope: TargetScope,
     ) -> list[str]:
         chunk = db.execute(
@@ -162,7 +166,7 @@ class ChunkLedger(LedgerCore):
             self._fail_chunk(db, chunk_id, state, error, now, from_states=(S.SENDING, S.QUEUED))
 
     @staticmethod
-    def _fail_chunk(db: Any, chunk_id: int, state: str, error: str, now: float,
+    def _fail_chunk(db: sqlite_utils.Database, chunk_id: int, state: str, error: str, now: float,
                     from_states: tuple[str, ...]) -> bool:
         marks = ",".join("?" * len(from_states))
         error = redact(error)  # the ledger is a sink: no secret or token is ever written to it
@@ -190,11 +194,11 @@ class ChunkLedger(LedgerCore):
                 [S.QUEUED, redact(error), retry_at, now, chunk_id, S.SENDING],
             )
 
-    def sending_chunks(self) -> list[dict[str, Any]]:
+    def sending_chunks(self) -> list[SendingChunk]:
         """Chunks in flight with their worker's host, pid and heartbeat (to find orphans)."""
         with self.reading() as db:
             return [
-                dict(r)
+                cast(SendingChunk, dict(r))
                 for r in db.execute(
                     "SELECT c.id AS chunk_id, c.claimed_by, c.claimed_at, w.host, w.pid,"
                     " w.pid_started, w.heartbeat_at, w.stopped_at FROM chunks c"
@@ -270,23 +274,24 @@ class ChunkLedger(LedgerCore):
             return new_chunk
 
     @staticmethod
-    def _new_chunk(db: Any, upload_id: int, documents: int, now: float, target: str) -> int:
+    def _new_chunk(db: sqlite_utils.Database, upload_id: int, documents: int, now: float, target: str) -> int:
         seq = db.execute(
             "SELECT coalesce(max(sequence), 0) + 1 FROM chunks WHERE upload_id = ?", [upload_id]
         ).fetchone()[0]
-        return int(db.execute(
+        return inserted_id(db.execute(
             "INSERT INTO chunks (upload_id, sequence, state, documents, created_at, updated_at,"
             " target) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [upload_id, seq, S.QUEUED, documents, now, now, target],
-        ).lastrowid)
+        ))
 
     def retry_failed(
         self, *, upload_id: int | None = None, batch_id: str | None = None,
-        now: float | None = None,
+        now: float | None = None, keep: Callable[[dict[str, Any]], bool] | None = None,
     ) -> tuple[int, list[int]]:
         """Queue the failed documents of an upload or batch again (attempt+1, retry_of set).
 
-        Returns how many documents were queued and the new chunks' ids.
+        ``keep`` (given each failed row with its ``error``) chooses which to queue; the others stay
+        failed. Returns how many documents were queued and the new chunks' ids.
         """
         if (upload_id is None) == (batch_id is None):
             raise ValueError("give exactly one of upload_id or batch_id")
@@ -300,11 +305,14 @@ class ChunkLedger(LedgerCore):
                 if owner is not None:
                     require_in_scope(db, owner[0], self.scope)
             failed = db.execute(
-                "SELECT id, document_id, file_url, row_number, attempt, upload_id FROM documents"
+                "SELECT id, document_id, file_url, row_number, attempt, upload_id, error"
+                " FROM documents"
                 " WHERE state = ? AND superseded = 0 AND (upload_id = ? OR batch_id = ?)"
                 " ORDER BY upload_id, id",
                 [S.FAILED, upload_id, batch_id],
             ).fetchall()
+            if keep is not None:
+                failed = [d for d in failed if keep(dict(d))]
             by_upload: dict[int, list[dict[str, Any]]] = defaultdict(list)
             for d in failed:
                 by_upload[d["upload_id"]].append(
@@ -322,17 +330,17 @@ class ChunkLedger(LedgerCore):
             )
         return len(failed), chunks
 
-    def chunks_in_state(self, state: str, *, upload_id: int | None = None) -> list[dict[str, Any]]:
+    def chunks_in_state(self, state: str, *, upload_id: int | None = None) -> list[ChunkRow]:
         """Chunks in one state (e.g. uncertain ones waiting for the user's decision)."""
         in_scope, scope_args = self.scope.positional("target")
         with self.reading() as db:
-            return [dict(r) for r in db.execute(
+            return [cast(ChunkRow, dict(r)) for r in db.execute(
                 "SELECT * FROM chunks WHERE state = ? AND (? IS NULL OR upload_id = ?)"
                 f" AND {in_scope} ORDER BY upload_id, sequence",
                 [state, upload_id, upload_id, *scope_args],
             )]
 
-    def queued_work(self, *, upload_id: int | None = None) -> dict[str, Any]:
+    def queued_work(self, *, upload_id: int | None = None) -> QueuedWork:
         """How many of this target's chunks are queued or in flight, and when the first is due."""
         in_scope, scope_args = self.scope.positional("target")
         with self.reading() as db:
@@ -344,3 +352,23 @@ class ChunkLedger(LedgerCore):
             ).fetchone()
         return {"queued": row["queued"] or 0, "sending": row["sending"] or 0,
                 "next_due": row["next_due"]}
+
+    def sending_trouble(self, upload_id: int) -> dict[str, Any]:
+        """An upload's queued requests that were put back with an error: how many, their tries,
+        the latest error and when the first is due (the page's "Can't reach Atlas" sentence)."""
+        with self.reading() as db:
+            row = db.execute(
+                "SELECT count(*) AS queued, sum(error IS NOT NULL AND attempts > 0) AS requests,"
+                " max(CASE WHEN error IS NOT NULL THEN attempts END) AS attempts,"
+                " min(CASE WHEN error IS NOT NULL THEN coalesce(next_attempt_at, 0) END) AS next_due"
+                " FROM chunks WHERE upload_id = ? AND state = ?",
+                [upload_id, S.QUEUED],
+            ).fetchone()
+            latest = db.execute(
+                "SELECT error FROM chunks WHERE upload_id = ? AND state = ? AND error IS NOT NULL"
+                " AND attempts > 0 ORDER BY updated_at DESC LIMIT 1",
+                [upload_id, S.QUEUED],
+            ).fetchone()
+        return {"queued": row["queued"] or 0, "requests": row["requests"] or 0,
+                "attempts": row["attempts"] or 0, "next_due": row["next_due"],
+                "error": latest["error"] if latest else None}

@@ -7,14 +7,14 @@ submitted meanwhile; a ledger given rows without a plan decides with the same ru
 
 from __future__ import annotations
 
-from collections.abc import Container, Sequence
+from collections.abc import Container, Iterable
 
 from . import states as S
 from .records import RowRecord
 
 
 def decide_rows(
-    rows: Sequence[RowRecord], live: Container[str], *, pilot: int | None = None, force: bool = False
+    rows: Iterable[RowRecord], live: Container[str], *, pilot: int | None = None, force: bool = False
 ) -> tuple[str, ...]:
     """Each row's disposition, in order.
 

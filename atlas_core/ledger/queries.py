@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..config import DEFAULT_STALLED_AFTER
 from . import states as S
 from .jsontext import load_stored
+from .rows import (
+    Attempt,
+    BatchOverview,
+    DocumentDetail,
+    DocumentListed,
+    FieldConfidence,
+    FieldSample,
+    FinishedBucket,
+    OtherTarget,
+    TypeStateCount,
+    UploadRow,
+)
 from .store import LedgerCore, now_ts
 from .targets import split_by_scope
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 _BATCH_STATE = (
     f"CASE WHEN b.state = {S.sql_literals(S.PROCESSING)}"
@@ -38,7 +53,7 @@ def _scope_ids(upload_id: int | None) -> str:
     return "(:upload_id)" if upload_id is not None else "(SELECT id FROM uploads)"
 
 
-def _state_counts(db: Any, upload_ids: list[int] | None) -> dict[int, dict[str, int]]:
+def _state_counts(db: sqlite_utils.Database, upload_ids: list[int] | None) -> dict[int, dict[str, int]]:
     """Current documents per upload (all uploads for None) and state, without reading them all.
 
     Sent documents are counted by the batches' own counters (kept when results are stored),
@@ -84,7 +99,7 @@ def _state_counts(db: Any, upload_ids: list[int] | None) -> dict[int, dict[str, 
 class QueryLedger(LedgerCore):
     """What the dashboard pages and the CLI read (only this ledger's target's work)."""
 
-    def _visible_uploads(self, db: Any) -> str | None:
+    def _visible_uploads(self, db: sqlite_utils.Database) -> str | None:
         """The ids of the uploads in scope as a JSON list, or None when no upload is hidden.
 
         None keeps the documents queries as they were (reading their own indexes) for the usual
@@ -97,7 +112,7 @@ class QueryLedger(LedgerCore):
             return None
         return json.dumps([r[0] for r in db.execute(f"SELECT id FROM uploads WHERE {in_scope}", args)])
 
-    def _hidden_uploads(self, db: Any) -> str | None:
+    def _hidden_uploads(self, db: sqlite_utils.Database) -> str | None:
         """The ids of the uploads out of scope as a JSON list, when they hold fewer rows than the rest.
 
         Counts over the whole ledger follow their covering indexes; taking a small hidden part
@@ -114,7 +129,7 @@ class QueryLedger(LedgerCore):
         return json.dumps([r[0] for r in db.execute(
             f"SELECT id FROM uploads WHERE NOT ({in_scope})", args)])
 
-    def other_targets(self) -> list[dict[str, Any]]:
+    def other_targets(self) -> list[OtherTarget]:
         """Uploads of targets out of this ledger's scope: [{"target", "uploads"}], most first."""
         with self.reading() as db:
             rows = [(r[0], r[1]) for r in db.execute(
@@ -122,7 +137,7 @@ class QueryLedger(LedgerCore):
             )]
         return [{"target": t, "uploads": n} for t, n in split_by_scope(rows, self.scope)]
 
-    def list_uploads(self, *, limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    def list_uploads(self, *, limit: int = 50, offset: int = 0) -> tuple[list[UploadRow], int]:
         """Uploads, newest first, with per-state document counts and progress; and the total."""
         in_scope, scope_args = self.scope.named("u.target")
         with self.reading() as db:
@@ -137,15 +152,15 @@ class QueryLedger(LedgerCore):
                 {"limit": limit, "offset": offset, **scope_args},
             ).fetchall()
             counts = _state_counts(db, [r["id"] for r in rows])
-        out = []
+        out: list[UploadRow] = []
         for r in rows:
-            item = dict(r) | counts[r["id"]]
+            item: dict[str, Any] = dict(r) | counts[r["id"]]
             item["columns"] = json.loads(item["columns"]) if item["columns"] else []
             item["progress"] = _progress(item)
-            out.append(item)
+            out.append(cast(UploadRow, item))  # the columns selected above, with the counts
         return out, total
 
-    def upload(self, upload_id: int) -> dict[str, Any] | None:
+    def upload(self, upload_id: int) -> UploadRow | None:
         """One upload of this target with its counts (as in list_uploads), or None."""
         in_scope, scope_args = self.scope.positional("target")
         with self.reading() as db:
@@ -166,7 +181,7 @@ class QueryLedger(LedgerCore):
         offset: int = 0,
         now: float | None = None,
         stalled_after: float = DEFAULT_STALLED_AFTER,
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[list[BatchOverview], int]:
         """Batches, newest first, filtered (state may be 'stalled'; search is a batch or document id)."""
         params = {
             "stall_before": (now_ts() if now is None else now) - stalled_after,
@@ -191,7 +206,7 @@ class QueryLedger(LedgerCore):
                 ORDER BY b.created_at DESC, b.batch_id LIMIT :limit OFFSET :offset""",
                 params,
             ).fetchall()
-        return [dict(r) for r in rows], total
+        return [cast(BatchOverview, dict(r)) for r in rows], total
 
     def documents_page(
         self,
@@ -208,7 +223,7 @@ class QueryLedger(LedgerCore):
         with_file_data: bool = False,
         limit: int = 50,
         offset: int = 0,
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[list[DocumentListed], int]:
         """Documents matching the filters, newest first (file_data parsed if asked), and the total."""
         params = {
             "upload_id": upload_id, "batch_id": batch_id, "document_type": document_type,
@@ -261,9 +276,9 @@ class QueryLedger(LedgerCore):
         if with_file_data:
             for item in out:
                 item["file_data"] = load_stored(item["file_data"])
-        return out, total
+        return cast(list[DocumentListed], out), total
 
-    def document_detail(self, row_id: int) -> dict[str, Any] | None:
+    def document_detail(self, row_id: int) -> DocumentDetail | None:
         """One document row with its file_data and every attempt for the same document_id."""
         with self.reading() as db:
             row = db.execute(
@@ -274,14 +289,14 @@ class QueryLedger(LedgerCore):
             item = dict(row)
             item["file_data"] = load_stored(item["file_data"])
             in_scope, scope_args = self.scope.uploads_positional("upload_id")
-            item["attempts"] = [dict(a) for a in db.execute(
+            item["attempts"] = [cast(Attempt, dict(a)) for a in db.execute(
                 "SELECT id, batch_id, state, error, attempt, retry_of, submitted_at, finished_at"
                 f" FROM documents WHERE document_id = ? AND {in_scope} ORDER BY id",
                 [item["document_id"], *scope_args],
             )]
-        return item
+        return cast(DocumentDetail, item)
 
-    def counts_by_type_and_state(self, *, upload_id: int | None = None) -> list[dict[str, Any]]:
+    def counts_by_type_and_state(self, *, upload_id: int | None = None) -> list[TypeStateCount]:
         """Document counts per (document_type, state), current attempts only."""
         scope = "upload_id = :upload_id" if upload_id is not None else "1"
         with self.reading() as db:
@@ -299,7 +314,7 @@ class QueryLedger(LedgerCore):
             # Every attempt is counted in index order (state, finished_at, type: no sort of the
             # ledger), then the few superseded attempts are taken off: for one upload the planner
             # would read all its documents through (upload_id, state) without INDEXED BY.
-            return [dict(r) for r in db.execute(
+            return [cast(TypeStateCount, dict(r)) for r in db.execute(
                 f"""SELECT document_type, state, sum(n) AS documents FROM (
                     SELECT state, finished_at, document_type, count(*) AS n FROM documents
                     WHERE {scope} GROUP BY state, finished_at, document_type
@@ -316,7 +331,7 @@ class QueryLedger(LedgerCore):
     def field_confidence_sample(
         self, *, upload_id: int | None = None, document_type: str | None = None,
         limit: int = FIELD_SAMPLE,
-    ) -> list[dict[str, Any]]:
+    ) -> list[FieldSample]:
         """(document_type, field, confidence) for the fields of the latest ``limit`` extracted documents."""
         with self.reading() as db:
             hidden = None if upload_id is not None else self._hidden_uploads(db)
@@ -328,7 +343,7 @@ class QueryLedger(LedgerCore):
                      else "")
             # +state: the newest extracted documents are found reading newest first; the state
             # index would visit every extracted document, then sort them all by id.
-            return [dict(r) for r in db.execute(
+            return [cast(FieldSample, dict(r)) for r in db.execute(
                 f"""WITH sample AS (SELECT id, document_type, file_data FROM documents
                        WHERE +state = {S.sql_literals(S.EXTRACTED)} AND superseded = 0
                        AND file_data IS NOT NULL
@@ -346,13 +361,13 @@ class QueryLedger(LedgerCore):
     def field_confidence(
         self, *, upload_id: int | None = None, document_type: str | None = None, bins: int = 10,
         review_below: float | None = None, limit: int = FIELD_SAMPLE,
-    ) -> list[dict[str, Any]]:
+    ) -> list[FieldConfidence]:
         """Per field over a bounded sample: values, mean and lowest confidence, histogram, below threshold."""
         per_field: dict[str, list[float]] = {}
         for row in self.field_confidence_sample(upload_id=upload_id, document_type=document_type,
                                                 limit=limit):
             per_field.setdefault(row["field"], []).append(float(row["confidence"]))
-        out = []
+        out: list[FieldConfidence] = []
         for name in sorted(per_field):
             values = per_field[name]
             histogram = [0] * bins
@@ -367,7 +382,7 @@ class QueryLedger(LedgerCore):
 
     def finished_over_time(
         self, *, bucket_seconds: float = 3600, since: float | None = None, upload_id: int | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[FinishedBucket]:
         """Documents finished per time bucket: bucket start (epoch seconds), extracted, failed."""
         scope = "AND upload_id = :upload_id" if upload_id is not None else ""
         with self.reading() as db:
@@ -388,7 +403,7 @@ class QueryLedger(LedgerCore):
                       GROUP BY state, finished_at""" if hidden else ""
             # The inner GROUP BY follows the index (state, finished_at), and a poll stores all its
             # results at one time, so it hands on a few rows per poll, not one per document.
-            return [dict(r) for r in db.execute(
+            return [cast(FinishedBucket, dict(r)) for r in db.execute(
                 f"""SELECT CAST(finished_at / :size AS INTEGER) * :size AS bucket,
                     sum(CASE WHEN state = {extracted} THEN n ELSE 0 END) AS extracted,
                     sum(CASE WHEN state = {failed} THEN n ELSE 0 END) AS failed
@@ -399,4 +414,14 @@ class QueryLedger(LedgerCore):
                 GROUP BY bucket HAVING sum(n) > 0 ORDER BY bucket""",
                 {"size": bucket_seconds, "since": float("-inf") if since is None else since,
                  "upload_id": upload_id, "visible": visible, "hidden": hidden},
+            )]
+
+    def failure_reasons(self, upload_id: int) -> list[dict[str, Any]]:
+        """An upload's failed documents (current attempts) counted per error, most first."""
+        with self.reading() as db:
+            return [dict(r) for r in db.execute(
+                "SELECT error, count(*) AS documents FROM documents"
+                " WHERE upload_id = ? AND state = ? AND superseded = 0"
+                " GROUP BY error ORDER BY documents DESC, error",
+                [upload_id, S.FAILED],
             )]

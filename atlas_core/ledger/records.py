@@ -31,6 +31,7 @@ class RowRecord:
     valid: bool
     problems: tuple[dict[str, Any], ...] = ()
     original: dict[str, Any] | None = None
+    original_json: str | None = None  # ``original`` already serialised (instead of it), if given
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,13 @@ def _database(conn: sqlite3.Connection) -> sqlite_utils.Database:
     return sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
 
 
+def inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The rowid of the row an INSERT just made (sqlite3 reports one for every INSERT)."""
+    if cursor.lastrowid is None:
+        raise LedgerError("The ledger did not report the id of the row it just recorded.")
+    return cursor.lastrowid
+
+
 def now_ts() -> float:
     """The ledger's clock: seconds since the epoch (UTC)."""
     return time.time()
@@ -56,7 +63,7 @@ class LedgerCore:
             # The anchor stays open, idle, for the ledger's lifetime: when the last connection to a
             # WAL file closes, SQLite checkpoints and deletes the WAL, which per unit of work costs
             # an fsync (~10 ms). It never runs a statement after this, so sharing it is safe.
-            self._anchor = self._connect(check_same_thread=False)
+            self._anchor: sqlite3.Connection | None = self._connect(check_same_thread=False)
             # WAL is a property of the file: set once, outside any transaction.
             self._anchor.execute("PRAGMA journal_mode=WAL")
             from .schema import migrate  # sqlite-utils' migrations: loaded with the first ledger

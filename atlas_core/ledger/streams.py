@@ -6,9 +6,10 @@ import heapq
 import json
 from collections.abc import Iterator, Sequence
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
 from .jsontext import load_stored
+from .rows import DocumentRow, UploadRowRead
 from .store import LedgerCore
 
 STREAM_PAGE = 1000  # rows per read transaction, so a slow consumer never pins a snapshot
@@ -25,7 +26,7 @@ class StreamLedger(LedgerCore):
         states: Sequence[str] | None = None,
         include_superseded: bool = False,
         page_size: int = STREAM_PAGE,
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[DocumentRow]:
         """This target's document-row dicts (file_data parsed) in ledger order, for results/."""
         # Exports hold only the target in use: sandbox results never reach a real export.
         in_scope, scope_args = self.scope.uploads_named("upload_id")
@@ -54,7 +55,7 @@ class StreamLedger(LedgerCore):
 
     def _document_pages(
         self, where: str, params: dict[str, Any], page_size: int
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[DocumentRow]:
         last = 0
         while True:
             with self.reading() as db:
@@ -68,12 +69,12 @@ class StreamLedger(LedgerCore):
             for row in rows:
                 item = dict(row)
                 item["file_data"] = load_stored(item["file_data"])
-                yield item
+                yield cast(DocumentRow, item)
             if len(rows) < page_size:
                 return
             last = rows[-1]["id"]
 
-    def iter_upload_rows(self, upload_id: int, *, page_size: int = STREAM_PAGE) -> Iterator[dict[str, Any]]:
+    def iter_upload_rows(self, upload_id: int, *, page_size: int = STREAM_PAGE) -> Iterator[UploadRowRead]:
         """The spreadsheet's rows as read (row_number order), with problems and original cells."""
         last = -1
         while True:
@@ -89,7 +90,7 @@ class StreamLedger(LedgerCore):
                 item["valid"] = bool(item["valid"])
                 item["problems"] = json.loads(item["problems"]) if item["problems"] else []
                 item["original"] = json.loads(item["original"]) if item["original"] else {}
-                yield item
+                yield cast(UploadRowRead, item)
             if len(rows) < page_size:
                 return
             last = rows[-1]["row_number"]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
 from ..errors import redact
+from .rows import WorkerRow
 from .store import LedgerCore, now_ts
 
 
@@ -41,10 +42,10 @@ class WorkerLedger(LedgerCore):
         with self.transaction() as db:
             db.execute("UPDATE workers SET stopped_at = ? WHERE id = ?", [now, worker_id])
 
-    def workers(self, *, include_stopped: bool = False) -> list[dict[str, Any]]:
+    def workers(self, *, include_stopped: bool = False) -> list[WorkerRow]:
         """Known workers, most recent heartbeat first."""
         with self.reading() as db:
-            return [dict(r) for r in db.execute(
+            return [cast(WorkerRow, dict(r)) for r in db.execute(
                 "SELECT * FROM workers WHERE (? OR stopped_at IS NULL) ORDER BY heartbeat_at DESC",
                 [int(include_stopped)],
             )]

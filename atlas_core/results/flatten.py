@@ -308,7 +308,9 @@ def long_rows(doc_row: Mapping[str, Any]) -> list[dict[str, Cell]]:
     file_data = parse_file_data(doc_row.get("file_data"))
     fixed = fixed_cells(doc_row, file_data)
     base = {column: fixed[column] for column in LONG_COLUMNS if column in fixed}
-    entries = field_entries(file_data, fixed["document_type"]) or [(None, None, None)]
+    entries: Sequence[tuple[str | None, Cell, Cell]] = (
+        field_entries(file_data, fixed["document_type"]) or [(None, None, None)]
+    )
     return [
         {**base, "field": name, "value": value, "confidence": confidence}
         for name, value, confidence in entries

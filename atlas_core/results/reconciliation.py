@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -188,20 +188,26 @@ def failed_documents_file(
     *,
     columns: Sequence[str] | None = None,
     states: Sequence[str] = ("failed", "rejected"),
+    keep: Callable[[Row], bool] | None = None,
 ) -> bytes:
-    """Failed (and Atlas-rejected) documents in the upload's own columns plus ``atlas_error``."""
+    """Failed (and Atlas-rejected) documents in the upload's own columns plus ``atlas_error``.
+
+    ``keep`` chooses among them (e.g. results.failures.needs_fixing: the file to fix and re-upload).
+    """
     rows = sorted(upload_rows, key=_row_order)
     by_id = _by_document_id(latest_attempts(documents))
     chosen = []
     for row in rows:
-        doc = by_id.get(_key(row.get("document_id")))
-        if row.get("valid") and doc is not None and doc.get("state") in states:
+        key = _key(row.get("document_id"))
+        doc = by_id.get(key) if key is not None else None
+        if (row.get("valid") and doc is not None and doc.get("state") in states
+                and (keep is None or keep(doc))):
             chosen.append((_original(row), doc))
     header = list(columns or _columns(rows))
     error_column = ATLAS_ERROR_COLUMN
     while error_column in header:
         error_column = "_" + error_column
-    table = [[*header, error_column]]
+    table: list[list[Any]] = [[*header, error_column]]  # cells as the sheet held them
     for original, doc in chosen:
         table.append(
             [*(original.get(column) for column in header), doc.get("error") or doc.get("state")]

@@ -81,6 +81,9 @@ class Behaviour:
     # Opaque tokens holding '/', '+' and '=' instead of JWTs: no pattern can spot them, so only
     # remembering the tokens minted lately keeps them out of errors, logs and the ledger.
     opaque_tokens: bool = False
+    # Issue 12 (after-sending): this share (0..1) of fail_rate's failures come as a temporary
+    # TIMEOUT ("retry may help") instead of UNRECOGNISED / INVALID_DOC ("fix the file or link").
+    temporary_fail_share: float = 0.0
 
     def __post_init__(self) -> None:
         for name, choices in CHOICES.items():
@@ -88,7 +91,7 @@ class Behaviour:
                 raise ValueError(
                     f"{name} must be one of {', '.join(choices)} (got {getattr(self, name)!r})"
                 )
-        for name in RATES:
+        for name in (*RATES, "temporary_fail_share"):
             value = getattr(self, name)
             if not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be a number between 0 and 1 (got {value!r})")

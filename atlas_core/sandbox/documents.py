@@ -33,11 +33,20 @@ FAILING_HINTS = {
     "corrupt": "UNRECOGNISED",
     "404": "INVALID_DOC",
     "broken": "INVALID_DOC",
+    "timeout": "TIMEOUT",  # issue 12: a temporary failure, where a retry may help
 }
 FAILURE_MESSAGES = {
     "UNRECOGNISED": "The document image could not be read or its type was not recognised.",
     "INVALID_DOC": "The file could not be downloaded from file_url or is not a valid document.",
+    "TIMEOUT": "Processing timed out on our side; please try again later.",
 }
+
+
+def temporary(result: Outcome, document_id: str, file_url: str, share: float) -> Outcome:
+    """The outcome, with a failure turned temporary (TIMEOUT) for ``share`` of failed documents."""
+    if result.status != "failed" or share <= 0 or unit("temporary", document_id, file_url) >= share:
+        return result
+    return Outcome("failed", None, {}, "TIMEOUT", FAILURE_MESSAGES["TIMEOUT"])
 
 _FIRST = (
     "Rahul",

@@ -42,7 +42,7 @@ def with_non_finite_numbers(items: list[dict[str, Any]]) -> list[dict[str, Any]]
             if isinstance(file_data, dict)
             else []
         )
-        if not fields:
+        if not fields or not isinstance(file_data, dict):
             spoiled.append(item)
             continue
         data = dict(file_data)

@@ -181,7 +181,7 @@ class SandboxServer:
             if fault is None:
                 fault = self._random_fault(behaviour, request.path)
         kind = fault.kind if fault else None
-        if kind == "latency":
+        if kind == "latency" and fault is not None:
             time.sleep(fault.seconds)
         if kind == "drop":
             reply = Reply(0, None, drop=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .behaviour import Behaviour
-from .documents import Outcome, cached_outcome, outcome_for, unit
+from .documents import Outcome, cached_outcome, outcome_for, temporary, unit
 from .journal import Journal
 
 _JWT_HEADER = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=").decode()
@@ -229,17 +229,19 @@ def finished_docs(batch: Batch, behaviour: Behaviour, now: float) -> list[tuple[
 
 def outcome(doc: Doc, behaviour: Behaviour) -> Outcome:
     """The finished result of one document (shared and cached: serialise it, never change it)."""
-    return cached_outcome(
+    result = cached_outcome(
         doc.document_id, doc.file_url, behaviour.fail_rate, behaviour.hostile_rate
     )
+    return temporary(result, doc.document_id, doc.file_url, behaviour.temporary_fail_share)
 
 
 def truth(batch: Batch, behaviour: Behaviour, now: float) -> list[dict[str, Any]]:
     """The finished results Atlas holds for the batch, independent of how extracts shows them."""
     rows = []
     for _, doc in finished_docs(batch, behaviour, now):
-        result = outcome_for(
-            doc.document_id, doc.file_url, behaviour.fail_rate, behaviour.hostile_rate
+        result = temporary(
+            outcome_for(doc.document_id, doc.file_url, behaviour.fail_rate, behaviour.hostile_rate),
+            doc.document_id, doc.file_url, behaviour.temporary_fail_share,
         )
         rows.append(
             {
