@@ -350,7 +350,8 @@ def _scan(value: dict, depth: int, nodes: list[Any]) -> Any:
     parts: list[Any] = []
     for child in children:
         if type(child) is not dict:
-            parts.append(_leaf(child))
+            # a plain leaf (document_type's text, say) without _leaf's costly Mapping check
+            parts.append(None if type(child) in _LEAVES else _leaf(child))
             continue
         # most objects hold leaves only (a field's value and confidence): taken here, as the
         # call below would take them, without the call
