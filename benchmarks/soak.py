@@ -287,10 +287,12 @@ def run_soak(
         made = make_sheets(folder, documents, sheets, rng)
         ledger = Ledger(db_path)
         queued = queue_sheets(ledger, made["paths"], chunk_size)
+        refusal = Refusal(url, refuse_for, refuse_at)
+        refusal.arm(ledger)  # before any request: the sandbox starts the refusal mid-run itself
         pool = Workers(workers, env, folder)
         drive = drive_until_done(ledger, pool, env, url, folder, rng, kills=kills,
                                  gap=kill_gap or max(1.5, documents / 4000), resend_share=resend_share,
-                                 refusal=Refusal(url, refuse_for, refuse_at), deadline=deadline)
+                                 refusal=refusal, deadline=deadline)
         workers_exited = pool.exited
         exit_codes = pool.stop()
         pool = None
@@ -335,7 +337,7 @@ def drive_until_done(
         if now >= next_expiry:
             sandbox_post(url, "/_sandbox/expire-tokens")
             next_expiry = now + EXPIRE_EVERY
-            refusal.step(ledger, now)  # every couple of seconds: it counts the ledger
+        refusal.step(ledger, now)  # looks four times a second at most
         pool.restart_ended()
         if pool.kills < kills and now >= next_kill and (not sent_all or open_batches):
             if pool.kill_one(rng, min_age=1.0):

@@ -112,6 +112,23 @@ def test_refusing_credentials_expires_live_tokens_and_clearing_lets_new_ones_wor
     assert upload(sandbox, token(sandbox), items(1)).status_code == 201
 
 
+def test_the_sandbox_starts_refusing_by_itself_after_some_uploads(sandbox):
+    # The soak's refusal lands mid-run however fast the run goes: the sandbox starts it.
+    from sandbox_http import items, token, upload
+
+    control(sandbox.url, "/_sandbox/behaviour", {"refuse_credentials_after_uploads": 2})
+    live = token(sandbox)
+    assert upload(sandbox, live, items(1)).status_code == 201
+    assert not sandbox.behaviour.refuse_credentials  # one upload in: not yet
+    assert upload(sandbox, live, items(1)).status_code == 201
+    assert sandbox.behaviour.refuse_credentials  # the second one turned it on...
+    assert sandbox.behaviour.refuse_credentials_after_uploads is None  # ...once
+    assert upload(sandbox, live, items(1)).status_code == 401  # the live token stopped working
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        control(sandbox.url, "/_sandbox/behaviour", {"refuse_credentials_after_uploads": 0})
+    assert answer.value.code == 400
+
+
 def test_an_internal_error_in_a_send_lane_restarts_the_loop_and_nothing_stays_sending(
     sandbox, sandbox_settings, caplog
 ):

@@ -66,6 +66,9 @@ class Behaviour:
     # Added for issue 10 (worker-resilience): credentials refused for a while. While on, the token
     # endpoint answers 401 and the tokens minted so far expire; clearing it lets new tokens be minted.
     refuse_credentials: bool = False
+    # Turn refuse_credentials on by itself once this many uploads were accepted (then clear this):
+    # a refusal that starts mid-run however fast the run goes (the soak's refusal phase).
+    refuse_credentials_after_uploads: int | None = None
     # outage-submit: a token endpoint that gives no usable token. token_status: it answers this
     # status (403, 404, a 3xx redirect...) instead of a token; token_crlf: its tokens hold CR/LF.
     token_status: int | None = None
@@ -97,6 +100,12 @@ class Behaviour:
                 raise ValueError(f"{name} must be a number between 0 and 1 (got {value!r})")
         if self.processing_seconds < 0 or self.latency < 0:
             raise ValueError("processing_seconds and latency cannot be negative")
+        if self.refuse_credentials_after_uploads is not None and (
+            isinstance(self.refuse_credentials_after_uploads, bool)
+            or not isinstance(self.refuse_credentials_after_uploads, int)
+            or self.refuse_credentials_after_uploads < 1
+        ):
+            raise ValueError("refuse_credentials_after_uploads must be a whole number from 1 (or null)")
         if not isinstance(self.refuse_credentials, bool):
             raise ValueError(f"refuse_credentials must be true or false (got {self.refuse_credentials!r})")
         for name in ("echo_request_in_errors", "opaque_tokens"):

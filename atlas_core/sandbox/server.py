@@ -53,6 +53,7 @@ class SandboxServer:
         self.client_id = client_id
         self._behaviour = behaviour or Behaviour()
         self._behaviour_lock = threading.Lock()
+        self._accepted_uploads = 0  # accepted multiuploads, for refuse_credentials_after_uploads
         self._rng = random.Random(self._behaviour.seed)
         self._rng_lock = threading.Lock()
         self._faults = FaultQueue()
@@ -126,6 +127,15 @@ class SandboxServer:
         if refusing:  # credentials refused: the tokens minted with them stop working too
             self.tokens.expire_all()
         return new
+
+    def _count_accepted_upload(self) -> None:
+        """Count an accepted upload; start refusing the credentials when the behaviour says so."""
+        with self._behaviour_lock:
+            self._accepted_uploads += 1
+            after = self._behaviour.refuse_credentials_after_uploads
+            due = after is not None and self._accepted_uploads >= after
+        if due:
+            self.set_behaviour(refuse_credentials=True, refuse_credentials_after_uploads=None)
 
     def inject(self, *faults: str, path: str | None = None) -> None:
         """Queue faults ("503", "429", "401", "drop", "drop_after_accept", "latency:2.5") for the next matching requests."""
@@ -208,6 +218,8 @@ class SandboxServer:
         else:
             reply = self.endpoints.route(request, behaviour)
             reply.drop = kind == "drop_after_accept"
+            if request.path in MULTIUPLOAD_PATHS and 200 <= reply.status < 300:
+                self._count_accepted_upload()
         reply.fault = kind
         if behaviour.echo_request_in_errors and reply.status >= 400 and not reply.drop:
             reply.raw = echoed_body(reply.body, request.headers)
