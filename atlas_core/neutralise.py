@@ -14,6 +14,7 @@ A NUL byte never reaches a file: many readers stop at it, so it becomes U+FFFD.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -33,6 +34,7 @@ LEADING_BLANKS = (
 XLSX_MAX_CELL_CHARS = 32_767  # Excel's limit for one cell
 XLSX_MAX_ROWS = 1_048_576
 XLSX_MAX_COLUMNS = 16_384
+_CSV_FLUSH_CHARS = 1 << 18  # text held before it is encoded and written
 XLSX_TRUNCATED_MARK = "…[truncated]"
 # Excel keeps 15 significant digits; a bigger integer would come back altered, so it goes as text.
 _XLSX_EXACT_INT = 10**15
@@ -144,17 +146,30 @@ def write_csv_pages(
     The same file as ``write_csv_table``, for exports that neutralise their cells as they make
     them (only the cells present, before the wide layout spreads them over empty columns).
     """
-    # utf-8-sig writes the BOM Excel needs to read Devanagari; "replace" survives lone surrogates.
-    text = io.TextIOWrapper(target, encoding="utf-8-sig", errors="replace", newline="")
+    # Rows are written to text a page at a time and encoded once per page (not once per row,
+    # as a TextIOWrapper does). The BOM Excel needs to read Devanagari goes first, with the first
+    # text (an empty export stays empty, as utf-8-sig writes it); "replace" survives lone
+    # surrogates.
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC)
+    bom = codecs.BOM_UTF8
     count = 0
-    try:
-        writer = csv.writer(text, quoting=csv.QUOTE_NONNUMERIC)
-        if header is not None:
-            writer.writerow(header)
-        for page in pages:
-            writer.writerows(page)
-            count += len(page)
-        text.flush()
-    finally:
-        text.detach()  # leave the caller's file open
+
+    def flush() -> None:
+        nonlocal bom
+        text = buffer.getvalue()
+        if text:
+            target.write(bom + text.encode("utf-8", errors="replace"))
+            bom = b""
+            buffer.seek(0)
+            buffer.truncate()
+
+    if header is not None:
+        writer.writerow(header)
+    for page in pages:
+        writer.writerows(page)
+        count += len(page)
+        if buffer.tell() >= _CSV_FLUSH_CHARS:
+            flush()
+    flush()
     return count

@@ -15,9 +15,16 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from typing import Any
 
+import orjson  # reads stored results about twice as fast as json: exports read every one
+
 log = logging.getLogger(__name__)
+
+# orjson reads an integer past 64 bits as a float (json keeps every digit): text holding a run
+# of 19 or more digits goes to json. (A lookahead finds it faster than ``\d{19}`` does.)
+_LONG_DIGITS = re.compile(r"[0-9](?=[0-9]{18})")
 
 _NON_FINITE = {"NaN": "NaN", "Infinity": "Infinity", "-Infinity": "-Infinity"}
 
@@ -46,6 +53,11 @@ def load_stored(text: str | bytes | None) -> Any:
     """Stored JSON text parsed (non-finite numbers as text, as stored now); None if unreadable."""
     if not text:
         return None
+    if type(text) is str and not _LONG_DIGITS.search(text):
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass  # NaN or Infinity from old rows, lone surrogates, too deep: json decides below
     try:
         return json.loads(text, parse_constant=_NON_FINITE.__getitem__)
     except (ValueError, RecursionError):

@@ -54,6 +54,7 @@ from .flatten import (
     ShapeCache,
     column_order,
     fixed_cells,
+    fixed_line,
     iter_long_rows,
     parse_file_data,
     to_cell,
@@ -128,17 +129,19 @@ def _wide_pages(
     with tempfile.TemporaryFile() as spool:
         page: list[tuple[int | None, list[Any], Any]] = []
         for row in rows:
-            file_data = parse_file_data(row.get("file_data"))
-            fixed = fixed_cells(row, file_data)
-            document_types.add(fixed["document_type"])
+            file_data = row.get("file_data")
+            if type(file_data) is not dict:  # the ledger gives it parsed; other callers may not
+                file_data = parse_file_data(file_data)
+            fixed = fixed_line(row, file_data)
+            document_types.add(fixed[4])  # the document type
             shape_id, cells = shapes.flatten(file_data)
             if shape_id is None:  # an odd shape: its cells by column name
                 assert isinstance(cells, dict)
                 flat = dict(zip(cells, convert(list(cells.values())), strict=True))
-                page.append((None, convert(list(fixed.values())), flat))
+                page.append((None, convert(fixed), flat))
             else:
                 # fixed cells, this shape's cells, then the filler the getter picks for a gap
-                line = convert([*fixed.values(), *cells])
+                line = convert([*fixed, *cells])
                 line.append(missing)
                 page.append((shape_id, line, None))
             count += 1

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from .fields import field_ranks, part_rank
@@ -286,6 +287,22 @@ def fixed_cells(row: Mapping[str, Any], file_data: Any = None) -> dict[str, Cell
     }
 
 
+def fixed_line(row: Mapping[str, Any], file_data: Any = None) -> list[Cell]:
+    """``fixed_cells`` as a list in ``FIXED_COLUMNS`` order, made without a call per cell."""
+    try:  # a ledger row has every key: one call takes the six
+        line = list(_LEDGER_FIXED(row))
+    except KeyError:
+        line = [row.get("document_id"), row.get("batch_id"), row.get("file_url"),
+                row.get("state", row.get("status")), row.get("document_type"), row.get("error")]
+    if line[4] is None and isinstance(file_data, Mapping):
+        line[4] = file_data.get("document_type")
+    # nearly every value is text or None, which to_cell gives back as it is
+    return [v if v is None or type(v) is str else to_cell(v) for v in line]
+
+
+_LEDGER_FIXED = itemgetter("document_id", "batch_id", "file_url", "state", "document_type", "error")
+
+
 def long_rows(doc_row: Mapping[str, Any]) -> list[dict[str, Cell]]:
     """One row per field, part and extra key of a document; one row with no field if it has none."""
     file_data = parse_file_data(doc_row.get("file_data"))
@@ -314,22 +331,51 @@ _LEAVES = frozenset({str, int, float, bool, list, type(None)})
 _STR_ONLY = {str}
 
 
-def _shape(value: dict, depth: int) -> Any:
+def _scan(value: dict, depth: int, nodes: list[Any]) -> Any:
     # The keys at every level and which values are objects decide the walker's columns, and
     # nothing else does; objects past MAX_DEPTH are cells, so the shape stops there as well.
-    # The value types are part of the shape too (cheaper to take than to sift).
+    # The value types are part of the shape too (cheaper to take than to sift). Every value
+    # met is appended to ``nodes`` on the way, so the same pass that finds the shape also
+    # gathers the values: a shape's plan reads its cells from ``nodes`` by position.
     if depth > MAX_DEPTH:
         return True
     keys = tuple(value)
     if keys and set(map(type, keys)) != _STR_ONLY:
         raise _Uncacheable  # 1, 1.0 and True are one dict key but three column names
-    kinds = tuple(map(type, value.values()))
+    children = value.values()
+    kinds = tuple(map(type, children))
+    nodes += children
     if _LEAVES.issuperset(kinds):
         return keys, kinds
-    return keys, kinds, tuple(
-        _shape(child, depth + 1) if type(child) is dict else _leaf(child)
-        for child in value.values()
-    )
+    parts: list[Any] = []
+    for child in children:
+        if type(child) is not dict:
+            # a plain leaf (document_type's text, say) without _leaf's costly Mapping check
+            parts.append(None if type(child) in _LEAVES else _leaf(child))
+            continue
+        # most objects hold leaves only (a field's value and confidence): taken here, as the
+        # call below would take them, without the call
+        grandchildren = child.values()
+        inner = tuple(map(type, grandchildren))
+        if depth < MAX_DEPTH and _LEAVES.issuperset(inner):
+            inner_keys = tuple(child)
+            if inner_keys and set(map(type, inner_keys)) != _STR_ONLY:
+                raise _Uncacheable
+            nodes += grandchildren
+            parts.append((inner_keys, inner))
+        else:
+            parts.append(_scan(child, depth + 1, nodes))
+    return keys, kinds, tuple(parts)
+
+
+def _scan_paths(value: dict, depth: int, path: tuple[Any, ...], paths: list[tuple[Any, ...]]) -> None:
+    # the path of keys to each value _scan appends, in the same order (run once per shape)
+    if depth > MAX_DEPTH:
+        return
+    paths += [path + (key,) for key in value]
+    for key, child in value.items():
+        if type(child) is dict:
+            _scan_paths(child, depth + 1, path + (key,), paths)
 
 
 def _leaf(child: Any) -> Any:
@@ -338,13 +384,53 @@ def _leaf(child: Any) -> Any:
     return None
 
 
-def _top_shape(file_data: Any) -> Any:
+def _top_shape(file_data: Any, nodes: list[Any]) -> Any:
     if type(file_data) is dict:
-        return _shape(file_data, 0)
+        return _scan(file_data, 0, nodes)
     if isinstance(file_data, Mapping):
         raise _Uncacheable
     # no fields at all, or one "file_data" cell holding whatever came instead of an object
     return "none" if file_data is None else "scalar"
+
+
+# Value types a cell takes as they are (to_cell gives them back unchanged); a confidence
+# takes the same but text, which may be a number written as text.
+_CELL_AS_IS = frozenset({str, int, type(None)})
+_CONFIDENCE_AS_IS = frozenset({int, type(None)})
+# (getter of a shape's cells from its nodes, [(position, conversion)] for cells that need one)
+Plan = tuple[Callable[[list[Any]], Sequence[Cell]], tuple[tuple[int, Callable[[Any], Cell]], ...]]
+
+
+def _plan(file_data: Any, nodes: list[Any], sources: Iterable[Source]) -> Plan:
+    """How to read one shape's cells from the nodes ``_scan`` gathers (made once per shape)."""
+    paths: list[tuple[Any, ...]] = [()]  # nodes[0] is file_data itself
+    if type(file_data) is dict:
+        _scan_paths(file_data, 0, (), paths)
+    position = {path: i for i, path in enumerate(paths)}
+    blank = len(paths)  # a None is appended after the nodes, for cells with no source
+    indexes: list[int] = []
+    fixes: list[tuple[int, Callable[[Any], Cell]]] = []
+    for n, (path, how) in enumerate(sources):
+        if how == _NONE:
+            indexes.append(blank)
+            continue
+        index = position[path]
+        indexes.append(index)
+        # the value types are part of the shape, so which cells need a conversion is known
+        # here; the root of a "scalar" shape (index 0) may be of any type
+        kind = type(nodes[index])
+        if how == _CELL and (index == 0 or kind not in _CELL_AS_IS):
+            fixes.append((n, to_cell))
+        elif how == _CONFIDENCE and (index == 0 or kind not in _CONFIDENCE_AS_IS):
+            fixes.append((n, to_confidence))
+    if len(indexes) > 1:
+        getter: Callable[[list[Any]], Sequence[Cell]] = itemgetter(*indexes)
+    elif indexes:
+        only = indexes[0]
+        getter = lambda nodes: (nodes[only],)  # noqa: E731
+    else:
+        getter = lambda nodes: ()  # noqa: E731
+    return getter, tuple(fixes)
 
 
 class ShapeCache:
@@ -359,26 +445,38 @@ class ShapeCache:
     def __init__(self, limit: int = 10_000) -> None:
         self.keys: dict[str, SortKey] = {}
         self.columns: list[tuple[str, ...]] = []  # per shape id
-        self._plans: list[tuple[Source, ...]] = []
+        self._plans: list[Plan] = []
         self._ids: dict[Any, int] = {}
         self._limit = limit  # past it, new shapes are walked every time (and not remembered)
 
-    def flatten(self, file_data: Any) -> tuple[int | None, list[Cell] | dict[str, Cell]]:
+    def flatten(self, file_data: Any) -> tuple[int | None, Sequence[Cell] | dict[str, Cell]]:
         """(shape id, that shape's cells in ``columns[id]`` order), or (None, column -> cell)."""
+        nodes = [file_data]
         try:
-            shape = _top_shape(file_data)
+            # a dict (nearly every document) is scanned here, without _top_shape's call
+            shape = _scan(file_data, 0, nodes) if type(file_data) is dict else _top_shape(file_data, nodes)
         except (_Uncacheable, RecursionError):
             shape = _Uncacheable
         shape_id = self._ids.get(shape) if shape is not _Uncacheable else None
         if shape_id is not None:
-            return shape_id, _read(file_data, self._plans[shape_id])
+            getter, fixes = self._plans[shape_id]
+            nodes.append(None)
+            cells = getter(nodes)
+            if not fixes:
+                return shape_id, cells
+            fixed = list(cells)
+            for n, convert in fixes:
+                value = fixed[n]
+                if type(value) is not float or value - value != 0.0:  # not a finite float
+                    fixed[n] = convert(value)
+            return shape_id, fixed
         walker = _walk(file_data)
         self._merge(walker.cells)
         if shape is _Uncacheable or len(self._plans) >= self._limit:
             return None, {column: value for column, (value, _) in walker.cells.items()}
         self._ids[shape] = shape_id = len(self._plans)
         self.columns.append(tuple(walker.cells))
-        self._plans.append(tuple(walker.sources[column] for column in walker.cells))
+        self._plans.append(_plan(file_data, nodes, (walker.sources[c] for c in walker.cells)))
         return shape_id, [value for value, _ in walker.cells.values()]
 
     def _merge(self, cells: Mapping[str, tuple[Cell, SortKey]]) -> None:
@@ -386,26 +484,3 @@ class ShapeCache:
         for column, (_, key) in cells.items():
             if column not in keys or key < keys[column]:
                 keys[column] = key
-
-
-def _read(file_data: Any, plan: tuple[Source, ...]) -> list[Cell]:
-    # to_cell and to_confidence give back text and finite floats as they are: those (nearly
-    # every value) are taken here without the calls
-    cells: list[Cell] = []
-    for path, how in plan:
-        if how == _NONE:
-            cells.append(None)
-            continue
-        if len(path) == 2:
-            value = file_data[path[0]][path[1]]
-        else:
-            value = file_data
-            for key in path:
-                value = value[key]
-        if how == _CELL:
-            cells.append(value if type(value) is str else to_cell(value))
-        elif type(value) is float and value - value == 0.0:  # a finite float confidence
-            cells.append(value)
-        else:
-            cells.append(to_confidence(value))
-    return cells
