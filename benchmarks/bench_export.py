@@ -29,7 +29,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,8 +110,9 @@ print(json.dumps({"seconds": seconds, "cpu": cpu, "base_mb": base, "peak_mb": rs
 
 def fill(path: Path, n: int) -> None:
     """A ledger holding one upload of ``n`` documents, sent in chunks of 1,000 and finished."""
-    from atlas_core.engine.interpreting import min_confidence
-    from atlas_core.ledger import Interpreted, Ledger, RowRecord, UploadRecord
+    from ledger_fill import answer_chunk
+
+    from atlas_core.ledger import Ledger, RowRecord, UploadRecord
     from atlas_core.ledger.targets import SANDBOX_TARGET
     from atlas_core.sandbox import documents
 
@@ -124,22 +124,7 @@ def fill(path: Path, n: int) -> None:
     upload = UploadRecord("bench.csv", "POC_CDL", submitted_by="bench", columns=("document_id", "file_url"))
     ledger.record_upload(upload, rows, chunk_size=CHUNK)
     while (chunk := ledger.claim_chunk("bench")) is not None:
-        batch_id = f"BATCH-{chunk.chunk_id:06d}"
-        ledger.record_sent(chunk.chunk_id, [(batch_id, d, str(uuid.uuid4())) for _, d, _ in chunk.documents])
-        results = []
-        for _, doc_id, url in chunk.documents:
-            outcome = documents.outcome_for(doc_id, url)
-            results.append(
-                Interpreted(
-                    document_id=doc_id,
-                    state=outcome.status,
-                    document_type=outcome.document_type,
-                    error=outcome.error_message,
-                    file_data=outcome.file_data or None,
-                    min_confidence=min_confidence(outcome.file_data),
-                )
-            )
-        ledger.finish_poll(batch_id, ledger.record_documents(batch_id, results))  # as a refresh does
+        answer_chunk(ledger, chunk, f"BATCH-{chunk.chunk_id:06d}")
         cache_clear = getattr(getattr(documents, "cached_outcome", None), "cache_clear", None)
         if cache_clear:  # the sandbox caches outcomes; the filler need not keep them
             cache_clear()

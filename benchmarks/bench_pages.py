@@ -34,17 +34,16 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")  # AppTest's bare-mode warnings, per run
 
-from atlas_core.engine.interpreting import min_confidence  # noqa: E402
-from atlas_core.ledger import Interpreted, Ledger, RowRecord, UploadRecord  # noqa: E402
+from ledger_fill import answer_chunk  # noqa: E402
+
+from atlas_core.ledger import Ledger, RowRecord, UploadRecord  # noqa: E402
 from atlas_core.ledger.targets import SANDBOX_TARGET  # noqa: E402
-from atlas_core.sandbox import documents  # noqa: E402
 
 SMALL = 300
 CHUNK = 100
@@ -87,24 +86,7 @@ def fill(path: Path, n: int, uploads: int = 10, target: str = SANDBOX_TARGET, pr
             chunk_size=CHUNK,
         )
     while (chunk := ledger.claim_chunk("bench")) is not None:
-        batch_id = f"BATCH-{prefix}{chunk.chunk_id:06d}"
-        ledger.record_sent(
-            chunk.chunk_id, [(batch_id, d, str(uuid.uuid4())) for _, d, _ in chunk.documents]
-        )
-        results = []
-        for _, doc_id, url in chunk.documents:
-            outcome = documents.outcome_for(doc_id, url)
-            results.append(
-                Interpreted(
-                    document_id=doc_id,
-                    state=outcome.status,
-                    document_type=outcome.document_type,
-                    error=outcome.error_message,
-                    file_data=outcome.file_data or None,
-                    min_confidence=min_confidence(outcome.file_data),
-                )
-            )
-        ledger.finish_poll(batch_id, ledger.record_documents(batch_id, results))
+        answer_chunk(ledger, chunk, f"BATCH-{prefix}{chunk.chunk_id:06d}")
     ledger.close()
 
 

@@ -8,13 +8,14 @@ pages at scale and by the accessibility audit in real Chromium.
 
 from __future__ import annotations
 
-import uuid
+import sys
 from pathlib import Path
 
-from atlas_core.engine.interpreting import min_confidence
-from atlas_core.ledger import Interpreted, Ledger, RowRecord, UploadRecord
-from atlas_core.ledger.targets import SANDBOX_TARGET
-from atlas_core.sandbox import documents
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from ledger_fill import answer_chunk  # noqa: E402  (shared with the page and export benchmarks)
+
+from atlas_core.ledger import Ledger, RowRecord, UploadRecord  # noqa: E402
+from atlas_core.ledger.targets import SANDBOX_TARGET  # noqa: E402
 
 # (file name, submitter, documents): one upload far larger than the rest, as in a real day.
 UPLOADS = (
@@ -61,22 +62,5 @@ def fill_day(path: Path, *, uncertain_upload: int = 3, queued_upload: int = 4) -
             if n == uncertain_upload and last:
                 ledger.record_chunk_failure(chunk.chunk_id, "uncertain", RAW_ERROR)
                 continue
-            batch_id = f"BATCH-{n}-{chunk.chunk_id:05d}"
-            ledger.record_sent(
-                chunk.chunk_id, [(batch_id, d, str(uuid.uuid4())) for _, d, _ in chunk.documents]
-            )
-            results = []
-            for _, document_id, url in chunk.documents:
-                outcome = documents.outcome_for(document_id, url)
-                results.append(
-                    Interpreted(
-                        document_id=document_id,
-                        state=outcome.status,
-                        document_type=outcome.document_type,
-                        error=outcome.error_message,
-                        file_data=outcome.file_data or None,
-                        min_confidence=min_confidence(outcome.file_data),
-                    )
-                )
-            ledger.finish_poll(batch_id, ledger.record_documents(batch_id, results))
+            answer_chunk(ledger, chunk, f"BATCH-{n}-{chunk.chunk_id:05d}")
     return ledger
