@@ -4,25 +4,15 @@ upload shows while it waits, and the one rule that tells failures to fix from fa
 from __future__ import annotations
 
 import socket
-import time
 
 import pytest
+from test_engine_worker import wait_for
 
 from atlas_core.engine import Worker, open_runtime
 from atlas_core.engine.health import OK, REFUSED, UNREACHABLE, AtlasHealth, waiting_sentence
 from atlas_core.ledger import Ledger, RowRecord, UploadRecord
 from atlas_core.results.failures import FIX, RETRY, explain_failures, failure_kind
 from atlas_core.sandbox.documents import outcome_for, temporary
-
-
-def wait_for(condition, timeout: float = 30.0) -> bool:
-    """Poll ``condition`` until true or ``timeout`` (a guard against hanging, not a timed assertion)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def closed_port() -> int:

@@ -16,6 +16,7 @@ import re
 import resource
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -55,19 +56,21 @@ def _vm_size() -> int:
     return int(re.search(r"VmSize:\s+(\d+) kB", status).group(1)) * 1024
 
 
-def _read_capped(path: str, conn, budget: int) -> None:
-    """In the child: cap memory, read and validate, send back what happened."""
+def _summary(path: str) -> dict[str, object]:
+    """What the parent checks of a read that succeeded (the child sends only this)."""
+    sheet = read_spreadsheet(path)
+    report = validate_sheet(sheet)
+    text = json.dumps(report.to_dict(), ensure_ascii=False, default=str)
+    return {"rows": report.rows, "valid": report.valid, "invalid": report.invalid,
+            "size": len(text), "leaks_passwd": "root:x:0:0" in text,
+            "columns": [str(c) for c in sheet.frame.columns][:5]}
+
+
+def _capped_child(read: Callable[[str], object], path: str, conn, budget: int) -> None:
     limit = _vm_size() + budget
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:
-        sheet = read_spreadsheet(path)
-        report = validate_sheet(sheet)
-        summary = report.to_dict()
-        text = json.dumps(summary, ensure_ascii=False, default=str)
-        conn.send(("report", {"rows": report.rows, "valid": report.valid,
-                              "invalid": report.invalid, "size": len(text),
-                              "leaks_passwd": "root:x:0:0" in text,
-                              "columns": [str(c) for c in sheet.frame.columns][:5]}))
+        conn.send(("report", read(path)))
     except IntakeError as exc:
         conn.send(("error", exc.user_message()))
     except BaseException:  # the point of the test: anything else is a failure to report
@@ -76,15 +79,18 @@ def _read_capped(path: str, conn, budget: int) -> None:
         conn.close()
 
 
-def read_in_child(path: Path) -> tuple[str, object]:
-    """('report', summary) | ('error', message) | ('crash', traceback) | ('killed'|'timeout', ...)."""
+def run_capped(
+    read: Callable[[str], object], path: Path, budget: int, time_limit: float
+) -> tuple[str, object]:
+    """``read(path)`` in a forked child capped at ``budget`` more bytes of address space:
+    ('report', what read returned) | ('error', message) | ('crash', traceback) | ('killed'|'timeout', ...)."""
     ctx = multiprocessing.get_context("fork")  # inherits the imports: a read costs no start-up
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_read_capped, args=(str(path), child, MEMORY_BUDGET))
+    proc = ctx.Process(target=_capped_child, args=(read, str(path), child, budget))
     proc.start()
     child.close()
     outcome: tuple[str, object] | None = None
-    if parent.poll(TIME_LIMIT):
+    if parent.poll(time_limit):
         try:
             outcome = parent.recv()
         except EOFError:
@@ -93,10 +99,15 @@ def read_in_child(path: Path) -> tuple[str, object]:
     if proc.is_alive():
         proc.kill()
         proc.join()
-        return ("timeout", f"still running after {TIME_LIMIT:.0f} s")
+        return ("timeout", f"still running after {time_limit:.0f} s")
     if outcome is None:
         return ("killed", f"exit code {proc.exitcode}")
     return outcome
+
+
+def read_in_child(path: Path) -> tuple[str, object]:
+    """('report', summary) | ('error', message) | ('crash', traceback) | ('killed'|'timeout', ...)."""
+    return run_capped(_summary, path, MEMORY_BUDGET, TIME_LIMIT)
 
 
 def test_the_corpus_has_at_least_thirty_files():

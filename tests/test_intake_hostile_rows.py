@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-import multiprocessing
 import re
-import resource
-import traceback
 from pathlib import Path
 
 import pytest
@@ -25,51 +22,20 @@ from hypothesis import strategies as st
 from atlas_core.errors import IntakeError
 from atlas_core.intake import read_spreadsheet, validate_sheet
 from atlas_core.intake.rowshape import measure_rows
-from tests.test_hostile_files import CASES, PYTHON_INTERNALS
+from tests.test_hostile_files import CASES, PYTHON_INTERNALS, run_capped
 
 BUDGET = 1024 * 1024 * 1024  # address space a read may add to the child (RLIMIT_AS)
 TIME_LIMIT = 120.0  # seconds; these reads end in well under five
 GOOD = "https://files.example.com/kyc/{}.jpg"
 
 
-def _vm_size() -> int:
-    status = Path("/proc/self/status").read_text()
-    return int(re.search(r"VmSize:\s+(\d+) kB", status).group(1)) * 1024
-
-
-def _read_capped(path: str, conn) -> None:
-    limit = _vm_size() + BUDGET
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    try:
-        report = validate_sheet(read_spreadsheet(path))
-        conn.send(("report", report.rows))
-    except IntakeError as exc:
-        conn.send(("error", exc.user_message()))
-    except BaseException:
-        conn.send(("crash", traceback.format_exc()[-2000:]))
-    finally:
-        conn.close()
+def _rows_read(path: str) -> int:
+    return validate_sheet(read_spreadsheet(path)).rows
 
 
 def read_capped(path: Path) -> tuple[str, object]:
     """('report', rows) | ('error', message) | ('crash', traceback) | ('killed'|'timeout', ...)."""
-    ctx = multiprocessing.get_context("fork")
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_read_capped, args=(str(path), child))
-    proc.start()
-    child.close()
-    outcome = None
-    if parent.poll(TIME_LIMIT):
-        try:
-            outcome = parent.recv()
-        except EOFError:
-            outcome = None
-    proc.join(5)
-    if proc.is_alive():
-        proc.kill()
-        proc.join()
-        return ("timeout", f"still running after {TIME_LIMIT:.0f} s")
-    return outcome or ("killed", f"exit code {proc.exitcode}")
+    return run_capped(_rows_read, path, BUDGET, TIME_LIMIT)
 
 
 @pytest.fixture(scope="module")
