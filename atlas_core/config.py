@@ -37,6 +37,9 @@ DEFAULT_STALLED_AFTER = 30 * 60.0  # a batch with no progress for this long is "
 DEFAULT_MAX_FILE_MB = 50
 DEFAULT_MAX_ROWS = 2_000_000
 DEFAULT_REVIEW_THRESHOLD = 0.80
+# Issue 13: requests in flight to Atlas across every worker sharing the ledger (two workers' lanes),
+# so adding workers never multiplies the load Atlas sees.
+DEFAULT_MAX_IN_FLIGHT = 8
 
 # Credentials the built-in sandbox accepts; they are not secrets.
 SANDBOX_CLIENT_ID = "sandbox-client"
@@ -66,6 +69,10 @@ class Settings:
     stalled_after: float = DEFAULT_STALLED_AFTER
     max_file_mb: int = DEFAULT_MAX_FILE_MB
     max_rows: int = DEFAULT_MAX_ROWS
+    # Issue 13 (many workers on one ledger): False runs a dashboard replica without its worker
+    # thread (worker services do the work); max_in_flight caps sends across every worker.
+    embedded_worker: bool = True
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
 
     def __post_init__(self) -> None:
         # Settings are where a secret enters the process: from here on, redact() scrubs it.
@@ -122,7 +129,8 @@ class Settings:
             raise ConfigError(f"ATLAS_AUTH_PATH must start with '/' (got {self.auth_path!r}).")
         if not self.product_types:
             raise ConfigError("ATLAS_PRODUCT_TYPES is empty; give at least one product type.")
-        for name in ("chunk_size", "submit_concurrency", "refresh_concurrency", "max_file_mb", "max_rows"):
+        for name in ("chunk_size", "submit_concurrency", "refresh_concurrency", "max_file_mb", "max_rows",
+                     "max_in_flight"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"ATLAS_{name.upper()} must be at least 1.")
         if self.chunk_size > 1000:
@@ -140,6 +148,9 @@ def _field_name(key: str) -> str | None:
 _FIELD_NAMES = {f.name for f in dataclasses.fields(Settings)}
 
 
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
 def _coerce(name: str, value: Any, default: Any) -> Any:
     try:
         if name == "product_types":
@@ -148,7 +159,11 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
         if name == "base_url":
             return str(value).strip().rstrip("/")
         if isinstance(default, bool):
-            return str(value).strip().lower() in {"1", "true", "yes", "on"}
+            # Strict: a typo ("ture") must not switch a worker off without a word.
+            word = str(value).strip().lower()
+            if word not in _TRUE | _FALSE:
+                raise ValueError(word)
+            return word in _TRUE
         if isinstance(default, int):
             return int(value)
         if isinstance(default, float):

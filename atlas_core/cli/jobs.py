@@ -152,6 +152,7 @@ def _bar(total: int, what: str) -> tqdm:
 def _send(runtime: Runtime, *, upload_id: int | None, total: int, max_wait: float,
           summary: SendSummary | None = None) -> SendSummary:
     from ..engine import Heartbeat, WorkerIdentity, send_until_answered
+    from ..engine.budget import SubmitBudget
     from ..engine.submitting import SendSummary
 
     settings, ledger = runtime.settings, runtime.ledger
@@ -163,6 +164,7 @@ def _send(runtime: Runtime, *, upload_id: int | None, total: int, max_wait: floa
             ledger, runtime.client, worker_id=identity.worker_id, upload_id=upload_id,
             concurrency=settings.submit_concurrency, backoff_base=settings.backoff_base,
             backoff_cap=settings.backoff_cap, max_wait=max_wait, progress=bar.update, total=summary,
+            budget=SubmitBudget(ledger, identity.worker_id, settings.max_in_flight),
         )
 
 

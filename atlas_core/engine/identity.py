@@ -13,6 +13,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..ledger import Ledger, now_ts
@@ -64,10 +65,13 @@ class WorkerIdentity:
 
 
 class Heartbeat:
-    """A daemon thread that keeps a worker's heartbeat fresh while some work runs."""
+    """A daemon thread that keeps a worker's heartbeat (and its submit leases) fresh while some
+    work runs; ``activity`` says what the worker is doing, for the dashboards' sidebars."""
 
-    def __init__(self, ledger: Ledger, identity: WorkerIdentity, interval: float = HEARTBEAT_INTERVAL):
+    def __init__(self, ledger: Ledger, identity: WorkerIdentity, interval: float = HEARTBEAT_INTERVAL,
+                 activity: Callable[[], str | None] | None = None):
         self.ledger, self.identity, self.interval = ledger, identity, interval
+        self.activity = activity
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -86,7 +90,10 @@ class Heartbeat:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                self.ledger.heartbeat(self.identity.worker_id)
+                doing = self.activity() if self.activity is not None else None
+                self.ledger.heartbeat(self.identity.worker_id, activity=doing)
+                # A lease lives LEASE_TTL unless renewed: a killed worker's slots come back.
+                self.ledger.renew_leases(self.identity.worker_id)
             except Exception:  # a busy ledger must not kill the heartbeat; the next beat retries
                 log.warning("heartbeat failed", exc_info=True)
 

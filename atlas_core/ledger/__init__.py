@@ -9,15 +9,18 @@ from __future__ import annotations
 from . import states
 from .batches import BatchLedger, BatchProgress, poll_delay
 from .chunks import ChunkLedger
+from .leases import LeaseLedger
 from .queries import QueryLedger
 from .records import ClaimedChunk, Interpreted, QueuedUpload, RowRecord, UploadRecord
+from .signals import SignalLedger
 from .store import now_ts
 from .streams import StreamLedger
 from .uploads import UploadLedger
 from .workers import WorkerLedger
 
 
-class Ledger(UploadLedger, ChunkLedger, BatchLedger, QueryLedger, StreamLedger, WorkerLedger):
+class Ledger(UploadLedger, ChunkLedger, BatchLedger, QueryLedger, StreamLedger, WorkerLedger,
+             LeaseLedger, SignalLedger):
     """The ledger file and every operation on it."""
 
 

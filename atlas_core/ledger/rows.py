@@ -235,6 +235,7 @@ class WorkerRow(TypedDict):
     heartbeat_at: float
     stopped_at: float | None
     last_error: str | None
+    activity: str | None  # m006: sending, refreshing, idle, paused... (None before it said)
 
 
 class TypeStateCount(TypedDict):

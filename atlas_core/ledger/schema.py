@@ -198,6 +198,42 @@ def m003_record_the_target(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+_V6 = [
+    # Issue 13: a submit budget shared by every worker on the ledger. A lease is one request's
+    # right to be in flight to Atlas; slot numbers 1..ATLAS_MAX_IN_FLIGHT are the primary key, so
+    # two workers can never hold the same one, and a killed worker's lease expires (expires_at is
+    # renewed by its heartbeat while it lives).
+    """
+    CREATE TABLE submit_leases (
+        slot INTEGER PRIMARY KEY,
+        holder TEXT NOT NULL,
+        acquired_at REAL NOT NULL,
+        expires_at REAL NOT NULL
+    )
+    """,
+    # "Refresh now" and new work, for every worker: a counter per signal that workers poll
+    # cheaply (one primary-key read), and that PostgreSQL also announces with NOTIFY.
+    """
+    CREATE TABLE ledger_signals (
+        name TEXT PRIMARY KEY,
+        serial INTEGER NOT NULL DEFAULT 0,
+        signalled_at REAL
+    )
+    """,
+    "INSERT INTO ledger_signals (name, serial) VALUES ('refresh', 0)",
+    "INSERT INTO ledger_signals (name, serial) VALUES ('work', 0)",
+    # What a worker is doing (sending, refreshing, idle, paused...), for the dashboard's sidebar.
+    "ALTER TABLE workers ADD COLUMN activity TEXT",
+]
+
+
+@_migration
+def m006_workers_share_one_ledger(db: sqlite_utils.Database) -> None:
+    """Submit leases, signals to every worker, and what each worker does (see _V6)."""
+    for statement in _V6:
+        db.execute(statement)
+
+
 def schema_version(db: sqlite_utils.Database) -> int:
     """How many of this version's migrations the database has had."""
     return len(MIGRATIONS.applied(db))

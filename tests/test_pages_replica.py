@@ -1,0 +1,104 @@
+"""A dashboard replica without its worker (ATLAS_EMBEDDED_WORKER=0): a worker service does the work.
+
+The replica and a real ``python -m atlas_core worker`` process share one ledger and one sandbox;
+the sidebar lists the workers the ledger knows, and the replica's "Refresh now" and uploads reach
+the service through the ledger.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import pytest
+from test_pages_support import (  # noqa: F401 (released_runtimes: a fixture, for pytestmark)
+    PAGES,
+    ledger_of,
+    open_app,
+    released_runtimes,
+    sheet_csv,
+    submit_sheet,
+    wait_until,
+)
+from test_worker_resilience import start_worker, worker_env
+
+from atlas_core.config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+
+pytestmark = pytest.mark.usefixtures("released_runtimes")
+
+
+def sidebar_text(at) -> str:
+    """Every text and message of the sidebar."""
+    parts = [str(e.value) for e in at.sidebar.text]
+    parts += [str(e.value) for kind in ("info", "warning", "success", "error")
+              for e in getattr(at.sidebar, kind)]
+    return "\n".join(parts)
+
+
+def worker_threads() -> int:
+    """Background worker threads running in this process."""
+    return sum(1 for t in threading.enumerate() if t.name == "atlas-worker" and t.is_alive())
+
+
+def open_replica(tmp_path, monkeypatch, sandbox, page: str | None = None):
+    """The dashboard with ATLAS_EMBEDDED_WORKER=0, pointed at the test's one shared sandbox."""
+    return open_app(tmp_path, monkeypatch, page, embedded_worker="0", base_url=sandbox.url,
+                    client_id=SANDBOX_CLIENT_ID, client_secret=SANDBOX_CLIENT_SECRET)
+
+
+def test_a_replica_runs_no_worker_and_says_none_is_running(tmp_path, monkeypatch, sandbox):
+    at = open_replica(tmp_path, monkeypatch, sandbox)
+    assert not at.exception, [e.value for e in at.exception]
+    assert worker_threads() == 0
+    text = sidebar_text(at)
+    assert "Work is done by worker services" in text
+    assert "No worker is running" in text and "Workers: 0 alive, 0 stale" in text
+    assert "Background worker: running" not in text
+
+
+def test_a_stale_worker_is_listed_as_stale(tmp_path, monkeypatch, sandbox):
+    at = open_replica(tmp_path, monkeypatch, sandbox)
+    ledger = ledger_of(tmp_path)
+    now = ledger.ledger_clock()
+    ledger.register_worker("deadbeef0001", host="box-1", pid=1, kind="worker", now=now - 600)
+    ledger.register_worker("cafe00000002", host="box-2", pid=1, kind="worker", now=now)
+    ledger.heartbeat("cafe00000002", activity="idle")
+    at.run()
+    text = sidebar_text(at)
+    assert "Workers: 1 alive, 1 stale" in text
+    assert "worker service cafe0000 on box-2: alive, idle; heard from" in text
+    assert "worker service deadbeef on box-1: stale (no heartbeat" in text
+    assert "No worker is running" not in text
+
+
+@pytest.mark.slow
+def test_a_worker_service_sends_the_replicas_upload_and_refreshes_on_its_button(
+    tmp_path, monkeypatch, sandbox
+):
+    at = open_replica(tmp_path, monkeypatch, sandbox)
+    log = tmp_path / "worker.log"
+    # A long idle wait, so only the replica's signals (new work, "Refresh now") make it move soon.
+    env = {**worker_env(sandbox.url, tmp_path / "atlas.db")}
+    proc = start_worker(env, log)
+    ledger = ledger_of(tmp_path)
+    try:
+        wait_until(lambda: ledger.workers(), "the worker service to register")
+        at.run()
+        assert "worker service" in sidebar_text(at) and "Workers: 1 alive" in sidebar_text(at)
+        submit_sheet(at, sheet_csv(["R1", "R2", "R3"]))
+        wait_until(lambda: sandbox.accept_counts() == {"R1": 1, "R2": 1, "R3": 1},
+                   "the worker service to send the replica's upload")
+        assert worker_threads() == 0  # the replica itself sent nothing
+        before = len([r for r in sandbox.request_log() if "extracts" in r["path"]])
+        at.switch_page(PAGES["Batches"]).run()
+        at.button(key="refresh_now").click().run()
+        wait_until(lambda: len([r for r in sandbox.request_log() if "extracts" in r["path"]])
+                   > before, "the worker service to poll after the replica's Refresh now")
+        wait_until(lambda: {d["state"] for d in ledger.iter_documents()} == {"extracted"},
+                   "the results")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    assert proc.returncode == 0, log.read_text()
+    at.run()
+    assert "No worker is running" in sidebar_text(at)  # a stopped service is not listed
