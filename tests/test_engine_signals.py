@@ -1,0 +1,74 @@
+"""Wake-ups across processes: "refresh now" and new work signalled through the ledger.
+
+The worker under test idles for 600 s between cycles, so only a signal can make it move within
+the test's wait; the signals come from another Ledger on the same file, as from another process.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from test_engine_worker import queue, runtime, wait_for  # noqa: F401 (runtime: a fixture)
+
+from atlas_core.engine import Worker
+from atlas_core.engine.wakeups import SignalWatcher
+from atlas_core.ledger import Ledger
+from atlas_core.ledger import states as S
+
+
+def extract_polls(sandbox) -> int:
+    """How many result pages the sandbox was asked for."""
+    return sum(1 for r in sandbox.request_log() if r["path"].endswith("extracts"))
+
+
+def test_new_work_signalled_elsewhere_wakes_an_idle_worker(runtime, sandbox):  # noqa: F811
+    worker = Worker(runtime, idle_wait=600).start()
+    try:
+        assert wait_for(lambda: worker.status().cycles >= 1)  # idle now, for 600 s
+        elsewhere = Ledger(runtime.settings.db_path)
+        queue(elsewhere, ["N1", "N2"])
+        elsewhere.send_signal("work")
+        assert wait_for(lambda: sandbox.accept_counts() == {"N1": 1, "N2": 1})
+    finally:
+        worker.stop()
+
+
+def test_refresh_now_signalled_elsewhere_polls_at_once(runtime, sandbox):  # noqa: F811
+    worker = Worker(runtime, idle_wait=600).start()
+    try:
+        queue(runtime.ledger, ["F1"])
+        worker.wake()
+        assert wait_for(lambda: sandbox.accept_counts() == {"F1": 1})
+        # Its first poll is due in an hour: only "refresh now" makes the worker ask sooner.
+        with sqlite3.connect(runtime.settings.db_path) as db:
+            db.execute("UPDATE batches SET next_poll_at = next_poll_at + 3600")
+        assert wait_for(lambda: worker.activity() == "idle")
+        before = extract_polls(sandbox)
+        sandbox.advance(60)
+        Ledger(runtime.settings.db_path).send_signal("refresh")
+        assert wait_for(lambda: extract_polls(sandbox) > before)
+        assert wait_for(lambda: {d["state"] for d in runtime.ledger.iter_documents()}
+                        == {S.EXTRACTED})
+    finally:
+        worker.stop()
+
+
+def test_a_worker_acts_once_on_its_own_announcement(tmp_path):
+    ledger = Ledger(tmp_path / "atlas.db")
+    calls: list[str] = []
+    watcher = SignalWatcher(ledger, on_refresh=lambda: calls.append("refresh"),
+                            on_work=lambda: calls.append("work"), poll=3600)
+    with watcher:
+        watcher.absorb("refresh", ledger.send_signal("refresh"))  # sent by this worker
+        watcher.look()
+        assert calls == []
+        Ledger(tmp_path / "atlas.db").send_signal("work")  # sent by another process
+        watcher.look()
+        watcher.look()
+        assert calls == ["work"]
+
+
+def test_an_unknown_signal_is_refused(tmp_path):
+    with pytest.raises(ValueError):
+        Ledger(tmp_path / "atlas.db").send_signal("reboot")
