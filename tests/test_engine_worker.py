@@ -140,3 +140,25 @@ def test_the_worker_command_runs_until_sigterm(sandbox, tmp_path):
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "worker stopped" in err and ledger.workers() == []
+
+
+def test_a_worker_in_another_container_is_not_judged_by_a_pid_of_this_one(tmp_path):
+    """Containers share host names and pids: only the heartbeat tells about a worker elsewhere."""
+    from atlas_core.engine.identity import process_scope
+
+    ledger = Ledger(tmp_path / "atlas.db")
+    queue(ledger, ["a", "b"], chunk_size=1)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    host, pid = socket.gethostname(), int(dead.stdout)  # that pid is not running here
+    here = process_scope()
+    assert here is not None  # Linux: the boot id and pid namespace are known
+    ledger.register_worker("other-container", host=host, pid=pid, now=time.time(),
+                           process_scope="another-boot/pid:[1]")
+    ledger.register_worker("this-container", host=host, pid=pid, now=time.time(),
+                           process_scope=here)
+    claims = {w: ledger.claim_chunk(w).chunk_id for w in ("other-container", "this-container")}
+    assert recover_orphans(ledger, timeout=120) == 1
+    states = {c["id"]: c["state"] for c in chunks_of_upload(ledger, 1)}
+    assert states == {claims["other-container"]: S.SENDING,
+                      claims["this-container"]: S.UNCERTAIN}

@@ -1,9 +1,10 @@
 """Who is doing the work: a worker id per process or thread, its heartbeat, and finding orphans.
 
 A chunk in state 'sending' belongs to the worker that claimed it. When that worker's process is
-gone (same host and its pid is not alive, or alive but a different process, or no heartbeat for
-a while), whatever it was sending is marked uncertain: it may or may not have reached Atlas, so
-it is never resent without the user's say.
+gone (same boot and pid namespace and its pid is not alive, or alive but a different process, or
+no heartbeat for a while by the ledger's clock), whatever it was sending is marked uncertain: it
+may or may not have reached Atlas, so it is never resent without the user's say. Containers share
+host names and pids, so a pid is only checked in the namespace it was registered from.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..ledger import Ledger, now_ts
+from ..ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,20 @@ def _pid_started(pid: int) -> str | None:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
             return handle.read().rsplit(")", 1)[1].split()[19]
     except (OSError, IndexError):
+        return None
+
+
+def process_scope() -> str | None:
+    """Where this process's pid means something: the kernel's boot id and the pid namespace.
+
+    Containers can share a host name (and every one has a pid 1): a pid is checked only for a
+    worker registered in this same scope; other workers are judged by their heartbeat.
+    """
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as handle:
+            boot = handle.read().strip()
+        return f"{boot}/{os.readlink('/proc/self/ns/pid')}"
+    except OSError:  # not Linux: the host name alone decides, as before
         return None
 
 
@@ -56,11 +71,13 @@ class WorkerIdentity:
     host: str = field(default_factory=socket.gethostname)
     pid: int = field(default_factory=os.getpid)
     pid_started: str | None = field(default_factory=lambda: _pid_started(os.getpid()))
+    scope: str | None = field(default_factory=process_scope)
 
     def register(self, ledger: Ledger) -> None:
         """Record this worker as alive in the ledger."""
         ledger.register_worker(
-            self.worker_id, host=self.host, pid=self.pid, pid_started=self.pid_started, kind=self.kind
+            self.worker_id, host=self.host, pid=self.pid, pid_started=self.pid_started,
+            kind=self.kind, process_scope=self.scope,
         )
 
 
@@ -103,16 +120,21 @@ def recover_orphans(
     host: str | None = None,
 ) -> int:
     """Mark chunks in flight whose worker is gone as uncertain; return how many."""
-    now = now_ts() if now is None else now
+    now = ledger.ledger_clock() if now is None else now  # the clock heartbeats are written by
     host = socket.gethostname() if host is None else host
+    here = process_scope()
     orphans = []
     for chunk in ledger.sending_chunks():
+        # A pid is checked only where it means something: this boot and pid namespace (a worker
+        # registered without a scope, by an older version, by its host name as before).
+        scope = chunk.get("process_scope")
+        local = scope == here if scope is not None and here is not None else chunk["host"] == host
         # host and pid are NULL together (the claimer has no workers row): nobody can be sending it
         if chunk["host"] is None or chunk["pid"] is None:
             gone = True
         elif chunk["stopped_at"] is not None:
             gone = True
-        elif chunk["host"] == host and not process_alive(chunk["pid"], chunk["pid_started"]):
+        elif local and not process_alive(chunk["pid"], chunk["pid_started"]):
             gone = True
         else:
             gone = (chunk["heartbeat_at"] or 0) < now - timeout

@@ -201,7 +201,7 @@ class ChunkLedger(LedgerCore):
                 cast(SendingChunk, dict(r))
                 for r in db.execute(
                     "SELECT c.id AS chunk_id, c.claimed_by, c.claimed_at, w.host, w.pid,"
-                    " w.pid_started, w.heartbeat_at, w.stopped_at FROM chunks c"
+                    " w.pid_started, w.heartbeat_at, w.stopped_at, w.process_scope FROM chunks c"
                     " LEFT JOIN workers w ON w.id = c.claimed_by WHERE c.state = ?",
                     [S.SENDING],
                 )

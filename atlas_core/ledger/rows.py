@@ -136,6 +136,7 @@ class SendingChunk(TypedDict):
     pid_started: str | None
     heartbeat_at: float | None
     stopped_at: float | None
+    process_scope: str | None  # m006 (None: registered before it, or by a caller without one)
 
 
 class QueuedWork(TypedDict):
@@ -236,6 +237,7 @@ class WorkerRow(TypedDict):
     stopped_at: float | None
     last_error: str | None
     activity: str | None  # m006: sending, refreshing, idle, paused... (None before it said)
+    process_scope: str | None  # m006: boot id and pid namespace, where ``pid`` means something
 
 
 class TypeStateCount(TypedDict):

@@ -224,6 +224,9 @@ _V6 = [
     "INSERT INTO ledger_signals (name, serial) VALUES ('work', 0)",
     # What a worker is doing (sending, refreshing, idle, paused...), for the dashboard's sidebar.
     "ALTER TABLE workers ADD COLUMN activity TEXT",
+    # Where its pid means something: the kernel's boot id and the pid namespace. Containers may
+    # share a host name and pids; only a worker in this same scope can be checked by its pid.
+    "ALTER TABLE workers ADD COLUMN process_scope TEXT",
 ]
 
 

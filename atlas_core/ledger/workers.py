@@ -15,16 +15,16 @@ class WorkerLedger(LedgerCore):
 
     def register_worker(
         self, worker_id: str, *, host: str, pid: int, pid_started: str | None = None,
-        kind: str | None = None, now: float | None = None,
+        kind: str | None = None, now: float | None = None, process_scope: str | None = None,
     ) -> None:
         """Record a worker (a process or a thread in one) as alive now (by the ledger's clock)."""
         with self.transaction() as db:
             now = db_clock(db) if now is None else now
             db.execute(
-                "INSERT INTO workers (id, host, pid, pid_started, kind, started_at, heartbeat_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+                "INSERT INTO workers (id, host, pid, pid_started, kind, started_at, heartbeat_at,"
+                " process_scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
                 " heartbeat_at = excluded.heartbeat_at, stopped_at = NULL",
-                [worker_id, host, pid, pid_started, kind, now, now],
+                [worker_id, host, pid, pid_started, kind, now, now, process_scope],
             )
 
     def heartbeat(
