@@ -38,7 +38,8 @@ class WorkerView:
         doing = f", {self.activity}" if self.alive and self.activity else ""
         line = (f"{KINDS.get(self.kind, self.kind)} {self.worker_id[:8]} on {self.host}: {state}"
                 f"{doing}; heard from {_age(self.heartbeat_age)} ago")
-        if self.last_error:
+        # The table keeps a worker's last error after it recovered: shown only while in trouble.
+        if self.last_error and (not self.alive or _troubled(self.activity)):
             line += f". Last error: {self.last_error}"
         return line
 
@@ -56,6 +57,10 @@ def known_workers(ledger: Ledger, *, stale_after: float = STALE_AFTER) -> list[W
         for r in rows
     ]
     return sorted(views, key=lambda v: (not v.alive, v.heartbeat_age))
+
+
+def _troubled(activity: str | None) -> bool:
+    return bool(activity) and str(activity).startswith(("paused", "restarting"))
 
 
 def _age(seconds: float) -> str:

@@ -283,11 +283,6 @@ class Worker:
     def _recovered(self) -> None:
         if self._state != RUNNING:
             log.info("worker %s running again", self.identity.worker_id)
-            try:  # the other dashboards' sidebars stop showing the cleared error
-                self.runtime.ledger.heartbeat(self.identity.worker_id, clear_error=True,
-                                              activity=self._activity)
-            except Exception:
-                log.warning("could not record that the worker runs again", exc_info=True)
         self._failures, self._last_error = 0, None
         self._state, self._reason, self._next_try_at = RUNNING, None, None
 
@@ -319,6 +314,7 @@ class Worker:
         self._last_error = message
         self._state, self._reason, self._next_try_at = state, reason, now_ts() + wait
         try:
-            self.runtime.ledger.heartbeat(self.identity.worker_id, error=message)
+            self.runtime.ledger.heartbeat(self.identity.worker_id, error=message,
+                                          activity=self.activity())
         except Exception:
             log.warning("could not record the worker's error", exc_info=True)

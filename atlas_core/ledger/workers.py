@@ -29,17 +29,16 @@ class WorkerLedger(LedgerCore):
 
     def heartbeat(
         self, worker_id: str, *, error: str | None = None, now: float | None = None,
-        activity: str | None = None, clear_error: bool = False,
+        activity: str | None = None,
     ) -> None:
         """Say a worker is still alive (by the ledger's clock), with its last error (None clears
-        nothing unless ``clear_error``) and what it is doing (None keeps the last)."""
+        nothing) and what it is doing (None keeps the last)."""
         with self.transaction() as db:
             now = db_clock(db) if now is None else now
             db.execute(
-                "UPDATE workers SET heartbeat_at = ?, last_error = CASE WHEN ? = 1 THEN ? ELSE"
-                " coalesce(?, last_error) END, activity = coalesce(?, activity) WHERE id = ?",
-                [now, int(clear_error), redact(error) if error else None,
-                 redact(error) if error else None, redact(activity) if activity else None,
+                "UPDATE workers SET heartbeat_at = ?, last_error = coalesce(?, last_error),"
+                " activity = coalesce(?, activity) WHERE id = ?",
+                [now, redact(error) if error else None, redact(activity) if activity else None,
                  worker_id],
             )
 
