@@ -15,9 +15,9 @@ from atlas_core.ledger.schema import MIGRATION_NAMES
 
 
 @pytest.fixture
-def ledger(tmp_path) -> Ledger:
-    """A fresh ledger file under tmp_path."""
-    return Ledger(tmp_path / "sub" / "atlas.db")
+def ledger(ledger_location) -> Ledger:
+    """A fresh ledger: a file under tmp_path, or a fresh PostgreSQL database (both engines run)."""
+    return Ledger(ledger_location)
 
 
 def rows(n: int, *, start: int = 0, prefix: str = "D", invalid: tuple[int, ...] = ()) -> list[RowRecord]:
@@ -75,7 +75,7 @@ def test_a_newer_schema_is_refused(tmp_path):
 
 
 def test_foreign_keys_are_enforced(ledger):
-    with pytest.raises(LedgerError, match="FOREIGN KEY"), ledger.transaction() as db:
+    with pytest.raises(LedgerError, match="(?i)FOREIGN KEY"), ledger.transaction() as db:
         db.execute("INSERT INTO chunks (upload_id, sequence, state, created_at, updated_at)"
                    " VALUES (999, 1, 'queued', 0, 0)")
 

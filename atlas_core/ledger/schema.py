@@ -242,13 +242,25 @@ def schema_version(db: sqlite_utils.Database) -> int:
     return len(MIGRATIONS.applied(db))
 
 
-def migrate(db: sqlite_utils.Database) -> int:
-    """Apply the migrations this database lacks (inside the caller's transaction); return the count."""
-    unknown = [m.name for m in MIGRATIONS.applied(db) if m.name not in MIGRATION_NAMES]
+def refuse_newer(applied: list[str], setting: str = "ATLAS_DB_PATH") -> None:
+    """Raise LedgerError when the database holds a migration this version does not know."""
+    unknown = [name for name in applied if name not in MIGRATION_NAMES]
     if unknown:
         raise LedgerError(
             f"The ledger was written by a newer version of Atlas Bulk Ops (migration {unknown[-1]}).",
-            hint="Update Atlas Bulk Ops, or point ATLAS_DB_PATH at another file.",
+            hint=f"Update Atlas Bulk Ops, or point {setting} at another"
+                 f" {'file' if setting == 'ATLAS_DB_PATH' else 'database'}.",
         )
+
+
+def pending_for(applied: list[str]) -> list[Migrations._Migration]:
+    """The migrations, in order, that a database with ``applied`` lacks (PostgreSQL's own record)."""
+    done = set(applied)
+    return [m for m in MIGRATIONS._migrations if m.name not in done]
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Apply the migrations this database lacks (inside the caller's transaction); return the count."""
+    refuse_newer([m.name for m in MIGRATIONS.applied(db)])
     MIGRATIONS.apply(db)
     return schema_version(db)
