@@ -45,12 +45,17 @@ class WorkerView:
 
 
 def known_workers(ledger: Ledger, *, stale_after: float = STALE_AFTER) -> list[WorkerView]:
-    """The workers the ledger knows that have not stopped, alive ones first."""
-    rows, now = ledger.workers_seen()
+    """The workers the ledger knows that have not stopped, alive ones first.
+
+    On PostgreSQL a worker is alive while it holds its presence lock; on SQLite while its
+    heartbeat (by the ledger's clock) is recent.
+    """
+    rows, now, held = ledger.workers_seen()
     views = [
         WorkerView(
             worker_id=str(r["id"]), kind=str(r["kind"] or "worker"), host=str(r["host"]),
-            alive=now - float(r["heartbeat_at"]) <= stale_after,
+            alive=(now - float(r["heartbeat_at"]) <= stale_after) if held is None
+            else str(r["id"]) in held,
             heartbeat_age=max(now - float(r["heartbeat_at"]), 0.0),
             activity=r.get("activity"), last_error=r.get("last_error"),
         )

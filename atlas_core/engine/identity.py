@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..ledger import Ledger
+from ..ledger.presence import WorkerLock
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +90,19 @@ class Heartbeat:
                  activity: Callable[[], str | None] | None = None):
         self.ledger, self.identity, self.interval = ledger, identity, interval
         self.activity = activity
+        self._presence: WorkerLock | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def __enter__(self) -> Heartbeat:
-        self.identity.register(self.ledger)
+        # PostgreSQL: the presence lock first, so no one sees this worker registered without it.
+        self._presence = self.ledger.hold_worker_lock(self.identity.worker_id)
+        try:
+            self.identity.register(self.ledger)
+        except BaseException:
+            if self._presence is not None:
+                self._presence.release()
+            raise
         self._thread = threading.Thread(target=self._run, name="atlas-heartbeat", daemon=True)
         self._thread.start()
         return self
@@ -102,11 +111,17 @@ class Heartbeat:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        self.ledger.stop_worker(self.identity.worker_id)
+        try:
+            self.ledger.stop_worker(self.identity.worker_id)
+        finally:
+            if self._presence is not None:
+                self._presence.release()
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             try:
+                if self._presence is not None:
+                    self._presence.ensure()  # a cut connection (a restart) loses the lock
                 doing = self.activity() if self.activity is not None else None
                 self.ledger.heartbeat(self.identity.worker_id, activity=doing)
                 # A lease lives LEASE_TTL unless renewed: a killed worker's slots come back.
@@ -124,7 +139,10 @@ def recover_orphans(
     host = socket.gethostname() if host is None else host
     here = process_scope()
     orphans = []
-    for chunk in ledger.sending_chunks():
+    sending = ledger.sending_chunks()
+    # PostgreSQL: a worker is alive while it holds its presence lock, wherever it runs.
+    held = ledger.live_workers(sorted({str(c["claimed_by"]) for c in sending if c["claimed_by"]}))
+    for chunk in sending:
         # A pid is checked only where it means something: this boot and pid namespace (a worker
         # registered without a scope, by an older version, by its host name as before).
         scope = chunk.get("process_scope")
@@ -134,7 +152,9 @@ def recover_orphans(
             gone = True
         elif chunk["stopped_at"] is not None:
             gone = True
-        elif local and not process_alive(chunk["pid"], chunk["pid_started"]):
+        elif held is not None and chunk["claimed_by"] not in held:
+            gone = True
+        elif held is None and local and not process_alive(chunk["pid"], chunk["pid_started"]):
             gone = True
         else:
             gone = (chunk["heartbeat_at"] or 0) < now - timeout

@@ -1,8 +1,9 @@
 """Wake-ups across processes: a worker acts on "refresh now" and new work signalled anywhere.
 
 A dashboard replica or a CLI command bumps a counter in the ledger (ledger/signals.py); each
-worker's watcher looks at the counters every ``poll`` seconds (one small read) and, when one
-moved, asks its worker to refresh or to start its next cycle at once.
+worker's watcher looks at the counters every ``poll`` seconds (one small read), and on PostgreSQL
+as soon as a NOTIFY arrives, and when one moved asks its worker to refresh or to start its next
+cycle at once.
 """
 
 from __future__ import annotations
@@ -70,8 +71,19 @@ class SignalWatcher:
             self.on_work()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.poll):
-            try:
-                self.look()
-            except Exception:  # a busy ledger must not end the watching; the next look retries
-                log.warning("could not read the ledger's signals", exc_info=True)
+        # PostgreSQL: LISTEN wakes the watcher at once; the counters are still read every poll,
+        # as a notification sent while the connection was down is lost.
+        listener = self.ledger.signal_listener()
+        try:
+            while not self._stop.is_set():
+                if listener is not None:
+                    listener.wait(self.poll)
+                elif self._stop.wait(self.poll):
+                    break
+                try:
+                    self.look()
+                except Exception:  # a busy ledger must not end the watching; the next look retries
+                    log.warning("could not read the ledger's signals", exc_info=True)
+        finally:
+            if listener is not None:
+                listener.close()

@@ -205,7 +205,7 @@ _V6 = [
     # renewed by its heartbeat while it lives).
     """
     CREATE TABLE submit_leases (
-        slot INTEGER PRIMARY KEY,
+        slot INTEGER NOT NULL PRIMARY KEY,
         holder TEXT NOT NULL,
         acquired_at REAL NOT NULL,
         expires_at REAL NOT NULL

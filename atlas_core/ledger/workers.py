@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import cast
 
 from ..errors import redact
-from .clock import db_clock
+from .clock import db_clock, is_postgres
+from .presence import WorkerLock, held_worker_locks
 from .rows import WorkerRow
 from .store import LedgerCore
 
@@ -57,15 +58,32 @@ class WorkerLedger(LedgerCore):
                 [int(include_stopped)],
             )]
 
-    def workers_seen(self, *, limit: int = 50) -> tuple[list[WorkerRow], float]:
-        """The workers not stopped, most recent heartbeat first, and the ledger's clock now."""
+    def workers_seen(self, *, limit: int = 50) -> tuple[list[WorkerRow], float, set[str] | None]:
+        """The workers not stopped, most recent heartbeat first; the ledger's clock now; and on
+        PostgreSQL which of them hold their presence lock (None on SQLite, which has none)."""
         with self.reading() as db:
             now = db_clock(db)
             rows = [cast(WorkerRow, dict(r)) for r in db.execute(
                 "SELECT * FROM workers WHERE stopped_at IS NULL ORDER BY heartbeat_at DESC"
                 " LIMIT ?", [limit],
             )]
-        return rows, now
+            held = held_worker_locks(db, [r["id"] for r in rows]) if is_postgres(db) else None
+        return rows, now, held
+
+    def live_workers(self, worker_ids: list[str]) -> set[str] | None:
+        """Which of these workers hold their presence lock (PostgreSQL); None on SQLite."""
+        with self.reading() as db:
+            return held_worker_locks(db, worker_ids) if is_postgres(db) else None
+
+    def hold_worker_lock(self, worker_id: str) -> WorkerLock | None:
+        """Take ``worker_id``'s presence lock on a connection of its own (PostgreSQL; None on
+        SQLite): held until released, or until the process or its connection dies."""
+        pg = getattr(self, "_pg", None)
+        if pg is None:
+            return None
+        lock = WorkerLock(pg.url, pg.label, worker_id, connect_timeout=pg.connect_timeout)
+        lock.acquire()
+        return lock
 
     def ledger_clock(self) -> float:
         """Seconds since the epoch by the ledger's clock (the one heartbeats are written with)."""
