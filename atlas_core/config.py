@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, remember_secret, remember_url_credentials
+from .errors import ConfigError, display_url, remember_secret, remember_url_credentials
 
 # Documented by Atlas.
 DEFAULT_AUTH_PATH = "/v1/bulk/authtoken"
@@ -69,6 +69,9 @@ class Settings:
     stalled_after: float = DEFAULT_STALLED_AFTER
     max_file_mb: int = DEFAULT_MAX_FILE_MB
     max_rows: int = DEFAULT_MAX_ROWS
+    # issue 13: the ledger on PostgreSQL (postgresql://user:password@host/db); unset, SQLite at
+    # db_path. Never in repr: its password is a secret like client_secret.
+    database_url: str | None = field(default=None, repr=False)
     # Issue 13 (many workers on one ledger): False runs a dashboard replica without its worker
     # thread (worker services do the work); max_in_flight caps sends across every worker.
     embedded_worker: bool = True
@@ -79,11 +82,22 @@ class Settings:
         if self.client_secret != SANDBOX_CLIENT_SECRET:  # published in the docs: not a secret
             remember_secret(self.client_secret)
         remember_url_credentials(self.base_url)
+        remember_url_credentials(self.database_url)
 
     @property
     def uses_sandbox(self) -> bool:
         """True when no Atlas base URL is configured, so the built-in sandbox stands in."""
         return not self.base_url
+
+    @property
+    def ledger_location(self) -> str:
+        """Where the ledger is opened: the PostgreSQL URL when set, else the SQLite file path."""
+        return self.database_url or self.db_path
+
+    @property
+    def ledger_label(self) -> str:
+        """Where the ledger is, safe to show: the database URL without its password, or the file."""
+        return display_url(self.database_url) if self.database_url else self.db_path
 
     @property
     def masked_client_id(self) -> str:
@@ -125,6 +139,9 @@ class Settings:
             raise ConfigError(f"ATLAS_BASE_URL must start with http:// or https:// (got {got}).")
         if self.base_url and not (self.client_id and self.client_secret):
             raise ConfigError("ATLAS_BASE_URL is set, but ATLAS_CLIENT_ID or ATLAS_CLIENT_SECRET is missing.")
+        if self.database_url and not self.database_url.lower().startswith(("postgresql://", "postgres://")):
+            # Anything else may hold a password in a shape no pattern knows: never echoed.
+            raise ConfigError("ATLAS_DATABASE_URL must start with postgresql:// (or postgres://).")
         if not self.auth_path.startswith("/"):
             raise ConfigError(f"ATLAS_AUTH_PATH must start with '/' (got {self.auth_path!r}).")
         if not self.product_types:

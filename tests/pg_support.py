@@ -20,6 +20,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -138,3 +139,22 @@ def another_location(request: pytest.FixtureRequest) -> str:
 
 
 _others = itertools.count(1)
+
+
+def ledger_env(location: str | os.PathLike[str]) -> dict[str, str]:
+    """The environment variable that points a CLI process at a ledger location of either engine."""
+    text = str(location)
+    return {"ATLAS_DATABASE_URL": text} if text.startswith("postgresql://") else {"ATLAS_DB_PATH": text}
+
+
+def ledger_exists(location: str | os.PathLike[str]) -> bool:
+    """True once a process made the ledger (a PostgreSQL test database exists from the start)."""
+    text = str(location)
+    return text.startswith("postgresql://") or Path(text).exists()
+
+
+def settings_on(settings: Any, location: str) -> Any:
+    """``settings`` with the ledger at ``location`` (a file path or a PostgreSQL URL)."""
+    if location.startswith("postgresql://"):
+        return settings.replace(database_url=location)
+    return settings.replace(db_path=location)

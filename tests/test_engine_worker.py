@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from ledger_support import chunks_of_upload
+from pg_support import ledger_env, settings_on
 
 from atlas_core.config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings
 from atlas_core.engine import (
@@ -23,6 +24,13 @@ from atlas_core.engine import (
 )
 from atlas_core.ledger import Ledger, RowRecord, UploadRecord
 from atlas_core.ledger import states as S
+
+
+@pytest.fixture
+def sandbox_settings(sandbox_settings, ledger_location):
+    """The shared sandbox settings with the ledger on each engine in turn (SQLite, PostgreSQL)."""
+    return settings_on(sandbox_settings, ledger_location)
+
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,8 +94,8 @@ def test_the_worker_survives_errors_and_reports_them(sandbox, sandbox_settings):
         assert runtime.ledger.queued_work()["queued"] == 1  # nothing lost
 
 
-def test_a_dead_process_leaves_its_chunk_uncertain(tmp_path):
-    ledger = Ledger(tmp_path / "atlas.db")
+def test_a_dead_process_leaves_its_chunk_uncertain(ledger_location):
+    ledger = Ledger(ledger_location)
     queue(ledger, ["a", "b", "c", "d"], chunk_size=1)
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
                           text=True, check=True)
@@ -123,13 +131,13 @@ def test_a_runtime_with_a_base_url_starts_no_sandbox(sandbox_settings):
 
 
 @pytest.mark.slow
-def test_the_worker_command_runs_until_sigterm(sandbox, tmp_path):
-    db_path = tmp_path / "atlas.db"
+def test_the_worker_command_runs_until_sigterm(sandbox, ledger_location):
+    db_path = ledger_location
     ledger = Ledger(db_path)
     queue(ledger, ["H1", "H2"])
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ATLAS_BASE_URL": sandbox.url,
            "ATLAS_CLIENT_ID": SANDBOX_CLIENT_ID, "ATLAS_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
-           "ATLAS_DB_PATH": str(db_path)}
+           **ledger_env(db_path)}
     proc = subprocess.Popen([sys.executable, "-m", "atlas_core", "worker"], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

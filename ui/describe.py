@@ -99,7 +99,7 @@ def target_rows(settings: Settings, *, sandbox: bool) -> list[dict[str, str]]:
             "": "Client secret",
             "Value": "set (never shown)" if settings.client_secret else "(not set)",
         },
-        {"": "Ledger file", "Value": settings.db_path},
+        {"": "Ledger file", "Value": settings.ledger_label},  # a database URL without its password
     ]
 
 

@@ -244,7 +244,7 @@ def _missing(runtime: Runtime, *, upload: int | None = None, batch: str | None =
     A mistyped id used to print nothing and exit 0, which a cron job reads as "done".
     """
     ledger = runtime.ledger
-    where = f"the ledger {runtime.settings.db_path}"
+    where = f"the ledger {runtime.settings.ledger_label}"
     if upload is not None and ledger.upload(upload) is None:
         line = f"There is no upload {upload} in {where} for this Atlas; `status` lists the batches."
     elif batch is not None and ledger.batch(batch) is None:

@@ -138,8 +138,9 @@ def open_runtime(
 
     ``ledger_only`` starts no sandbox, for a command that only reads the ledger (``status``).
     """
-    Path(settings.db_path).parent.mkdir(parents=True, exist_ok=True)
-    ledger = Ledger(settings.db_path, target=target_for(settings))
+    if not settings.database_url:  # a PostgreSQL ledger has no folder to make
+        Path(settings.db_path).parent.mkdir(parents=True, exist_ok=True)
+    ledger = Ledger(settings.ledger_location, target=target_for(settings))
     place_unknown_work(ledger, settings.sandbox_state_path)
     sandbox = None
     journal = Path(settings.sandbox_state_path)

@@ -137,14 +137,20 @@ def _matching(sql: str, open_at: int) -> int:
 
 
 def _rewrite_calls(sql: str, name: str, fn) -> str:  # type: ignore[no-untyped-def]
-    """Replace every call ``name(args)`` (case-insensitive) by ``fn(args)``, innermost first."""
+    """Replace every call ``name(args)`` (case-insensitive) by ``fn(args)``, innermost first.
+
+    ``fn`` may take the text after the call as a second argument (what the call is used as).
+    """
     pattern = re.compile(rf"(?<![\w.]){name}\s*\(", re.I)
     starts = [m for m in pattern.finditer(sql) if not _in_literal(sql, m.start())]
+    wants_after = fn.__code__.co_argcount == 2
     # Right to left: a later call is inner or after, so rewriting it keeps earlier offsets valid.
     for m in reversed(starts):
         open_at = m.end() - 1
         close = _matching(sql, open_at)
-        sql = sql[: m.start()] + fn(sql[open_at + 1 : close]) + sql[close + 1 :]
+        args = sql[open_at + 1 : close]
+        new = fn(args, sql[close + 1 :]) if wants_after else fn(args)
+        sql = sql[: m.start()] + new + sql[close + 1 :]
     return sql
 
 
@@ -179,8 +185,17 @@ def _json_path(path_literal: str) -> str:
     return "'{" + ",".join(a or b for a, b in keys) + "}'"
 
 
-def _json_extract(args: str) -> str:
+_SQL_TYPES = frozenset({"integer", "int", "bigint", "real", "text", "numeric", "boolean", "double"})
+_OUTPUT_ALIAS = re.compile(r"\s+AS\s+(\w+)", re.I)
+
+
+def _json_extract(args: str, after: str) -> str:
     doc, path = _split_args(args)
+    alias = _OUTPUT_ALIAS.match(after)
+    if alias and alias.group(1).lower() not in _SQL_TYPES:
+        # A value the query hands back: as JSON, which psycopg reads into the number, text or
+        # null it is, as SQLite hands it back. Inside a statement, text (``#>>``) compares.
+        return f"(CAST({doc} AS json) #> {_json_path(path)})"
     return f"(CAST({doc} AS json) #>> {_json_path(path)})"
 
 
