@@ -102,3 +102,26 @@ def test_a_worker_service_sends_the_replicas_upload_and_refreshes_on_its_button(
     assert proc.returncode == 0, log.read_text()
     at.run()
     assert "No worker is running" in sidebar_text(at)  # a stopped service is not listed
+
+
+SHARED_URL = "postgresql://atlas:pg-s3cret-pw@127.0.0.1:9/atlas"  # never reached: refused first
+
+
+@pytest.mark.parametrize(
+    ("settings", "why"),
+    [({"database_url": SHARED_URL}, "ATLAS_DATABASE_URL is set"),
+     ({"embedded_worker": "0"}, "ATLAS_EMBEDDED_WORKER=0")],
+    ids=["shared-ledger", "replica"],
+)
+def test_a_process_sharing_the_ledger_is_refused_a_sandbox_of_its_own(
+    tmp_path, monkeypatch, settings, why
+):
+    at = open_app(tmp_path, monkeypatch, **settings)
+    assert not at.exception, [e.value for e in at.exception]
+    (message,) = [str(e.value) for e in at.error]
+    assert why in message and "python -m atlas_core sandbox" in message
+    assert "ATLAS_BASE_URL" in message
+    assert not (tmp_path / "sandbox.jsonl").exists()  # no sandbox was started
+    assert worker_threads() == 0
+    page = "\n".join(str(e.value) for e in at.main.children.values() if hasattr(e, "value"))
+    assert "pg-s3cret-pw" not in page + message
