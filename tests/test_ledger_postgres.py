@@ -173,3 +173,14 @@ def test_a_copy_that_fails_half_way_leaves_the_target_empty(tmp_path, url):
 ])
 def test_statements_are_translated_mechanically(sqlite, postgres):
     assert to_postgres(sqlite) == postgres
+
+
+def test_without_a_server_the_postgresql_variants_skip_locally_and_fail_under_ci(monkeypatch):
+    from pg_support import unavailable
+
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        unavailable("initdb not found")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="required under CI"):
+        unavailable("initdb not found")
