@@ -11,9 +11,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from pg_support import another_location
 import sqlite_utils
 from ledger_support import chunks_of_upload, record_results
+from pg_support import another_location
 
 from atlas_core.ledger import Ledger
 from atlas_core.ledger import states as S
