@@ -137,3 +137,15 @@ def test_a_process_sharing_the_ledger_is_refused_a_sandbox_of_its_own(
     assert worker_threads() == 0
     page = "\n".join(str(e.value) for e in at.main.children.values() if hasattr(e, "value"))
     assert "pg-s3cret-pw" not in page + message
+
+
+def test_a_dashboard_with_its_own_worker_lists_the_other_workers(tmp_path, monkeypatch):
+    at = open_app(tmp_path, monkeypatch)
+    assert "Other workers" not in sidebar_text(at)  # alone on its ledger: nothing more to say
+    ledger = ledger_of(tmp_path)
+    ledger.register_worker("beef00000003", host="box-3", pid=1, kind="worker")
+    ledger.heartbeat("beef00000003", activity="sending")
+    at.run()
+    text = sidebar_text(at)
+    assert "Background worker: running" in text
+    assert "Other workers on this ledger:\n- worker service beef0000 on box-3: alive, sending" in text
