@@ -64,11 +64,15 @@ class Cluster:
         self.user = "postgres"
         self._as_root = os.geteuid() == 0
         self._names = itertools.count(1)
-        if self._as_root:
-            shutil.chown(self.root, user="postgres")
-        self._run(f"{self.bindir / 'initdb'} -D {self.data} -A trust -U {self.user} --no-sync"
-                  " -E UTF8 --locale=C.UTF-8")
-        self.start()
+        try:
+            if self._as_root:
+                shutil.chown(self.root, user="postgres")
+            self._run(f"{self.bindir / 'initdb'} -D {self.data} -A trust -U {self.user} --no-sync"
+                      " -E UTF8 --locale=C.UTF-8")
+            self.start()
+        except BaseException:
+            shutil.rmtree(self.root, ignore_errors=True)
+            raise
 
     def _run(self, command: str) -> None:
         cmd = ["su", "postgres", "-c", command] if self._as_root else ["sh", "-c", command]

@@ -14,6 +14,7 @@ import sys
 import urllib.request
 
 import pytest
+from pg_support import ledger_env
 from test_engine_worker import ROOT, queue, wait_for
 from test_worker_resilience import start_worker, worker_env
 
@@ -90,15 +91,16 @@ def test_a_lane_waiting_for_a_slot_gives_up_when_no_work_is_left(tmp_path):
 
 
 @pytest.mark.slow
-def test_three_worker_processes_never_have_more_in_flight_than_the_budget(make_sandbox, tmp_path):
+def test_three_worker_processes_never_have_more_in_flight_than_the_budget(
+    make_sandbox, tmp_path, ledger_location
+):
     # Each multiupload takes 0.3 s, so lanes of all three workers overlap.
     sandbox = make_sandbox(latency=0.3, fault_paths=("multiupload",))
-    db = tmp_path / "atlas.db"
-    ledger = Ledger(db)
+    ledger = Ledger(ledger_location)
     ids = [f"B{i:03d}" for i in range(80)]
     queue(ledger, ids, chunk_size=2)  # 40 requests
-    env = {**worker_env(sandbox.url, db), "ATLAS_MAX_IN_FLIGHT": "3",
-           "ATLAS_SUBMIT_CONCURRENCY": "4"}
+    env = {**worker_env(sandbox.url, tmp_path / "unused.db"), **ledger_env(ledger_location),
+           "ATLAS_MAX_IN_FLIGHT": "3", "ATLAS_SUBMIT_CONCURRENCY": "4"}
     procs = [start_worker(env, tmp_path / f"worker{i}.log") for i in range(3)]
     try:
         assert wait_for(lambda: {d["state"] for d in ledger.iter_documents()}

@@ -6,10 +6,13 @@ the test's wait; the signals come from another Ledger on the same file, as from 
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
-from test_engine_worker import queue, runtime, wait_for  # noqa: F401 (runtime: a fixture)
+from test_engine_worker import (  # noqa: F401 (runtime, sandbox_settings: fixtures on both engines)
+    queue,
+    runtime,
+    sandbox_settings,
+    wait_for,
+)
 
 from atlas_core.engine import Worker
 from atlas_core.engine.wakeups import SignalWatcher
@@ -26,7 +29,7 @@ def test_new_work_signalled_elsewhere_wakes_an_idle_worker(runtime, sandbox):  #
     worker = Worker(runtime, idle_wait=600).start()
     try:
         assert wait_for(lambda: worker.status().cycles >= 1)  # idle now, for 600 s
-        elsewhere = Ledger(runtime.settings.db_path)
+        elsewhere = Ledger(runtime.settings.ledger_location)
         queue(elsewhere, ["N1", "N2"])
         elsewhere.send_signal("work")
         assert wait_for(lambda: sandbox.accept_counts() == {"N1": 1, "N2": 1})
@@ -41,12 +44,12 @@ def test_refresh_now_signalled_elsewhere_polls_at_once(runtime, sandbox):  # noq
         worker.wake()
         assert wait_for(lambda: sandbox.accept_counts() == {"F1": 1})
         # Its first poll is due in an hour: only "refresh now" makes the worker ask sooner.
-        with sqlite3.connect(runtime.settings.db_path) as db:
+        with runtime.ledger.transaction() as db:
             db.execute("UPDATE batches SET next_poll_at = next_poll_at + 3600")
         assert wait_for(lambda: worker.activity() == "idle")
         before = extract_polls(sandbox)
         sandbox.advance(60)
-        Ledger(runtime.settings.db_path).send_signal("refresh")
+        Ledger(runtime.settings.ledger_location).send_signal("refresh")
         assert wait_for(lambda: extract_polls(sandbox) > before)
         assert wait_for(lambda: {d["state"] for d in runtime.ledger.iter_documents()}
                         == {S.EXTRACTED})
@@ -54,8 +57,8 @@ def test_refresh_now_signalled_elsewhere_polls_at_once(runtime, sandbox):  # noq
         worker.stop()
 
 
-def test_a_worker_acts_once_on_its_own_announcement(tmp_path):
-    ledger = Ledger(tmp_path / "atlas.db")
+def test_a_worker_acts_once_on_its_own_announcement(ledger_location):
+    ledger = Ledger(ledger_location)
     calls: list[str] = []
     watcher = SignalWatcher(ledger, on_refresh=lambda: calls.append("refresh"),
                             on_work=lambda: calls.append("work"), poll=3600)
@@ -63,7 +66,7 @@ def test_a_worker_acts_once_on_its_own_announcement(tmp_path):
         watcher.absorb("refresh", ledger.send_signal("refresh"))  # sent by this worker
         watcher.look()
         assert calls == []
-        Ledger(tmp_path / "atlas.db").send_signal("work")  # sent by another process
+        Ledger(ledger_location).send_signal("work")  # sent by another process
         watcher.look()
         watcher.look()
         assert calls == ["work"]

@@ -67,9 +67,10 @@ def test_the_worker_submits_and_refreshes_until_everything_is_extracted(runtime,
         sandbox.advance(60)
         worker.refresh_now()  # the first scheduled poll would come seconds later
         assert wait_for(lambda: {d["state"] for d in runtime.ledger.iter_documents()} == {S.EXTRACTED})
+        # The cycle counts its polls once refresh_batches returns, just after the last result.
+        assert wait_for(lambda: worker.status().batches_polled >= 3)
         status = worker.status()
         assert status.alive and status.documents_sent == 12 and status.last_error is None
-        assert status.batches_polled >= 3
         (row,) = runtime.ledger.workers()
         assert (row["id"], row["pid"]) == (worker.identity.worker_id, os.getpid())
     finally:
@@ -104,11 +105,17 @@ def test_a_dead_process_leaves_its_chunk_uncertain(ledger_location):
     ledger.register_worker("alive", host=host, pid=os.getpid(), now=time.time())
     ledger.register_worker("silent", host="elsewhere", pid=1, now=time.time() - 3600)
     ledger.register_worker("far", host="elsewhere", pid=1, now=time.time())
+    # PostgreSQL judges by presence locks: the live ones hold theirs (the dead one's went with it);
+    # a silent one holding its lock is still gone by its heartbeat. SQLite has no locks (None).
+    locks = [ledger.hold_worker_lock(w) for w in ("alive", "silent", "far")]
     claims = {w: ledger.claim_chunk(w).chunk_id for w in ("dead", "alive", "silent", "far")}
     assert recover_orphans(ledger, timeout=120) == 2
     states = {c["id"]: c["state"] for c in chunks_of_upload(ledger, 1)}
     assert states == {claims["dead"]: S.UNCERTAIN, claims["alive"]: S.SENDING,
                       claims["silent"]: S.UNCERTAIN, claims["far"]: S.SENDING}
+    for lock in locks:
+        if lock is not None:
+            lock.release()
 
 
 def test_the_runtime_starts_a_sandbox_whose_batches_outlive_it(tmp_path):

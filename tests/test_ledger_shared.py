@@ -130,3 +130,26 @@ def test_postgres_tells_a_live_worker_from_a_killed_one_by_its_lock(postgres_clu
         for proc in procs.values():
             proc.kill()
             proc.wait(timeout=30)
+
+
+def test_postgres_skips_a_chunk_another_transaction_holds(postgres_cluster):
+    """A lane of another process mid-claim holds its chunk's row: the next claim takes the next
+    chunk at once instead of waiting for it (and then finding it taken)."""
+    import threading
+
+    import psycopg
+
+    url = postgres_cluster.fresh_database()
+    ledger = Ledger(url)
+    queue(ledger, ["L1", "L2"], chunk_size=1)
+    first, second = sorted(c["id"] for c in ledger.chunks_in_state(S.QUEUED))
+    with psycopg.connect(url) as other:  # a transaction left open, holding the first chunk's row
+        other.execute("SELECT id FROM chunks WHERE id = %s FOR UPDATE", (first,))
+        got: list = []
+        claimer = threading.Thread(target=lambda: got.append(ledger.claim_chunk("lane")))
+        claimer.start()
+        claimer.join(timeout=60)  # a guard: without SKIP LOCKED it waits for `other` for ever
+        assert not claimer.is_alive(), "the claim waited for the row another transaction holds"
+        other.rollback()
+    assert got[0].chunk_id == second
+    assert ledger.claim_chunk("lane").chunk_id == first  # free again once that transaction ends

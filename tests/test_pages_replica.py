@@ -11,6 +11,7 @@ import signal
 import threading
 
 import pytest
+from pg_support import ledger_env
 from test_pages_support import (  # noqa: F401 (released_runtimes: a fixture, for pytestmark)
     PAGES,
     ledger_of,
@@ -23,6 +24,7 @@ from test_pages_support import (  # noqa: F401 (released_runtimes: a fixture, fo
 from test_worker_resilience import start_worker, worker_env
 
 from atlas_core.config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+from atlas_core.ledger import Ledger
 
 pytestmark = pytest.mark.usefixtures("released_runtimes")
 
@@ -40,10 +42,18 @@ def worker_threads() -> int:
     return sum(1 for t in threading.enumerate() if t.name == "atlas-worker" and t.is_alive())
 
 
-def open_replica(tmp_path, monkeypatch, sandbox, page: str | None = None):
-    """The dashboard with ATLAS_EMBEDDED_WORKER=0, pointed at the test's one shared sandbox."""
+def open_replica(tmp_path, monkeypatch, sandbox, page: str | None = None,
+                 location: str | None = None):
+    """The dashboard with ATLAS_EMBEDDED_WORKER=0, pointed at the test's one shared sandbox (and
+    at ``location``'s ledger when it is a PostgreSQL URL)."""
+    shared = {"database_url": location} if location and location.startswith("postgresql") else {}
     return open_app(tmp_path, monkeypatch, page, embedded_worker="0", base_url=sandbox.url,
-                    client_id=SANDBOX_CLIENT_ID, client_secret=SANDBOX_CLIENT_SECRET)
+                    client_id=SANDBOX_CLIENT_ID, client_secret=SANDBOX_CLIENT_SECRET, **shared)
+
+
+def replica_ledger(tmp_path, location: str) -> Ledger:
+    """The replica's ledger opened apart from it: the test's file, or the PostgreSQL database."""
+    return Ledger(location) if location.startswith("postgresql") else ledger_of(tmp_path)
 
 
 def test_a_replica_runs_no_worker_and_says_none_is_running(tmp_path, monkeypatch, sandbox):
@@ -56,14 +66,17 @@ def test_a_replica_runs_no_worker_and_says_none_is_running(tmp_path, monkeypatch
     assert "Background worker: running" not in text
 
 
-def test_a_stale_worker_is_listed_as_stale(tmp_path, monkeypatch, sandbox):
-    at = open_replica(tmp_path, monkeypatch, sandbox)
-    ledger = ledger_of(tmp_path)
+def test_a_stale_worker_is_listed_as_stale(tmp_path, monkeypatch, sandbox, ledger_location):
+    at = open_replica(tmp_path, monkeypatch, sandbox, location=ledger_location)
+    ledger = replica_ledger(tmp_path, ledger_location)
     now = ledger.ledger_clock()
     ledger.register_worker("deadbeef0001", host="box-1", pid=1, kind="worker", now=now - 600)
     ledger.register_worker("cafe00000002", host="box-2", pid=1, kind="worker", now=now)
     ledger.heartbeat("cafe00000002", activity="idle")
+    presence = ledger.hold_worker_lock("cafe00000002")  # PostgreSQL: alive = its lock is held
     at.run()
+    if presence is not None:
+        presence.release()
     text = sidebar_text(at)
     assert "Workers: 1 alive, 1 stale" in text
     assert "worker service cafe0000 on box-2: alive, idle; heard from" in text
@@ -73,14 +86,13 @@ def test_a_stale_worker_is_listed_as_stale(tmp_path, monkeypatch, sandbox):
 
 @pytest.mark.slow
 def test_a_worker_service_sends_the_replicas_upload_and_refreshes_on_its_button(
-    tmp_path, monkeypatch, sandbox
+    tmp_path, monkeypatch, sandbox, ledger_location
 ):
-    at = open_replica(tmp_path, monkeypatch, sandbox)
+    at = open_replica(tmp_path, monkeypatch, sandbox, location=ledger_location)
     log = tmp_path / "worker.log"
-    # A long idle wait, so only the replica's signals (new work, "Refresh now") make it move soon.
-    env = {**worker_env(sandbox.url, tmp_path / "atlas.db")}
+    env = {**worker_env(sandbox.url, tmp_path / "atlas.db"), **ledger_env(ledger_location)}
     proc = start_worker(env, log)
-    ledger = ledger_of(tmp_path)
+    ledger = replica_ledger(tmp_path, ledger_location)
     try:
         wait_until(lambda: ledger.workers(), "the worker service to register")
         at.run()
@@ -125,3 +137,15 @@ def test_a_process_sharing_the_ledger_is_refused_a_sandbox_of_its_own(
     assert worker_threads() == 0
     page = "\n".join(str(e.value) for e in at.main.children.values() if hasattr(e, "value"))
     assert "pg-s3cret-pw" not in page + message
+
+
+def test_a_dashboard_with_its_own_worker_lists_the_other_workers(tmp_path, monkeypatch):
+    at = open_app(tmp_path, monkeypatch)
+    assert "Other workers" not in sidebar_text(at)  # alone on its ledger: nothing more to say
+    ledger = ledger_of(tmp_path)
+    ledger.register_worker("beef00000003", host="box-3", pid=1, kind="worker")
+    ledger.heartbeat("beef00000003", activity="sending")
+    at.run()
+    text = sidebar_text(at)
+    assert "Background worker: running" in text
+    assert "Other workers on this ledger:\n- worker service beef0000 on box-3: alive, sending" in text

@@ -36,6 +36,7 @@ def render_frame() -> bool:
             outage.sidebar_box(settings.base_url, outage.atlas_health(current.worker),
                                sandbox=sandbox)
             st.text(worker_status(current.worker))  # plain text: the reason may quote Atlas
+            fleet.other_workers(current.runtime.ledger, current.worker.identity.worker_id)
         email = auth.signed_in_email()
         if email:
             st.caption(f"Signed in as {email}")

@@ -15,6 +15,13 @@ NO_WORKER = (
 )
 
 
+def other_workers(ledger: Ledger, own_id: str) -> None:
+    """Beside a dashboard's own worker: the other workers sharing the ledger, when there are any."""
+    others = [w for w in known_workers(ledger) if w.worker_id != own_id]
+    if others:
+        st.text("\n".join(["Other workers on this ledger:"] + [f"- {w.describe()}" for w in others]))
+
+
 def sidebar_workers(ledger: Ledger, base_url: str | None, *, sandbox: bool) -> None:
     """Say that worker services do the work, and list them (alive or stale, heartbeat, doing)."""
     where = "the sandbox" if sandbox else f"`{describe.safe_url(base_url)}`"

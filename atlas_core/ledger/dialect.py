@@ -100,6 +100,8 @@ def _placeholders(sql: str) -> str:
             out.append("%%")
         elif tok.startswith(":") and tok != "::" and len(tok) > 1:
             out.append(f"%({tok[1:]})s")
+        elif tok.startswith("'"):
+            out.append(tok.replace("%", "%%"))  # psycopg reads % inside literals too
         else:
             out.append(tok)
     return "".join(out)

@@ -128,6 +128,14 @@ class PgDatabase:
         return PgCursor(cursor)
 
 
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Any) -> None:
+        """Write ``rows`` (tuples in ``columns`` order) into ``table`` with COPY (ledger-copy)."""
+        names = ", ".join(f'"{c}"' for c in columns)
+        with self._conn.cursor() as cursor, cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
 def _params(params: Any) -> Any:
     # Always some parameters: psycopg leaves a statement without them un-parsed, and the
     # translation doubles every literal % for the parsing.

@@ -220,8 +220,7 @@ _V6 = [
         signalled_at REAL
     )
     """,
-    "INSERT INTO ledger_signals (name, serial) VALUES ('refresh', 0)",
-    "INSERT INTO ledger_signals (name, serial) VALUES ('work', 0)",
+    # No rows until the first signal: a fresh ledger stays empty (ledger-copy copies into one).
     # What a worker is doing (sending, refreshing, idle, paused...), for the dashboard's sidebar.
     "ALTER TABLE workers ADD COLUMN activity TEXT",
     # Where its pid means something: the kernel's boot id and the pid namespace. Containers may

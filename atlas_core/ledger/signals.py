@@ -70,8 +70,10 @@ class SignalLedger(LedgerCore):
             raise ValueError(f"signal must be one of {', '.join(SIGNALS)}, not {name!r}")
         with self.transaction() as db:
             db.execute(
-                "UPDATE ledger_signals SET serial = serial + 1, signalled_at = ? WHERE name = ?",
-                [db_clock(db), name],
+                "INSERT INTO ledger_signals (name, serial, signalled_at) VALUES (?, 1, ?)"
+                " ON CONFLICT (name) DO UPDATE SET serial = ledger_signals.serial + 1,"
+                " signalled_at = excluded.signalled_at",
+                [name, db_clock(db)],
             )
             serial = int(db.execute(
                 "SELECT serial FROM ledger_signals WHERE name = ?", [name]
@@ -86,8 +88,9 @@ class SignalLedger(LedgerCore):
         return None if pg is None else SignalListener(pg.url, pg.connect_timeout)
 
     def signal_serials(self) -> dict[str, int]:
-        """Each signal's serial now: a worker compares them with the last ones it saw."""
+        """Each signal's serial now (0 before its first): a worker compares them with the last."""
         with self.reading() as db:
-            return {str(r[0]): int(r[1]) for r in db.execute(
+            serials = {str(r[0]): int(r[1]) for r in db.execute(
                 "SELECT name, serial FROM ledger_signals"
             ).fetchall()}
+        return {name: serials.get(name, 0) for name in SIGNALS}
