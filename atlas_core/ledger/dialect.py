@@ -209,6 +209,14 @@ def _json_type(args: str) -> str:
     return f"atlas_json_type({doc})"
 
 
+def _json_each(args: str) -> str:
+    if re.fullmatch(r"\s*(\?|:[A-Za-z_]\w*)\s*", args):
+        # A parameter is a list the statement walks (``FROM json_each(?) AS r``): the built-in
+        # set function, whose rows the planner can join by index, names its column value too.
+        return f"json_array_elements(CAST({args.strip()} AS json))"
+    return f"atlas_json_each(CAST({args} AS json))"
+
+
 def _cast(args: str) -> str:
     m = re.match(r"(?s)(.*)\s+AS\s+(INTEGER|INT|BIGINT)\s*$", args, re.I)
     if m is None:
@@ -354,7 +362,7 @@ def to_postgres(sql: str) -> str:
     text = _rewrite_calls(text, "json_array", lambda a: f"json_build_array({a})")
     text = _rewrite_calls(text, "json_extract", _json_extract)
     text = _rewrite_calls(text, "json_type", _json_type)
-    text = _rewrite_calls(text, "json_each", lambda a: f"atlas_json_each(CAST({a} AS json))")
+    text = _rewrite_calls(text, "json_each", _json_each)
     text = _rewrite_calls(text, "CAST", _cast)
     text = _alias_subqueries(text)
     text = _qualify_upsert(text)
@@ -370,3 +378,67 @@ def inserted_table(sql: str) -> str | None:
     if m is None or re.search(r"\bRETURNING\b", sql, re.I) or re.search(r"\bON\s+CONFLICT\b", sql, re.I):
         return None
     return m.group(1).lower()
+
+
+_MANY_INSERT = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)\s*\(([^()]*)\)\s*VALUES\s*\(([\s?,]*)\)\s*$", re.I)
+_MANY_UPDATE = re.compile(r"^\s*UPDATE\s+(\w+)\s+SET\s+(.*?)\s+WHERE\s+(.*?)\s*$", re.I | re.S)
+
+
+def insert_rows(sql: str) -> tuple[str, list[str]] | None:
+    """The table and columns of a plain ``INSERT INTO t (a, b) VALUES (?, ?)``, or None.
+
+    executemany otherwise sends a statement per row (a round trip each on PostgreSQL); such an
+    insert is written with COPY instead.
+    """
+    m = _MANY_INSERT.match(sql)
+    if m is None:
+        return None
+    columns = [c.strip() for c in m.group(2).split(",")]
+    if m.group(3).count("?") != len(columns):
+        return None
+    return m.group(1), columns
+
+
+def update_rows(sql: str, count: int, types: dict[tuple[str, str], str]) -> tuple[str, int] | None:
+    """``UPDATE t SET a = ?, ... WHERE k = ? [AND ...]`` for ``count`` parameter sets as one
+    ``UPDATE ... FROM (VALUES ...)`` and the index of its key parameter, or None if not that shape.
+    """
+    m = _MANY_UPDATE.match(sql)
+    if m is None:
+        return None
+    table = m.group(1).lower()
+    sets: list[str] = []
+    names: list[str] = []
+
+    def typed(column: str) -> str | None:
+        kind = types.get((table, column.lower()))
+        if kind is None:
+            return None
+        names.append(f"p{len(names)}")
+        return f"CAST(v.{names[-1]} AS {kind})"
+
+    for part in _split_args(m.group(2)):
+        column, _, value = part.partition("=")
+        column, value = column.strip(), value.strip()
+        if value == "?":
+            cast = typed(column)
+            if cast is None:
+                return None
+            sets.append(f"{column} = {cast}")
+        elif "?" in value or ":" in value:
+            return None
+        else:
+            sets.append(f"{column} = {value}")
+    wheres = []
+    for term in re.split(r"\s+AND\s+", m.group(3), flags=re.I):
+        column, _, value = term.partition("=")
+        if value.strip() != "?" or not re.fullmatch(r"\s*\w+\s*", column):
+            return None
+        cast = typed(column.strip())
+        if cast is None:
+            return None
+        wheres.append(f"{table}.{column.strip()} = {cast}")
+    row = "(" + ", ".join(["%s"] * len(names)) + ")"
+    values = ", ".join([row] * count)
+    return (f"UPDATE {table} SET {', '.join(sets)} FROM (VALUES {values}) AS v({', '.join(names)})"
+            f" WHERE {' AND '.join(wheres)}", len(names) - len(wheres))

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..errors import LedgerError, display_url, redact, remember_url_credentials
-from .dialect import COMPAT_FUNCTIONS, inserted_table, to_postgres
+from .dialect import COMPAT_FUNCTIONS, insert_rows, inserted_table, to_postgres, update_rows
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 WRITE_LOCK_KEY = 0x61746C6173_01  # every write transaction: the ledger's single writer
 MIGRATE_LOCK_KEY = 0x61746C6173_02  # applying migrations, once, whoever opens the database first
 MIGRATIONS_TABLE = "atlas_migrations"
+MANY_ROWS = 1_000  # parameter sets an executemany sends per statement
 
 
 class Row(tuple):  # type: ignore[type-arg]
@@ -73,14 +74,15 @@ def _row_factory(cursor: Any) -> Any:
 class PgCursor:
     """The part of sqlite3.Cursor the ledger uses: fetchone/fetchall, iteration, rowcount, lastrowid."""
 
-    def __init__(self, cursor: Any, lastrowid: int | None = None) -> None:
+    def __init__(self, cursor: Any, lastrowid: int | None = None, rowcount: int | None = None) -> None:
         self._cursor = cursor
         self.lastrowid = lastrowid
+        self._rowcount = rowcount
 
     @property
     def rowcount(self) -> int:
         """Rows the statement changed."""
-        return int(self._cursor.rowcount)
+        return int(self._cursor.rowcount if self._rowcount is None else self._rowcount)
 
     def fetchone(self) -> Any:
         """The next row, or None."""
@@ -99,9 +101,11 @@ class PgDatabase:
 
     dialect = "postgresql"
 
-    def __init__(self, conn: Any, identity_tables: frozenset[str]) -> None:
+    def __init__(self, conn: Any, identity_tables: frozenset[str],
+                 column_types: dict[tuple[str, str], str] | None = None) -> None:
         self._conn = conn
         self._identity = identity_tables
+        self._types = column_types or {}
 
     @property
     def conn(self) -> PgDatabase:
@@ -120,13 +124,28 @@ class PgDatabase:
         return PgCursor(cursor, cursor.fetchone()[0] if wants_id else None)
 
     def executemany(self, sql: str, seq: Any) -> PgCursor:
-        """Run one statement for each parameter set."""
+        """Run one statement for each parameter set: a plain INSERT or UPDATE as one statement per
+        MANY_ROWS sets (a round trip per row would cost more than the work), others one by one."""
         cursor = self._conn.cursor()
-        rows = [_params(p) for p in seq]
-        if rows:
-            cursor.executemany(to_postgres(sql), rows)
-        return PgCursor(cursor)
-
+        rows = [tuple(_params(p)) for p in seq]
+        changed = 0
+        for start in range(0, len(rows), MANY_ROWS):
+            part = rows[start : start + MANY_ROWS]
+            inserting = insert_rows(sql)
+            if inserting is not None:  # COPY: no statement text to build and parse per value
+                self.copy_rows(inserting[0], inserting[1], part)
+                changed += len(part)
+                continue
+            updating = update_rows(sql, len(part), self._types)
+            keys = updating and [row[updating[1]:] for row in part]
+            if updating is not None and keys is not None and len(set(keys)) == len(keys):
+                # Each row updated once, as one by one would (a repeated key falls back below).
+                cursor.execute(updating[0], [value for row in part for value in row])
+                changed += cursor.rowcount
+                continue
+            cursor.executemany(to_postgres(sql), part)
+            changed += max(cursor.rowcount, 0)
+        return PgCursor(cursor, rowcount=changed)
 
     def copy_rows(self, table: str, columns: Sequence[str], rows: Any) -> None:
         """Write ``rows`` (tuples in ``columns`` order) into ``table`` with COPY (ledger-copy)."""
@@ -157,6 +176,7 @@ class PgStore:
         self._local = threading.local()
         self._write_lock = threading.RLock()
         self.identity_tables: frozenset[str] = frozenset()
+        self.column_types: dict[tuple[str, str], str] = {}
         self.schema_version = self._migrate()
 
     def __repr__(self) -> str:
@@ -224,7 +244,7 @@ class PgStore:
             try:
                 if lock:
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
-                yield PgDatabase(conn, self.identity_tables)
+                yield PgDatabase(conn, self.identity_tables, self.column_types)
             except BaseException:
                 if not conn.closed:
                     conn.execute("ROLLBACK")
@@ -283,6 +303,11 @@ class PgStore:
             self.identity_tables = frozenset(r[0] for r in db.execute(
                 "SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema()"
                 " AND column_name = 'id' AND is_identity = 'YES'").fetchall())
+            self.column_types = {
+                (r[0], r[1]): r[2] for r in db.execute(
+                    "SELECT table_name, column_name, data_type FROM information_schema.columns"
+                    " WHERE table_schema = current_schema()").fetchall()
+            }
             return int(db.execute(f"SELECT count(*) FROM {MIGRATIONS_TABLE}").fetchone()[0])
 
     def close(self) -> None:
