@@ -184,3 +184,46 @@ def test_without_a_server_the_postgresql_variants_skip_locally_and_fail_under_ci
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="required under CI"):
         unavailable("initdb not found")
+
+
+LANE = r"""
+import json, sys, threading
+from atlas_core.ledger import Ledger
+ledger = Ledger(sys.argv[1])
+claimed, left_at_stop, lock = [], [], threading.Lock()
+
+def lane(name):
+    chunk = ledger.claim_chunk(name)
+    while chunk is not None:
+        with lock:
+            claimed.append(chunk.chunk_id)
+        receipts = [(f"B{chunk.chunk_id}", d, "u") for _, d, _ in chunk.documents]
+        chunk = ledger.record_sent_and_claim(chunk.chunk_id, receipts, name)[1]
+    with lock:  # what was still queued when this lane found nothing to claim
+        left_at_stop.append(ledger.queued_work()["queued"])
+
+lanes = [threading.Thread(target=lane, args=(f"{sys.argv[2]}-{i}",)) for i in range(4)]
+for t in lanes: t.start()
+for t in lanes: t.join()
+print(json.dumps({"claimed": claimed, "left_at_stop": left_at_stop}))
+"""
+
+
+def test_four_processes_of_four_lanes_claim_each_chunk_once_and_no_lane_stops_early(url):
+    ledger = Ledger(url)
+    ledger.record_upload(UploadRecord("a.csv", "POC_CDL"), rows(2000), chunk_size=1)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([sys.executable, "-c", LANE, url, f"p{i}"], env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(4)]
+    outcomes = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, outcomes
+    results = [__import__("json").loads(out) for out, _ in outcomes]
+    claimed = [c for r in results for c in r["claimed"]]
+    assert len(claimed) == len(set(claimed)) == 2000  # each chunk claimed once, none left
+    assert all(r["claimed"] for r in results)  # every process took part
+    # A lane stops only when nothing is left to take: at most the chunks the other 15 lanes were
+    # claiming at that moment can still read as queued (READ COMMITTED without SKIP LOCKED
+    # stopped lanes with hundreds left).
+    assert max(n for r in results for n in r["left_at_stop"]) <= 15
+    assert ledger.queued_work() == {"queued": 0, "sending": 0, "next_due": None}
+    assert len(ledger.chunks_in_state(S.SENT)) == 2000

@@ -29,7 +29,7 @@ class ChunkLedger(LedgerCore):
     ) -> ClaimedChunk | None:
         """Take the next due queued chunk for ``worker_id`` (atomic across processes), or None."""
         now = now_ts() if now is None else now
-        with self.transaction() as db:
+        with self.sending() as db:
             return self._claim(db, worker_id, upload_id, now, self.scope)
 
     def record_sent(
@@ -41,7 +41,7 @@ class ChunkLedger(LedgerCore):
     ) -> list[str]:
         """Record Atlas's receipts (batch_id, document_id, file_uuid) for a chunk; return batch ids."""
         now = now_ts() if now is None else now
-        with self.transaction() as db:
+        with self.sending() as db:
             return self._record_sent(db, chunk_id, receipts, now, self.scope)
 
     def record_sent_and_claim(
@@ -55,7 +55,7 @@ class ChunkLedger(LedgerCore):
     ) -> tuple[list[str], ClaimedChunk | None]:
         """``record_sent``, then ``claim_chunk`` for the same worker, in one transaction."""
         now = now_ts() if now is None else now
-        with self.transaction() as db:
+        with self.sending() as db:
             batches = self._record_sent(db, chunk_id, receipts, now, self.scope)
             return batches, self._claim(db, worker_id, upload_id, now, self.scope)
 
