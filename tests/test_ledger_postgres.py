@@ -146,15 +146,29 @@ def test_ledger_copy_moves_every_table_with_its_ids_and_refuses_a_full_target(tm
 
 def test_a_copy_that_fails_half_way_leaves_the_target_empty(tmp_path, url):
     source = Ledger(tmp_path / "atlas.db")
-    bad = rows(3)
-    bad[2] = RowRecord(4, "D\x00nul", "https://x.test/2.jpg", True)  # PostgreSQL text holds no NUL
-    source.record_upload(UploadRecord("a.csv", "POC_CDL"), bad, chunk_size=100)
+    source.record_upload(UploadRecord("a.csv", "POC_CDL"), rows(3), chunk_size=100)
+    with source.transaction() as db:  # what SQLite lets an old row hold: text in a number column
+        db.execute("UPDATE documents SET min_confidence = 'high' WHERE id = 3")
     from atlas_core.ledger.copy import copy_ledger
 
-    with pytest.raises(LedgerError):
+    with pytest.raises(LedgerError, match="nothing was copied|could not be written"):
         copy_ledger(source, Ledger(url))
-    assert query(url, "SELECT count(*) FROM uploads") == [(0,)]
+    assert query(url, "SELECT count(*) FROM uploads") == [(0,)]  # copied before, rolled back
     assert query(url, "SELECT count(*) FROM upload_rows") == [(0,)]
+
+
+def test_a_nul_in_any_text_is_stored_as_a_replacement_character_not_refused(url):
+    ledger = Ledger(url)
+    hostile = [RowRecord(100, "A\x00B", None, False, problems=({"code": "control\x00char"},),
+                         original={"id": "A\x00B"}), *rows(2)]
+    queued = ledger.record_upload(UploadRecord("n\x00ul.csv", "POC_CDL"), hostile, chunk_size=5)
+    assert queued.queued == 2 and queued.invalid == 1
+    stored = list(ledger.iter_upload_rows(queued.upload_id))[-1]
+    assert stored["document_id"] == "A\ufffdB" and stored["original"] == {"id": "A\x00B"}  # JSON keeps it
+    assert ledger.list_uploads()[0][0]["file_name"] == "n\ufffdul.csv"
+    chunk = ledger.claim_chunk("w")
+    ledger.record_chunk_failure(chunk.chunk_id, S.REJECTED, "Atlas said \x00 no")
+    assert ledger.chunks_in_state(S.REJECTED)[0]["error"] == "Atlas said \ufffd no"
 
 
 @pytest.mark.parametrize(("sqlite", "postgres"), [

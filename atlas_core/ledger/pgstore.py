@@ -156,7 +156,17 @@ class PgDatabase:
         names = ", ".join(f'"{c}"' for c in columns)
         with self._conn.cursor() as cursor, cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
             for row in rows:
-                copy.write_row(row)
+                copy.write_row(tuple(_text(value) for value in row))
+
+
+NUL_STANDIN = "\ufffd"  # PostgreSQL's text cannot hold NUL; SQLite's can (see docs/reliability.md)
+
+
+def _text(value: Any) -> Any:
+    """A value as PostgreSQL can store it: NUL in text becomes U+FFFD, never a refused write."""
+    if type(value) is str and "\x00" in value:
+        return value.replace("\x00", NUL_STANDIN)
+    return value
 
 
 def _params(params: Any) -> Any:
@@ -165,8 +175,8 @@ def _params(params: Any) -> Any:
     if params is None:
         return ()
     if isinstance(params, dict):
-        return params
-    return tuple(params)
+        return {key: _text(value) for key, value in params.items()}
+    return tuple(_text(value) for value in params)
 
 
 class PgStore:
