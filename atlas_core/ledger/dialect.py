@@ -12,7 +12,9 @@ per statement text (cached):
   ``#>>`` paths; ``json_each`` a set-returning function of the same columns (``COMPAT_FUNCTIONS``);
   a list parameter ``col IN (SELECT value FROM json_each(?))`` is cast to the column's type;
 - ``CAST(x AS INTEGER)`` truncates as SQLite does (PostgreSQL rounds);
-- a subquery in FROM gets the alias PostgreSQL 15 requires.
+- a subquery in FROM gets the alias PostgreSQL 15 requires;
+- ``UPDATE t ... WHERE id = (SELECT id FROM t ... LIMIT 1)`` (a claim) locks its pick with
+  ``FOR UPDATE SKIP LOCKED``.
 
 DDL of the migrations (``CREATE TABLE``, ``ALTER TABLE ... ADD COLUMN``) is translated too:
 ``INTEGER PRIMARY KEY`` becomes an identity column, ``INTEGER`` ``BIGINT``, ``REAL``
@@ -209,6 +211,14 @@ def _json_type(args: str) -> str:
     return f"atlas_json_type({doc})"
 
 
+def _json_each(args: str) -> str:
+    if re.fullmatch(r"\s*(\?|:[A-Za-z_]\w*)\s*", args):
+        # A parameter is a list the statement walks (``FROM json_each(?) AS r``): the built-in
+        # set function, whose rows the planner can join by index, names its column value too.
+        return f"json_array_elements(CAST({args.strip()} AS json))"
+    return f"atlas_json_each(CAST({args} AS json))"
+
+
 def _cast(args: str) -> str:
     m = re.match(r"(?s)(.*)\s+AS\s+(INTEGER|INT|BIGINT)\s*$", args, re.I)
     if m is None:
@@ -279,6 +289,22 @@ def _qualify_upsert(sql: str) -> str:
         )
         out.append(f"{column.strip()} = {value.strip()}")
     return f"{head} {', '.join(out)} {rest}".rstrip()
+
+
+_PICK_ONE = re.compile(
+    r"^\s*UPDATE\s+(?P<t>\w+)\s+SET\b.*?\bWHERE\s+id\s*=\s*\(\s*SELECT\s+id\s+FROM\s+(?P=t)\b", re.I | re.S)
+
+
+def _skip_locked(sql: str) -> str:
+    """``UPDATE t ... WHERE id = (SELECT id FROM t ... LIMIT 1)`` picks one row to take (a chunk
+    claim): on PostgreSQL the pick locks it and skips rows another transaction is taking, so two
+    claimers never wait on, or both miss, the same row."""
+    m = _PICK_ONE.match(sql)
+    if m is None:
+        return sql
+    open_at = m.start() + m.group(0).rindex("(")
+    close = _matching(sql, open_at)
+    return f"{sql[:close]} FOR UPDATE SKIP LOCKED{sql[close:]}"
 
 
 def _alias_subqueries(sql: str) -> str:
@@ -354,10 +380,11 @@ def to_postgres(sql: str) -> str:
     text = _rewrite_calls(text, "json_array", lambda a: f"json_build_array({a})")
     text = _rewrite_calls(text, "json_extract", _json_extract)
     text = _rewrite_calls(text, "json_type", _json_type)
-    text = _rewrite_calls(text, "json_each", lambda a: f"atlas_json_each(CAST({a} AS json))")
+    text = _rewrite_calls(text, "json_each", _json_each)
     text = _rewrite_calls(text, "CAST", _cast)
     text = _alias_subqueries(text)
     text = _qualify_upsert(text)
+    text = _skip_locked(text)
     return _placeholders(text)
 
 
@@ -370,3 +397,67 @@ def inserted_table(sql: str) -> str | None:
     if m is None or re.search(r"\bRETURNING\b", sql, re.I) or re.search(r"\bON\s+CONFLICT\b", sql, re.I):
         return None
     return m.group(1).lower()
+
+
+_MANY_INSERT = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)\s*\(([^()]*)\)\s*VALUES\s*\(([\s?,]*)\)\s*$", re.I)
+_MANY_UPDATE = re.compile(r"^\s*UPDATE\s+(\w+)\s+SET\s+(.*?)\s+WHERE\s+(.*?)\s*$", re.I | re.S)
+
+
+def insert_rows(sql: str) -> tuple[str, list[str]] | None:
+    """The table and columns of a plain ``INSERT INTO t (a, b) VALUES (?, ?)``, or None.
+
+    executemany otherwise sends a statement per row (a round trip each on PostgreSQL); such an
+    insert is written with COPY instead.
+    """
+    m = _MANY_INSERT.match(sql)
+    if m is None:
+        return None
+    columns = [c.strip() for c in m.group(2).split(",")]
+    if m.group(3).count("?") != len(columns):
+        return None
+    return m.group(1), columns
+
+
+def update_rows(sql: str, count: int, types: dict[tuple[str, str], str]) -> tuple[str, int] | None:
+    """``UPDATE t SET a = ?, ... WHERE k = ? [AND ...]`` for ``count`` parameter sets as one
+    ``UPDATE ... FROM (VALUES ...)`` and the index of its key parameter, or None if not that shape.
+    """
+    m = _MANY_UPDATE.match(sql)
+    if m is None:
+        return None
+    table = m.group(1).lower()
+    sets: list[str] = []
+    names: list[str] = []
+
+    def typed(column: str) -> str | None:
+        kind = types.get((table, column.lower()))
+        if kind is None:
+            return None
+        names.append(f"p{len(names)}")
+        return f"CAST(v.{names[-1]} AS {kind})"
+
+    for part in _split_args(m.group(2)):
+        column, _, value = part.partition("=")
+        column, value = column.strip(), value.strip()
+        if value == "?":
+            cast = typed(column)
+            if cast is None:
+                return None
+            sets.append(f"{column} = {cast}")
+        elif "?" in value or ":" in value:
+            return None
+        else:
+            sets.append(f"{column} = {value}")
+    wheres = []
+    for term in re.split(r"\s+AND\s+", m.group(3), flags=re.I):
+        column, _, value = term.partition("=")
+        if value.strip() != "?" or not re.fullmatch(r"\s*\w+\s*", column):
+            return None
+        cast = typed(column.strip())
+        if cast is None:
+            return None
+        wheres.append(f"{table}.{column.strip()} = {cast}")
+    row = "(" + ", ".join(["%s"] * len(names)) + ")"
+    values = ", ".join([row] * count)
+    return (f"UPDATE {table} SET {', '.join(sets)} FROM (VALUES {values}) AS v({', '.join(names)})"
+            f" WHERE {' AND '.join(wheres)}", len(names) - len(wheres))

@@ -7,9 +7,13 @@ parameters with NULL (``? IS NULL OR ...``), and only a value written into the s
 PostgreSQL type such a parameter.
 
 Writers take one transaction-level advisory lock first: the same single-writer order SQLite's
-``BEGIN IMMEDIATE`` gives, so every check-then-write of the ledger (a claim, the duplicate-ID check
-at intake, a chunk's next sequence number) stays atomic across processes and machines. Readers
-take a REPEATABLE READ snapshot and never wait for writers.
+``BEGIN IMMEDIATE`` gives, so every check-then-write of the ledger (the duplicate-ID check at
+intake, a chunk's next sequence number, retry-failed, resolve-uncertain) stays atomic across
+processes and machines. The send path (claiming a chunk, recording its receipts) takes that
+lock shared instead, so lanes of every worker claim side by side: a claim locks its chunk's row
+with ``FOR UPDATE SKIP LOCKED`` (dialect.py), never the chunk another lane is claiming, and never
+answers "nothing to do" while an unclaimed chunk is due. Readers take a REPEATABLE READ snapshot
+and never wait for writers.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..errors import LedgerError, display_url, redact, remember_url_credentials
-from .dialect import COMPAT_FUNCTIONS, inserted_table, to_postgres
+from .dialect import COMPAT_FUNCTIONS, insert_rows, inserted_table, to_postgres, update_rows
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +34,7 @@ log = logging.getLogger(__name__)
 WRITE_LOCK_KEY = 0x61746C6173_01  # every write transaction: the ledger's single writer
 MIGRATE_LOCK_KEY = 0x61746C6173_02  # applying migrations, once, whoever opens the database first
 MIGRATIONS_TABLE = "atlas_migrations"
+MANY_ROWS = 1_000  # parameter sets an executemany sends per statement
 
 
 class Row(tuple):  # type: ignore[type-arg]
@@ -73,14 +78,15 @@ def _row_factory(cursor: Any) -> Any:
 class PgCursor:
     """The part of sqlite3.Cursor the ledger uses: fetchone/fetchall, iteration, rowcount, lastrowid."""
 
-    def __init__(self, cursor: Any, lastrowid: int | None = None) -> None:
+    def __init__(self, cursor: Any, lastrowid: int | None = None, rowcount: int | None = None) -> None:
         self._cursor = cursor
         self.lastrowid = lastrowid
+        self._rowcount = rowcount
 
     @property
     def rowcount(self) -> int:
         """Rows the statement changed."""
-        return int(self._cursor.rowcount)
+        return int(self._cursor.rowcount if self._rowcount is None else self._rowcount)
 
     def fetchone(self) -> Any:
         """The next row, or None."""
@@ -99,9 +105,11 @@ class PgDatabase:
 
     dialect = "postgresql"
 
-    def __init__(self, conn: Any, identity_tables: frozenset[str]) -> None:
+    def __init__(self, conn: Any, identity_tables: frozenset[str],
+                 column_types: dict[tuple[str, str], str] | None = None) -> None:
         self._conn = conn
         self._identity = identity_tables
+        self._types = column_types or {}
 
     @property
     def conn(self) -> PgDatabase:
@@ -120,20 +128,45 @@ class PgDatabase:
         return PgCursor(cursor, cursor.fetchone()[0] if wants_id else None)
 
     def executemany(self, sql: str, seq: Any) -> PgCursor:
-        """Run one statement for each parameter set."""
+        """Run one statement for each parameter set: a plain INSERT or UPDATE as one statement per
+        MANY_ROWS sets (a round trip per row would cost more than the work), others one by one."""
         cursor = self._conn.cursor()
-        rows = [_params(p) for p in seq]
-        if rows:
-            cursor.executemany(to_postgres(sql), rows)
-        return PgCursor(cursor)
-
+        rows = [tuple(_params(p)) for p in seq]
+        changed = 0
+        for start in range(0, len(rows), MANY_ROWS):
+            part = rows[start : start + MANY_ROWS]
+            inserting = insert_rows(sql)
+            if inserting is not None:  # COPY: no statement text to build and parse per value
+                self.copy_rows(inserting[0], inserting[1], part)
+                changed += len(part)
+                continue
+            updating = update_rows(sql, len(part), self._types)
+            keys = updating and [row[updating[1]:] for row in part]
+            if updating is not None and keys is not None and len(set(keys)) == len(keys):
+                # Each row updated once, as one by one would (a repeated key falls back below).
+                cursor.execute(updating[0], [value for row in part for value in row])
+                changed += cursor.rowcount
+                continue
+            cursor.executemany(to_postgres(sql), part)
+            changed += max(cursor.rowcount, 0)
+        return PgCursor(cursor, rowcount=changed)
 
     def copy_rows(self, table: str, columns: Sequence[str], rows: Any) -> None:
         """Write ``rows`` (tuples in ``columns`` order) into ``table`` with COPY (ledger-copy)."""
         names = ", ".join(f'"{c}"' for c in columns)
         with self._conn.cursor() as cursor, cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
             for row in rows:
-                copy.write_row(row)
+                copy.write_row(tuple(_text(value) for value in row))
+
+
+NUL_STANDIN = "\ufffd"  # PostgreSQL's text cannot hold NUL; SQLite's can (see docs/reliability.md)
+
+
+def _text(value: Any) -> Any:
+    """A value as PostgreSQL can store it: NUL in text becomes U+FFFD, never a refused write."""
+    if type(value) is str and "\x00" in value:
+        return value.replace("\x00", NUL_STANDIN)
+    return value
 
 
 def _params(params: Any) -> Any:
@@ -142,8 +175,8 @@ def _params(params: Any) -> Any:
     if params is None:
         return ()
     if isinstance(params, dict):
-        return params
-    return tuple(params)
+        return {key: _text(value) for key, value in params.items()}
+    return tuple(_text(value) for value in params)
 
 
 class PgStore:
@@ -157,6 +190,7 @@ class PgStore:
         self._local = threading.local()
         self._write_lock = threading.RLock()
         self.identity_tables: frozenset[str] = frozenset()
+        self.column_types: dict[tuple[str, str], str] = {}
         self.schema_version = self._migrate()
 
     def __repr__(self) -> str:
@@ -211,7 +245,7 @@ class PgStore:
             pass
 
     @contextmanager
-    def _unit(self, begin: str, lock: bool, verb: str) -> Iterator[PgDatabase]:
+    def _unit(self, begin: str, lock: str | None, verb: str) -> Iterator[PgDatabase]:
         import psycopg
 
         conn = None
@@ -222,9 +256,11 @@ class PgStore:
             if not one_off:
                 self._local.busy = True
             try:
-                if lock:
+                if lock == "exclusive":
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
-                yield PgDatabase(conn, self.identity_tables)
+                elif lock == "shared":
+                    conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (WRITE_LOCK_KEY,))
+                yield PgDatabase(conn, self.identity_tables, self.column_types)
             except BaseException:
                 if not conn.closed:
                     conn.execute("ROLLBACK")
@@ -245,20 +281,31 @@ class PgStore:
     @contextmanager
     def transaction(self) -> Iterator[PgDatabase]:
         """A write transaction holding the ledger's write lock, committed on success."""
-        with self._write_lock, self._unit("BEGIN ISOLATION LEVEL READ COMMITTED", True, "written") as db:
+        with self._write_lock, self._unit("BEGIN ISOLATION LEVEL READ COMMITTED", "exclusive", "written") as db:
+            yield db
+
+    @contextmanager
+    def sending(self) -> Iterator[PgDatabase]:
+        """A write transaction of the send path (claim a chunk, record its receipts).
+
+        These hold the write lock shared: they run side by side (each touches only the chunk it
+        claims with FOR UPDATE SKIP LOCKED, and that chunk's documents), while every other
+        writer (intake, cancel, retry, resolve, results) still runs alone.
+        """
+        with self._unit("BEGIN ISOLATION LEVEL READ COMMITTED", "shared", "written") as db:
             yield db
 
     @contextmanager
     def reading(self) -> Iterator[PgDatabase]:
         """A read-only snapshot (REPEATABLE READ): consistent, and never waits for writers."""
-        with self._unit("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", False, "read") as db:
+        with self._unit("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", None, "read") as db:
             yield db
 
     def _migrate(self) -> int:
         """Apply the migrations this database lacks, once, under an advisory lock; return the count."""
         from .schema import pending_for, refuse_newer
 
-        with self._write_lock, self._unit("BEGIN", False, "prepared") as db:
+        with self._write_lock, self._unit("BEGIN", None, "prepared") as db:
             # Whoever opens a fresh database first migrates it; the others wait here, then find
             # every migration recorded. DDL is transactional: a failed migration leaves nothing.
             db.execute("SELECT pg_advisory_xact_lock(?)", [MIGRATE_LOCK_KEY])
@@ -283,6 +330,11 @@ class PgStore:
             self.identity_tables = frozenset(r[0] for r in db.execute(
                 "SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema()"
                 " AND column_name = 'id' AND is_identity = 'YES'").fetchall())
+            self.column_types = {
+                (r[0], r[1]): r[2] for r in db.execute(
+                    "SELECT table_name, column_name, data_type FROM information_schema.columns"
+                    " WHERE table_schema = current_schema()").fetchall()
+            }
             return int(db.execute(f"SELECT count(*) FROM {MIGRATIONS_TABLE}").fetchone()[0])
 
     def close(self) -> None:
