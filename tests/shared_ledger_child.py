@@ -5,6 +5,9 @@ claim LOCATION NAME LANES GO OUT: LANES threads claim and record chunks until th
     how many were still queued when its claim came back empty.
 upload LOCATION SHEET GO OUT: plan and queue SHEET the way the dashboard does, from the moment
     GO exists; OUT gets the upload's id, or the plain error it ended with.
+decide LOCATION ACTION ID GO OUT: after GO, "resolve" (resend) uncertain chunk ID or "retry" the
+    failed documents of upload ID, as two analysts pressing the same button at once; OUT gets
+    what it did, or the plain error it ended with.
 hold LOCATION WORKER: take WORKER's presence lock, register, print "held", then sleep until killed.
 """
 
@@ -70,6 +73,23 @@ def upload(location: str, sheet_path: str, go: Path, out: Path) -> None:
         out.write_text(json.dumps({"error": exc.message}))
 
 
+def decide(location: str, action: str, ident: int, go: Path, out: Path) -> None:
+    """Resolve an uncertain chunk (resend) or retry an upload's failed documents, after GO."""
+    from atlas_core.errors import AtlasError
+    from atlas_core.ledger import Ledger
+
+    ledger = Ledger(location)
+    _wait_for(go)
+    try:
+        if action == "resolve":
+            result: object = ledger.resolve_uncertain(ident, "resend", resolved_by=str(out))
+        else:
+            result = ledger.retry_failed(upload_id=ident)[0]
+        out.write_text(json.dumps({"done": result}))
+    except AtlasError as exc:
+        out.write_text(json.dumps({"error": exc.message}))
+
+
 def hold(location: str, worker_id: str) -> None:
     """Register a worker holding its presence lock, and hang (the test kills this process)."""
     from atlas_core.engine.identity import WorkerIdentity
@@ -90,6 +110,8 @@ if __name__ == "__main__":
         claim(location, rest[0], int(rest[1]), Path(rest[2]), Path(rest[3]))
     elif job == "upload":
         upload(location, rest[0], Path(rest[1]), Path(rest[2]))
+    elif job == "decide":
+        decide(location, rest[0], int(rest[1]), Path(rest[2]), Path(rest[3]))
     elif job == "hold":
         hold(location, rest[0])
     else:

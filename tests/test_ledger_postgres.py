@@ -146,15 +146,29 @@ def test_ledger_copy_moves_every_table_with_its_ids_and_refuses_a_full_target(tm
 
 def test_a_copy_that_fails_half_way_leaves_the_target_empty(tmp_path, url):
     source = Ledger(tmp_path / "atlas.db")
-    bad = rows(3)
-    bad[2] = RowRecord(4, "D\x00nul", "https://x.test/2.jpg", True)  # PostgreSQL text holds no NUL
-    source.record_upload(UploadRecord("a.csv", "POC_CDL"), bad, chunk_size=100)
+    source.record_upload(UploadRecord("a.csv", "POC_CDL"), rows(3), chunk_size=100)
+    with source.transaction() as db:  # what SQLite lets an old row hold: text in a number column
+        db.execute("UPDATE documents SET min_confidence = 'high' WHERE id = 3")
     from atlas_core.ledger.copy import copy_ledger
 
-    with pytest.raises(LedgerError):
+    with pytest.raises(LedgerError, match="nothing was copied|could not be written"):
         copy_ledger(source, Ledger(url))
-    assert query(url, "SELECT count(*) FROM uploads") == [(0,)]
+    assert query(url, "SELECT count(*) FROM uploads") == [(0,)]  # copied before, rolled back
     assert query(url, "SELECT count(*) FROM upload_rows") == [(0,)]
+
+
+def test_a_nul_in_any_text_is_stored_as_a_replacement_character_not_refused(url):
+    ledger = Ledger(url)
+    hostile = [RowRecord(100, "A\x00B", None, False, problems=({"code": "control\x00char"},),
+                         original={"id": "A\x00B"}), *rows(2)]
+    queued = ledger.record_upload(UploadRecord("n\x00ul.csv", "POC_CDL"), hostile, chunk_size=5)
+    assert queued.queued == 2 and queued.invalid == 1
+    stored = list(ledger.iter_upload_rows(queued.upload_id))[-1]
+    assert stored["document_id"] == "A\ufffdB" and stored["original"] == {"id": "A\x00B"}  # JSON keeps it
+    assert ledger.list_uploads()[0][0]["file_name"] == "n\ufffdul.csv"
+    chunk = ledger.claim_chunk("w")
+    ledger.record_chunk_failure(chunk.chunk_id, S.REJECTED, "Atlas said \x00 no")
+    assert ledger.chunks_in_state(S.REJECTED)[0]["error"] == "Atlas said \ufffd no"
 
 
 @pytest.mark.parametrize(("sqlite", "postgres"), [
@@ -184,3 +198,46 @@ def test_without_a_server_the_postgresql_variants_skip_locally_and_fail_under_ci
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="required under CI"):
         unavailable("initdb not found")
+
+
+LANE = r"""
+import json, sys, threading
+from atlas_core.ledger import Ledger
+ledger = Ledger(sys.argv[1])
+claimed, left_at_stop, lock = [], [], threading.Lock()
+
+def lane(name):
+    chunk = ledger.claim_chunk(name)
+    while chunk is not None:
+        with lock:
+            claimed.append(chunk.chunk_id)
+        receipts = [(f"B{chunk.chunk_id}", d, "u") for _, d, _ in chunk.documents]
+        chunk = ledger.record_sent_and_claim(chunk.chunk_id, receipts, name)[1]
+    with lock:  # what was still queued when this lane found nothing to claim
+        left_at_stop.append(ledger.queued_work()["queued"])
+
+lanes = [threading.Thread(target=lane, args=(f"{sys.argv[2]}-{i}",)) for i in range(4)]
+for t in lanes: t.start()
+for t in lanes: t.join()
+print(json.dumps({"claimed": claimed, "left_at_stop": left_at_stop}))
+"""
+
+
+def test_four_processes_of_four_lanes_claim_each_chunk_once_and_no_lane_stops_early(url):
+    ledger = Ledger(url)
+    ledger.record_upload(UploadRecord("a.csv", "POC_CDL"), rows(2000), chunk_size=1)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([sys.executable, "-c", LANE, url, f"p{i}"], env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(4)]
+    outcomes = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, outcomes
+    results = [__import__("json").loads(out) for out, _ in outcomes]
+    claimed = [c for r in results for c in r["claimed"]]
+    assert len(claimed) == len(set(claimed)) == 2000  # each chunk claimed once, none left
+    assert all(r["claimed"] for r in results)  # every process took part
+    # A lane stops only when nothing is left to take: at most the chunks the other 15 lanes were
+    # claiming at that moment can still read as queued (READ COMMITTED without SKIP LOCKED
+    # stopped lanes with hundreds left).
+    assert max(n for r in results for n in r["left_at_stop"]) <= 15
+    assert ledger.queued_work() == {"queued": 0, "sending": 0, "next_due": None}
+    assert len(ledger.chunks_in_state(S.SENT)) == 2000

@@ -153,3 +153,36 @@ def test_postgres_skips_a_chunk_another_transaction_holds(postgres_cluster):
         other.rollback()
     assert got[0].chunk_id == second
     assert ledger.claim_chunk("lane").chunk_id == first  # free again once that transaction ends
+
+
+@pytest.mark.slow
+def test_the_same_uncertain_request_resolved_twice_at_once_is_resent_once(ledger_location, tmp_path):
+    ledger = Ledger(ledger_location)
+    queue(ledger, ["R1", "R2"], chunk_size=2)
+    chunk = ledger.claim_chunk("w")
+    ledger.record_chunk_failure(chunk.chunk_id, S.UNCERTAIN, "no answer")
+    go, outs = tmp_path / "go", [tmp_path / f"resolve{k}.json" for k in range(2)]
+    run_children([["decide", ledger_location, "resolve", str(chunk.chunk_id), str(go), str(out)]
+                  for out in outs], go)
+    answers = [json.loads(out.read_text()) for out in outs]
+    assert sorted("done" in a for a in answers) == [False, True], answers
+    assert "not waiting for a decision" in next(a["error"] for a in answers if "error" in a)
+    assert len(ledger.chunks_in_state(S.QUEUED)) == 1  # one resend, not two
+    assert sorted(d["document_id"] for d in ledger.iter_documents()) == ["R1", "R2"]
+
+
+@pytest.mark.slow
+def test_failed_documents_retried_twice_at_once_are_queued_once(ledger_location, tmp_path):
+    ledger = Ledger(ledger_location)
+    upload_id = queue(ledger, ["T1", "T2"], chunk_size=2)
+    chunk = ledger.claim_chunk("w")
+    ledger.record_sent(chunk.chunk_id, [("b1", "T1", "u1"), ("b1", "T2", "u2")])
+    with ledger.transaction() as db:  # Atlas said both failed
+        db.execute("UPDATE documents SET state = ? WHERE upload_id = ?", [S.FAILED, upload_id])
+    go, outs = tmp_path / "go", [tmp_path / f"retry{k}.json" for k in range(2)]
+    run_children([["decide", ledger_location, "retry", str(upload_id), str(go), str(out)]
+                  for out in outs], go)
+    answers = sorted(json.loads(out.read_text())["done"] for out in outs)
+    assert answers == [0, 2]  # the second found nothing left to retry
+    live = Counter(d["document_id"] for d in ledger.iter_documents() if d["state"] == S.QUEUED)
+    assert live == {"T1": 1, "T2": 1}

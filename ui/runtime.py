@@ -92,7 +92,10 @@ def _open(fingerprint: str, _settings: Settings, _behaviour: dict[str, Any] | No
 
 def handle() -> Handle:
     """The process-wide runtime and worker for the current settings, opened on first use."""
+    from atlas_core.engine.runtime import refuse_private_sandbox
+
     settings = load_settings()
+    refuse_private_sandbox(settings)  # a shared ledger needs one shared Atlas (issue 13)
     behaviour = sandbox_behaviour()
     current = _open(_fingerprint(settings, behaviour), settings, behaviour)
     if current.worker is not None and not current.worker.alive:

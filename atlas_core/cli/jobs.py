@@ -129,8 +129,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def runtime_for(args: argparse.Namespace, *, ledger_only: bool = False) -> Iterator[Runtime]:
     """The runtime (``ledger_only``: no sandbox), saying on stderr when the sandbox stands in for Atlas."""
     from ..engine import open_runtime
+    from ..engine.runtime import refuse_private_sandbox
 
     settings = settings_from(args)
+    if not ledger_only:
+        refuse_private_sandbox(settings)  # a shared ledger needs one shared Atlas (issue 13)
     try:
         opened = open_runtime(settings, ledger_only=ledger_only)
     except paths.OPENING_ERRORS as exc:

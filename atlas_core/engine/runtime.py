@@ -161,11 +161,10 @@ def open_runtime(
 ) -> Runtime:
     """Open the ledger for this Atlas (creating its folder) and, without a base URL, the sandbox.
 
-    ``ledger_only`` starts no sandbox, for a command that only reads the ledger (``status``). A
-    process sharing its ledger is refused a sandbox of its own (``refuse_private_sandbox``).
+    ``ledger_only`` starts no sandbox, for a command that only reads the ledger (``status``).
+    The dashboard and the CLI call ``refuse_private_sandbox`` first: a process sharing its ledger
+    gets no sandbox of its own (a test may still open one in-process).
     """
-    if not ledger_only:
-        refuse_private_sandbox(settings)  # before anything is opened
     if not settings.database_url:  # a PostgreSQL ledger has no folder to make
         Path(settings.db_path).parent.mkdir(parents=True, exist_ok=True)
     ledger = Ledger(settings.ledger_location, target=target_for(settings))

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import redact
 from . import states as S
-from .clock import is_postgres
 from .records import ClaimedChunk
 from .rows import ChunkRow, QueuedWork, SendingChunk
 from .store import LedgerCore, inserted_id, now_ts
@@ -30,7 +29,7 @@ class ChunkLedger(LedgerCore):
     ) -> ClaimedChunk | None:
         """Take the next due queued chunk for ``worker_id`` (atomic across processes), or None."""
         now = now_ts() if now is None else now
-        with self.transaction() as db:
+        with self.sending() as db:
             return self._claim(db, worker_id, upload_id, now, self.scope)
 
     def record_sent(
@@ -42,7 +41,7 @@ class ChunkLedger(LedgerCore):
     ) -> list[str]:
         """Record Atlas's receipts (batch_id, document_id, file_uuid) for a chunk; return batch ids."""
         now = now_ts() if now is None else now
-        with self.transaction() as db:
+        with self.sending() as db:
             return self._record_sent(db, chunk_id, receipts, now, self.scope)
 
     def record_sent_and_claim(
@@ -56,7 +55,7 @@ class ChunkLedger(LedgerCore):
     ) -> tuple[list[str], ClaimedChunk | None]:
         """``record_sent``, then ``claim_chunk`` for the same worker, in one transaction."""
         now = now_ts() if now is None else now
-        with self.transaction() as db:
+        with self.sending() as db:
             batches = self._record_sent(db, chunk_id, receipts, now, self.scope)
             return batches, self._claim(db, worker_id, upload_id, now, self.scope)
 
@@ -68,16 +67,13 @@ class ChunkLedger(LedgerCore):
         # target's chunks: one queued for the sandbox never goes to Atlas, nor the reverse. A
         # chunk from before targets were recorded takes the target it is now sent to.
         in_scope, scope_args = scope.positional("target")
-        # PostgreSQL: a chunk another transaction is claiming is skipped, not waited for (and then
-        # found taken, which ended the lane while chunks remained). SQLite has one writer anyway.
-        skip_locked = " FOR UPDATE SKIP LOCKED" if is_postgres(db) else ""
         row = db.conn.execute(
             "UPDATE chunks SET state = ?, claimed_by = ?, claimed_at = ?, updated_at = ?,"
             " attempts = attempts + 1, target = coalesce(?, target)"
             " WHERE id = (SELECT id FROM chunks WHERE state = ?"
             " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
-            f" AND (? IS NULL OR upload_id = ?) AND {in_scope} ORDER BY upload_id, sequence LIMIT 1"
-            f"{skip_locked}) AND state = ? RETURNING id, upload_id, attempts,"
+            f" AND (? IS NULL OR upload_id = ?) AND {in_scope} ORDER BY upload_id, sequence LIMIT 1)"
+            " AND state = ? RETURNING id, upload_id, attempts,"
             " (SELECT product_type FROM uploads WHERE uploads.id = chunks.upload_id)",
             [S.SENDING, worker_id, now, now, scope.target, S.QUEUED, now, upload_id, upload_id,
              *scope_args, S.QUEUED],

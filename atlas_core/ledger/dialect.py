@@ -12,7 +12,9 @@ per statement text (cached):
   ``#>>`` paths; ``json_each`` a set-returning function of the same columns (``COMPAT_FUNCTIONS``);
   a list parameter ``col IN (SELECT value FROM json_each(?))`` is cast to the column's type;
 - ``CAST(x AS INTEGER)`` truncates as SQLite does (PostgreSQL rounds);
-- a subquery in FROM gets the alias PostgreSQL 15 requires.
+- a subquery in FROM gets the alias PostgreSQL 15 requires;
+- ``UPDATE t ... WHERE id = (SELECT id FROM t ... LIMIT 1)`` (a claim) locks its pick with
+  ``FOR UPDATE SKIP LOCKED``.
 
 DDL of the migrations (``CREATE TABLE``, ``ALTER TABLE ... ADD COLUMN``) is translated too:
 ``INTEGER PRIMARY KEY`` becomes an identity column, ``INTEGER`` ``BIGINT``, ``REAL``
@@ -289,6 +291,22 @@ def _qualify_upsert(sql: str) -> str:
     return f"{head} {', '.join(out)} {rest}".rstrip()
 
 
+_PICK_ONE = re.compile(
+    r"^\s*UPDATE\s+(?P<t>\w+)\s+SET\b.*?\bWHERE\s+id\s*=\s*\(\s*SELECT\s+id\s+FROM\s+(?P=t)\b", re.I | re.S)
+
+
+def _skip_locked(sql: str) -> str:
+    """``UPDATE t ... WHERE id = (SELECT id FROM t ... LIMIT 1)`` picks one row to take (a chunk
+    claim): on PostgreSQL the pick locks it and skips rows another transaction is taking, so two
+    claimers never wait on, or both miss, the same row."""
+    m = _PICK_ONE.match(sql)
+    if m is None:
+        return sql
+    open_at = m.start() + m.group(0).rindex("(")
+    close = _matching(sql, open_at)
+    return f"{sql[:close]} FOR UPDATE SKIP LOCKED{sql[close:]}"
+
+
 def _alias_subqueries(sql: str) -> str:
     """Give each subquery in FROM without an alias one (PostgreSQL before 16 requires it)."""
     count = 0
@@ -366,6 +384,7 @@ def to_postgres(sql: str) -> str:
     text = _rewrite_calls(text, "CAST", _cast)
     text = _alias_subqueries(text)
     text = _qualify_upsert(text)
+    text = _skip_locked(text)
     return _placeholders(text)
 
 

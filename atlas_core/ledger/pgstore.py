@@ -7,9 +7,13 @@ parameters with NULL (``? IS NULL OR ...``), and only a value written into the s
 PostgreSQL type such a parameter.
 
 Writers take one transaction-level advisory lock first: the same single-writer order SQLite's
-``BEGIN IMMEDIATE`` gives, so every check-then-write of the ledger (a claim, the duplicate-ID check
-at intake, a chunk's next sequence number) stays atomic across processes and machines. Readers
-take a REPEATABLE READ snapshot and never wait for writers.
+``BEGIN IMMEDIATE`` gives, so every check-then-write of the ledger (the duplicate-ID check at
+intake, a chunk's next sequence number, retry-failed, resolve-uncertain) stays atomic across
+processes and machines. The send path (claiming a chunk, recording its receipts) takes that
+lock shared instead, so lanes of every worker claim side by side: a claim locks its chunk's row
+with ``FOR UPDATE SKIP LOCKED`` (dialect.py), never the chunk another lane is claiming, and never
+answers "nothing to do" while an unclaimed chunk is due. Readers take a REPEATABLE READ snapshot
+and never wait for writers.
 """
 
 from __future__ import annotations
@@ -152,7 +156,17 @@ class PgDatabase:
         names = ", ".join(f'"{c}"' for c in columns)
         with self._conn.cursor() as cursor, cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
             for row in rows:
-                copy.write_row(row)
+                copy.write_row(tuple(_text(value) for value in row))
+
+
+NUL_STANDIN = "\ufffd"  # PostgreSQL's text cannot hold NUL; SQLite's can (see docs/reliability.md)
+
+
+def _text(value: Any) -> Any:
+    """A value as PostgreSQL can store it: NUL in text becomes U+FFFD, never a refused write."""
+    if type(value) is str and "\x00" in value:
+        return value.replace("\x00", NUL_STANDIN)
+    return value
 
 
 def _params(params: Any) -> Any:
@@ -161,8 +175,8 @@ def _params(params: Any) -> Any:
     if params is None:
         return ()
     if isinstance(params, dict):
-        return params
-    return tuple(params)
+        return {key: _text(value) for key, value in params.items()}
+    return tuple(_text(value) for value in params)
 
 
 class PgStore:
@@ -231,7 +245,7 @@ class PgStore:
             pass
 
     @contextmanager
-    def _unit(self, begin: str, lock: bool, verb: str) -> Iterator[PgDatabase]:
+    def _unit(self, begin: str, lock: str | None, verb: str) -> Iterator[PgDatabase]:
         import psycopg
 
         conn = None
@@ -242,8 +256,10 @@ class PgStore:
             if not one_off:
                 self._local.busy = True
             try:
-                if lock:
+                if lock == "exclusive":
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
+                elif lock == "shared":
+                    conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (WRITE_LOCK_KEY,))
                 yield PgDatabase(conn, self.identity_tables, self.column_types)
             except BaseException:
                 if not conn.closed:
@@ -265,20 +281,31 @@ class PgStore:
     @contextmanager
     def transaction(self) -> Iterator[PgDatabase]:
         """A write transaction holding the ledger's write lock, committed on success."""
-        with self._write_lock, self._unit("BEGIN ISOLATION LEVEL READ COMMITTED", True, "written") as db:
+        with self._write_lock, self._unit("BEGIN ISOLATION LEVEL READ COMMITTED", "exclusive", "written") as db:
+            yield db
+
+    @contextmanager
+    def sending(self) -> Iterator[PgDatabase]:
+        """A write transaction of the send path (claim a chunk, record its receipts).
+
+        These hold the write lock shared: they run side by side (each touches only the chunk it
+        claims with FOR UPDATE SKIP LOCKED, and that chunk's documents), while every other
+        writer (intake, cancel, retry, resolve, results) still runs alone.
+        """
+        with self._unit("BEGIN ISOLATION LEVEL READ COMMITTED", "shared", "written") as db:
             yield db
 
     @contextmanager
     def reading(self) -> Iterator[PgDatabase]:
         """A read-only snapshot (REPEATABLE READ): consistent, and never waits for writers."""
-        with self._unit("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", False, "read") as db:
+        with self._unit("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", None, "read") as db:
             yield db
 
     def _migrate(self) -> int:
         """Apply the migrations this database lacks, once, under an advisory lock; return the count."""
         from .schema import pending_for, refuse_newer
 
-        with self._write_lock, self._unit("BEGIN", False, "prepared") as db:
+        with self._write_lock, self._unit("BEGIN", None, "prepared") as db:
             # Whoever opens a fresh database first migrates it; the others wait here, then find
             # every migration recorded. DDL is transactional: a failed migration leaves nothing.
             db.execute("SELECT pg_advisory_xact_lock(?)", [MIGRATE_LOCK_KEY])

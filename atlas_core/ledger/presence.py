@@ -47,8 +47,9 @@ class WorkerLock:
                 conn = psycopg.connect(self.url, autocommit=True,
                                        connect_timeout=max(1, int(self.connect_timeout)),
                                        application_name=f"atlas-worker-{self.worker_id}")
-                got = conn.execute("SELECT pg_try_advisory_lock(%s, %s)",
-                                   (WORKER_LOCK_SPACE, worker_lock_key(self.worker_id))).fetchone()[0]
+                row = conn.execute("SELECT pg_try_advisory_lock(%s, %s)",
+                                   (WORKER_LOCK_SPACE, worker_lock_key(self.worker_id))).fetchone()
+                got = bool(row and row[0])
             except psycopg.Error as exc:
                 raise LedgerError(f"The ledger database at {self.label} could not be reached"
                                   f" to register this worker ({type(exc).__name__}).") from None

@@ -160,6 +160,17 @@ class LedgerCore:
                 self._release(conn, one_off, failed)
 
     @contextmanager
+    def sending(self) -> Iterator[sqlite_utils.Database]:
+        """A write transaction of the send path (claims, receipts): on SQLite ``transaction``; on
+        PostgreSQL one that runs beside other lanes' (see pgstore.PgStore.sending)."""
+        if self._pg is not None:
+            with self._pg.sending() as pg:
+                yield cast("sqlite_utils.Database", pg)
+            return
+        with self.transaction() as db:
+            yield db
+
+    @contextmanager
     def reading(self) -> Iterator[sqlite_utils.Database]:
         """A read-only snapshot on this thread's connection (WAL readers never block writers)."""
         if self._pg is not None:
