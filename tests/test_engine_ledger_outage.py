@@ -8,10 +8,14 @@ PostgreSQL store raises when its server is gone.
 
 from __future__ import annotations
 
+import os
+import signal
+
+import psycopg
 import pytest
 from pg_support import settings_on
 from test_engine_worker import queue, wait_for
-from test_worker_resilience import FlakyLedger
+from test_worker_resilience import FlakyLedger, start_worker, worker_env
 
 from atlas_core.engine import Runtime, Worker
 from atlas_core.engine import submitting as submitting_module
@@ -77,3 +81,27 @@ def test_a_chunk_left_sending_by_a_ledger_failure_ends_uncertain_while_the_worke
         worker.stop()
     assert ledger.sending_chunks() == []
     assert len(ledger.chunks_in_state(S.UNCERTAIN)) == 1
+
+
+@pytest.mark.slow
+def test_the_worker_command_waits_for_its_database_at_start_rather_than_ending(
+    postgres_cluster, sandbox, tmp_path
+):
+    # The database is not there yet (as during a restart, or a server still booting).
+    name = f"late_{os.getpid()}"
+    url = postgres_cluster.url(name)
+    log = tmp_path / "worker.log"
+    proc = start_worker({**worker_env(sandbox.url, tmp_path / "unused.db"),
+                         "ATLAS_DATABASE_URL": url}, log)
+    try:
+        assert wait_for(lambda: "Trying again" in log.read_text() or proc.poll() is not None, 60)
+        assert proc.poll() is None, log.read_text()  # before the fix: ended with "error: ..."
+        with psycopg.connect(postgres_cluster.url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        assert wait_for(lambda: "running" in log.read_text(), 60), log.read_text()
+        assert [w["kind"] for w in Ledger(url).workers()] == ["worker"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    assert proc.returncode == 0, log.read_text()
+    assert "Traceback" not in log.read_text()
