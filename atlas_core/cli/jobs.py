@@ -585,11 +585,13 @@ def _wait_for_database(args: argparse.Namespace, received: list[int]) -> bool:
     """
     import threading
 
+    from ..engine.runtime import refuse_private_sandbox
     from ..ledger import Ledger
 
     settings = settings_from(args)
     if not settings.database_url:
         return True  # a SQLite file either opens or says why at once
+    refuse_private_sandbox(settings)  # a configuration error still ends it at once (exit 3)
     stopped = threading.Event()
 
     def stop(signum: int, frame: Any) -> None:

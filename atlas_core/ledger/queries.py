@@ -352,7 +352,7 @@ class QueryLedger(LedgerCore):
             # ledger), then the few superseded attempts are taken off: for one upload the planner
             # would read all its documents through (upload_id, state) without INDEXED BY.
             return [cast(TypeStateCount, dict(r)) for r in db.execute(
-                f"""SELECT document_type, state, sum(n) AS documents FROM (
+                f"""SELECT document_type, state, CAST(sum(n) AS INTEGER) AS documents FROM (
                     SELECT state, finished_at, document_type, count(*) AS n FROM documents
                     WHERE {scope} GROUP BY state, finished_at, document_type
                     UNION ALL
@@ -442,8 +442,8 @@ class QueryLedger(LedgerCore):
             # results at one time, so it hands on a few rows per poll, not one per document.
             return [cast(FinishedBucket, dict(r)) for r in db.execute(
                 f"""SELECT CAST(finished_at / :size AS INTEGER) * :size AS bucket,
-                    sum(CASE WHEN state = {extracted} THEN n ELSE 0 END) AS extracted,
-                    sum(CASE WHEN state = {failed} THEN n ELSE 0 END) AS failed
+                    CAST(sum(CASE WHEN state = {extracted} THEN n ELSE 0 END) AS INTEGER) AS extracted,
+                    CAST(sum(CASE WHEN state = {failed} THEN n ELSE 0 END) AS INTEGER) AS failed
                 FROM (SELECT state, finished_at, count(*) AS n FROM documents {index}
                       WHERE state IN ({finished}) AND finished_at >= :since {scope}
                       GROUP BY state, finished_at
