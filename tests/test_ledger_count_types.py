@@ -36,3 +36,8 @@ def test_finished_over_time_counts_are_ints(ledger_location):
     buckets = filled(ledger_location).finished_over_time()
     assert sum(b["extracted"] + b["failed"] for b in buckets) == 6
     assert all(type(b["extracted"]) is int and type(b["failed"]) is int for b in buckets)
+
+
+def test_the_documents_page_total_is_an_int(ledger_location):
+    _, total = filled(ledger_location).documents_page()
+    assert total == 6 and type(total) is int, type(total)

@@ -72,7 +72,9 @@ def _state_counts(db: sqlite_utils.Database, upload_ids: list[int] | None) -> di
         row["documents"] += n
 
     for up, documents, extracted, failed in db.execute(
-        "SELECT upload_id, sum(documents), sum(extracted), sum(failed) FROM batches"
+        # CAST: PostgreSQL's sum of a bigint is numeric (a Decimal); the pages want ints.
+        "SELECT upload_id, CAST(sum(documents) AS INTEGER), CAST(sum(extracted) AS INTEGER),"
+        " CAST(sum(failed) AS INTEGER) FROM batches"
         f" WHERE upload_id IN {scope} GROUP BY upload_id", {"ids": ids},
     ):
         add(up, S.EXTRACTED, extracted)
