@@ -177,6 +177,8 @@ def test_a_nul_in_any_text_is_stored_as_a_replacement_character_not_refused(url)
     ("SELECT 1 FROM t WHERE upload_id IN (SELECT value FROM json_each(:ids)) AND 1",
      "SELECT 1 FROM t WHERE upload_id IN (SELECT value::bigint FROM json_array_elements_text("
      "CAST(%(ids)s AS json)) AS value) AND TRUE"),
+    ("SELECT v FROM c WHERE document BETWEEN ? AND ? AND (:all OR x = 1)",
+     "SELECT v FROM c WHERE document BETWEEN %s AND %s AND (CAST(%(all)s AS BOOLEAN) OR x = 1)"),
     ("UPDATE t SET x = CASE WHEN ? THEN 1 ELSE 0 END WHERE note = 'a ? :b 5%'",
      "UPDATE t SET x = CASE WHEN CAST(%s AS BOOLEAN) THEN 1 ELSE 0 END WHERE note = 'a ? :b 5%%'"),
     ("SELECT CAST(f / :size AS INTEGER) FROM (SELECT 1 AS f) GROUP BY 1",
@@ -241,3 +243,21 @@ def test_four_processes_of_four_lanes_claim_each_chunk_once_and_no_lane_stops_ea
     assert max(n for r in results for n in r["left_at_stop"]) <= 15
     assert ledger.queued_work() == {"queued": 0, "sending": 0, "next_due": None}
     assert len(ledger.chunks_in_state(S.SENT)) == 2000
+
+
+def test_a_threads_connection_closes_when_the_thread_ends(url):
+    import gc
+    import threading
+    import warnings
+
+    ledger = Ledger(url)  # a dashboard runs each script run on a thread of its own
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        for _ in range(20):
+            thread = threading.Thread(target=ledger.list_uploads)
+            thread.start()
+            thread.join()
+        gc.collect()
+    assert [w for w in seen if issubclass(w.category, ResourceWarning)] == []  # closed, not dropped
+    open_now = query(url, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+    assert open_now[0][0] <= 2  # this thread's connection and the query's own

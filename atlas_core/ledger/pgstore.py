@@ -179,6 +179,20 @@ def _params(params: Any) -> Any:
     return tuple(_text(value) for value in params)
 
 
+class _CloseAtThreadEnd:
+    """Closes a thread's connection when the thread ends (its thread-local state is dropped),
+    so a dashboard's short-lived script threads never leave connections open on the server."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def __del__(self) -> None:
+        try:
+            self.conn.close()
+        except Exception:  # noqa: BLE001 - at interpreter exit or on a broken socket: gone anyway
+            pass
+
+
 class PgStore:
     """A PostgreSQL database holding a ledger: connections, units of work and migrations."""
 
@@ -218,6 +232,7 @@ class PgStore:
             conn = self._local.conn = None
         if conn is None:
             conn = self._local.conn = self._connect()
+            self._local.closer = _CloseAtThreadEnd(conn)
         elif getattr(self._local, "busy", False):
             return self._connect(), True  # a unit of work inside another one: its own connection
         return conn, False
