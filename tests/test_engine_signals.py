@@ -75,3 +75,22 @@ def test_a_worker_acts_once_on_its_own_announcement(ledger_location):
 def test_an_unknown_signal_is_refused(tmp_path):
     with pytest.raises(ValueError):
         Ledger(tmp_path / "atlas.db").send_signal("reboot")
+
+
+def test_announcing_on_a_busy_ledger_still_moves_this_worker(tmp_path, sandbox):
+    """"Refresh now" on a dashboard whose ledger is busy: its own worker still refreshes at once."""
+    from test_worker_resilience import FlakyLedger
+
+    from atlas_core.config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings
+    from atlas_core.engine.runtime import Runtime
+    from atlas_core.errors import LedgerError
+
+    ledger = FlakyLedger(tmp_path / "atlas.db",
+                         {"send_signal": (1, LedgerError("The ledger could not be written."))})
+    settings = Settings(db_path=str(tmp_path / "atlas.db")).with_base_url(
+        sandbox.url, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET)
+    worker = Worker(Runtime(settings, ledger), idle_wait=600)
+    worker.announce("refresh")  # no error reaches the page
+    assert ledger.raised == ["send_signal"]
+    # Its next cycle starts now and polls every batch, as a local "refresh now" always did.
+    assert worker._force_refresh and worker._wake.is_set()

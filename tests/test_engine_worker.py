@@ -67,7 +67,8 @@ def test_the_worker_submits_and_refreshes_until_everything_is_extracted(runtime,
         sandbox.advance(60)
         worker.refresh_now()  # the first scheduled poll would come seconds later
         assert wait_for(lambda: {d["state"] for d in runtime.ledger.iter_documents()} == {S.EXTRACTED})
-        # The cycle counts its polls once refresh_batches returns, just after the last result.
+        # The worker counts a refresh's polls when the refresh returns, after its results are
+        # stored: the documents can read extracted a moment before the count moves.
         assert wait_for(lambda: worker.status().batches_polled >= 3)
         status = worker.status()
         assert status.alive and status.documents_sent == 12 and status.last_error is None

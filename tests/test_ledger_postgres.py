@@ -177,6 +177,8 @@ def test_a_nul_in_any_text_is_stored_as_a_replacement_character_not_refused(url)
     ("SELECT 1 FROM t WHERE upload_id IN (SELECT value FROM json_each(:ids)) AND 1",
      "SELECT 1 FROM t WHERE upload_id IN (SELECT value::bigint FROM json_array_elements_text("
      "CAST(%(ids)s AS json)) AS value) AND TRUE"),
+    ("SELECT v FROM c WHERE document BETWEEN ? AND ? AND (:all OR x = 1)",
+     "SELECT v FROM c WHERE document BETWEEN %s AND %s AND (CAST(%(all)s AS BOOLEAN) OR x = 1)"),
     ("UPDATE t SET x = CASE WHEN ? THEN 1 ELSE 0 END WHERE note = 'a ? :b 5%'",
      "UPDATE t SET x = CASE WHEN CAST(%s AS BOOLEAN) THEN 1 ELSE 0 END WHERE note = 'a ? :b 5%%'"),
     ("SELECT CAST(f / :size AS INTEGER) FROM (SELECT 1 AS f) GROUP BY 1",

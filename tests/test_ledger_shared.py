@@ -48,8 +48,10 @@ def test_four_processes_of_four_lanes_claim_each_of_2000_chunks_once(ledger_loca
     assert len(lanes) == 16
     taken = Counter(c for lane in lanes for c in lane["chunks"])
     assert len(taken) == 2000 and set(taken.values()) == {1}  # each claimed once
-    # No lane stopped early: whenever a claim came back empty, nothing was left queued.
-    assert [lane["queued_after"] for lane in lanes] == [0] * 16
+    # No lane stopped early: when its claim came back empty, at most the chunks the other 15
+    # lanes were claiming at that moment (skipped, being locked) could still read as queued.
+    assert max(lane["queued_after"] for lane in lanes) <= 15
+    assert ledger.queued_work()["queued"] == 0
     assert sum(1 for lane in lanes if lane["chunks"]) >= 8  # the work was shared, not serial
     assert {d["state"] for d in ledger.iter_documents()} == {S.SUBMITTED}
 

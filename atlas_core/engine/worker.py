@@ -143,10 +143,14 @@ class Worker:
 
         This worker's watcher takes the signal as seen, so it does not act on it a second time.
         """
-        serial = self.runtime.ledger.send_signal(signal)
-        watcher = self._watcher
-        if watcher is not None:
-            watcher.absorb(signal, serial)
+        try:
+            serial = self.runtime.ledger.send_signal(signal)
+        except Exception:  # a busy ledger: this worker still acts; the others poll as usual
+            log.warning("could not signal the other workers (%s)", signal, exc_info=True)
+        else:
+            watcher = self._watcher
+            if watcher is not None:
+                watcher.absorb(signal, serial)
         if signal == "refresh":
             self.refresh_now()
         else:

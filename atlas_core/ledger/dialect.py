@@ -328,6 +328,9 @@ _PARAM_AS_CONDITION = re.compile(r"(\?|:[A-Za-z_]\w*)(?=\s*(?:\bTHEN\b|\bOR\b|\b
 _CONDITION_BEFORE = re.compile(r"(?:\b(?:WHEN|OR|AND|NOT|WHERE|ON)\s*\(*|\(\s*\()\s*$", re.I)
 
 
+_BETWEEN_AND = re.compile(r"\bBETWEEN\s+(?:\?|:\w+|[\w.]+|\([^()]*\))\s+AND\s*$", re.I)
+
+
 def _truth_params(text: str) -> str:
     """A parameter standing alone as a condition (``CASE WHEN ? THEN``, ``(:all OR ...)``): SQLite
     takes 0/1 there, PostgreSQL a boolean, and an integer casts to one."""
@@ -337,6 +340,8 @@ def _truth_params(text: str) -> str:
             continue  # a :: cast, not a parameter
         if _CONDITION_BEFORE.search(text, 0, m.start()) is None:
             continue
+        if _BETWEEN_AND.search(text, 0, m.start()):
+            continue  # ``x BETWEEN ? AND ?``: a bound, not a condition
         out.append(text[last : m.start()] + f"CAST({m.group(1)} AS BOOLEAN)")
         last = m.end()
     return "".join(out) + text[last:]

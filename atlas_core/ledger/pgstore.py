@@ -96,8 +96,66 @@ class PgCursor:
         """Every remaining row."""
         return list(self._cursor.fetchall())
 
+    def fetchmany(self, size: int) -> list[Any]:
+        """Up to ``size`` more rows."""
+        return list(self._cursor.fetchmany(size))
+
     def __iter__(self) -> Iterator[Any]:
         return iter(self._cursor)
+
+
+class PgOpenCursor:
+    """``db.conn.cursor()``: a cursor to ``execute`` on, then fetch from (rows are tuples that also
+    read by name, so a ``row_factory = None`` set on it changes nothing a caller relies on)."""
+
+    row_factory: Any = None
+
+    def __init__(self, db: PgDatabase) -> None:
+        self._db = db
+        self._last: PgCursor | None = None
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> PgOpenCursor:
+        """Run one statement; its rows are fetched from this cursor."""
+        self._last = self._db.execute(sql, params)
+        return self
+
+    def executemany(self, sql: str, seq: Any) -> PgOpenCursor:
+        """Run one statement for each parameter set."""
+        self._last = self._db.executemany(sql, seq)
+        return self
+
+    def _cursor(self) -> PgCursor:
+        if self._last is None:
+            raise RuntimeError("fetch before execute")
+        return self._last
+
+    @property
+    def rowcount(self) -> int:
+        """Rows the last statement changed."""
+        return self._cursor().rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        """The id the last INSERT made, if any."""
+        return self._cursor().lastrowid
+
+    def fetchone(self) -> Any:
+        """The next row, or None."""
+        return self._cursor().fetchone()
+
+    def fetchmany(self, size: int = 1) -> list[Any]:
+        """Up to ``size`` more rows."""
+        return self._cursor().fetchmany(size)
+
+    def fetchall(self) -> list[Any]:
+        """Every remaining row."""
+        return self._cursor().fetchall()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._cursor())
+
+    def close(self) -> None:
+        """Nothing to release: the unit of work owns the connection."""
 
 
 class PgDatabase:
@@ -115,6 +173,10 @@ class PgDatabase:
     def conn(self) -> PgDatabase:
         """The same object: ``db.conn.execute`` and ``db.execute`` run alike here."""
         return self
+
+    def cursor(self) -> PgOpenCursor:
+        """A cursor as sqlite3's ``conn.cursor()`` gives (execute, then fetchone/fetchmany/fetchall)."""
+        return PgOpenCursor(self)
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> PgCursor:
         """Run one statement (SQLite's text, translated) and return its cursor."""
