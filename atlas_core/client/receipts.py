@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from ..errors import ProtocolError
 
@@ -54,6 +57,19 @@ def upload_payload(product_type: str, items: Sequence[UploadItem]) -> dict[str, 
         "product_type": product_type,
         "file_urls": [{"file_url": i.file_url, "document_id": i.document_id} for i in items],
     }
+
+
+def upload_body(payload: dict[str, Any]) -> bytes:
+    """The multiupload body as JSON bytes, all ASCII as requests' ``json=`` wrote it."""
+    # orjson writes 1,000 items in a tenth of json's time, which every lane pays holding the GIL.
+    # It writes non-ASCII as UTF-8 and refuses lone surrogates: those bodies keep json's escapes.
+    try:
+        body = orjson.dumps(payload)
+    except orjson.JSONEncodeError:
+        body = b""
+    if not body or not body.isascii():
+        body = json.dumps(payload, allow_nan=False).encode()
+    return body
 
 
 def _some(ids: Sequence[str]) -> str:
