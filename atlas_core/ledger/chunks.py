@@ -24,25 +24,12 @@ FIRST_POLL_DELAY = 5.0  # seconds after submitting before a batch is first polle
 
 
 class _Claim(NamedTuple):
-    """A claimed chunk as its transaction read it: the documents still JSON text."""
+    """A chunk claimed by a transaction, its documents not read yet."""
 
     chunk_id: int
     upload_id: int
     product_type: str
     attempts: int
-    documents: str
-
-
-def _claimed(claim: _Claim | None) -> ClaimedChunk | None:
-    """The ClaimedChunk of a committed claim, its documents (row id, document_id, file_url) in
-    row order."""
-    if claim is None:
-        return None
-    # orjson reads row ids (SQLite integers fit 64 bits) and text exactly as json would.
-    docs = sorted(orjson.loads(claim.documents))
-    return ClaimedChunk(chunk_id=claim.chunk_id, upload_id=claim.upload_id,
-                        product_type=claim.product_type, attempts=claim.attempts,
-                        documents=tuple((d[0], d[1], d[2]) for d in docs))
 
 
 class _Matched(NamedTuple):
@@ -79,7 +66,7 @@ class ChunkLedger(LedgerCore):
         now = now_ts() if now is None else now
         with self.transaction() as db:
             claimed = self._claim(db, worker_id, upload_id, now, self.scope)
-        return _claimed(claimed)
+        return self._claimed(claimed)
 
     def record_sent(
         self,
@@ -115,7 +102,7 @@ class ChunkLedger(LedgerCore):
         with self.transaction() as db:
             batches = self._record_sent(db, chunk_id, matched, now, self.scope)
             claimed = self._claim(db, worker_id, upload_id, now, self.scope)
-        return batches, _claimed(claimed)
+        return batches, self._claimed(claimed)
 
     @staticmethod
     def _claim(db: sqlite_utils.Database, worker_id: str, upload_id: int | None, now: float,
@@ -136,17 +123,27 @@ class ChunkLedger(LedgerCore):
             [S.SENDING, worker_id, now, now, scope.target, S.QUEUED, now, upload_id, upload_id,
              *scope_args, S.QUEUED],
         ).fetchone()
-        if row is None:
+        return None if row is None else _Claim(row[0], row[1], row[3], row[2])
+
+    def _claimed(self, claim: _Claim | None) -> ClaimedChunk | None:
+        """The committed claim with its documents (row id, document_id, file_url) in row order."""
+        if claim is None:
             return None
-        # The documents come back as one JSON row: fetching 1,000 rows one by one gives up and
-        # retakes the GIL per row, and each retake waits behind the other lanes' work. The text
-        # is parsed after the commit (_claimed), not while every other lane waits for the lock.
-        docs = db.conn.execute(
-            "SELECT json_group_array(json_array(id, document_id, file_url)) FROM documents"
-            " WHERE chunk_id = ? AND state = ?",
-            [row[0], S.QUEUED],
-        ).fetchone()[0]
-        return _Claim(row[0], row[1], row[3], row[2], docs)
+        # Read after the commit, outside the write lock the other lanes queue on: the chunk is
+        # this worker's now, and its queued rows change only when it is sent or settled.
+        with self.reading() as db:
+            # One JSON row: fetching 1,000 rows one by one gives up and retakes the GIL per row,
+            # and each retake waits behind the other lanes' work.
+            text = db.conn.execute(
+                "SELECT json_group_array(json_array(id, document_id, file_url)) FROM documents"
+                " WHERE chunk_id = ? AND state = ?",
+                [claim.chunk_id, S.QUEUED],
+            ).fetchone()[0]
+        # orjson reads row ids (SQLite integers fit 64 bits) and text exactly as json would.
+        docs = sorted(orjson.loads(text))
+        return ClaimedChunk(chunk_id=claim.chunk_id, upload_id=claim.upload_id,
+                            product_type=claim.product_type, attempts=claim.attempts,
+                            documents=tuple((d[0], d[1], d[2]) for d in docs))
 
     def _match_receipts(
         self, chunk_id: int, receipts: Sequence[tuple[str, str, str]],
