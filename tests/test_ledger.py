@@ -310,6 +310,34 @@ def test_late_receipts_leave_documents_already_resent_in_another_chunk_alone(led
     assert ledger.batch("B1") is None
 
 
+class UnreadableLedger(Ledger):
+    """A real ledger whose read snapshots fail while ``broken`` is set (a disk error, say)."""
+
+    broken = False
+
+    def reading(self):
+        if self.broken:
+            raise LedgerError("The ledger could not be read: disk I/O error.")
+        return super().reading()
+
+
+def test_a_claimed_chunk_whose_documents_cannot_be_read_goes_back_to_the_queue(tmp_path):
+    ledger = UnreadableLedger(tmp_path / "atlas.db")
+    upload(ledger, 20)
+    first = ledger.claim_chunk("w1")
+    ledger.broken = True
+    with pytest.raises(LedgerError):
+        ledger.claim_chunk("w1")
+    # The receipts are recorded even when the next chunk's rows cannot be read.
+    receipts = [("B1", d, f"uuid-{d}") for _, d, _ in first.documents]
+    assert ledger.record_sent_and_claim(first.chunk_id, receipts, "w1", documents=first.documents) == (["B1"], None)
+    ledger.broken = False
+    # Claimed twice, sent never: queued again, not left 'sending' for a recovery to call uncertain.
+    assert ledger.chunks_in_state(S.SENDING) == []
+    assert [c["state"] for c in chunks_of_upload(ledger, 1)] == [S.SENT, S.QUEUED]
+    assert ledger.claim_chunk("w1").documents[0][1] == "D10"
+
+
 def test_recording_receipts_and_claiming_the_next_chunk_is_one_step(ledger):
     queued = upload(ledger, 20)
     first = ledger.claim_chunk("w1", upload_id=queued.upload_id)

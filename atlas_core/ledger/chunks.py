@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
@@ -19,6 +20,8 @@ from .uploads import adopt_unknown_uploads, queue_documents, require_in_scope
 
 if TYPE_CHECKING:
     import sqlite_utils
+
+log = logging.getLogger(__name__)
 
 FIRST_POLL_DELAY = 5.0  # seconds after submitting before a batch is first polled
 
@@ -102,7 +105,12 @@ class ChunkLedger(LedgerCore):
         with self.transaction() as db:
             batches = self._record_sent(db, chunk_id, matched, now, self.scope)
             claimed = self._claim(db, worker_id, upload_id, now, self.scope)
-        return batches, self._claimed(claimed)
+        try:
+            following = self._claimed(claimed)
+        except Exception:  # the receipts are recorded; the next chunk went back to the queue
+            log.exception("reading the documents of the next chunk failed")
+            following = None
+        return batches, following
 
     @staticmethod
     def _claim(db: sqlite_utils.Database, worker_id: str, upload_id: int | None, now: float,
@@ -131,14 +139,24 @@ class ChunkLedger(LedgerCore):
             return None
         # Read after the commit, outside the write lock the other lanes queue on: the chunk is
         # this worker's now, and its queued rows change only when it is sent or settled.
-        with self.reading() as db:
-            # One JSON row: fetching 1,000 rows one by one gives up and retakes the GIL per row,
-            # and each retake waits behind the other lanes' work.
-            text = db.conn.execute(
-                "SELECT json_group_array(json_array(id, document_id, file_url)) FROM documents"
-                " WHERE chunk_id = ? AND state = ?",
-                [claim.chunk_id, S.QUEUED],
-            ).fetchone()[0]
+        try:
+            with self.reading() as db:
+                # One JSON row: fetching 1,000 rows one by one gives up and retakes the GIL per
+                # row, and each retake waits behind the other lanes' work.
+                text = db.conn.execute(
+                    "SELECT json_group_array(json_array(id, document_id, file_url)) FROM documents"
+                    " WHERE chunk_id = ? AND state = ?",
+                    [claim.chunk_id, S.QUEUED],
+                ).fetchone()[0]
+        except BaseException:
+            # Claimed but certainly not sent: back in the queue, not left 'sending' (which a
+            # crash recovery would have to call uncertain).
+            try:
+                self.requeue_chunk(claim.chunk_id, "Its documents could not be read to send it.",
+                                   retry_at=now_ts())
+            except Exception:
+                log.exception("could not put chunk %s back in the queue", claim.chunk_id)
+            raise
         # orjson reads row ids (SQLite integers fit 64 bits) and text exactly as json would.
         docs = sorted(orjson.loads(text))
         return ClaimedChunk(chunk_id=claim.chunk_id, upload_id=claim.upload_id,
