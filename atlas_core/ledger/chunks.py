@@ -43,7 +43,7 @@ class _Matched(NamedTuple):
 
 
 def match_receipts(
-    documents: Sequence[tuple[int, str, str]], receipts: Sequence[tuple[str, str, str]]
+    documents: Sequence[tuple[Any, ...]], receipts: Sequence[tuple[str, str, str]]
 ) -> _Matched:
     """Match receipts (batch_id, document_id, file_uuid) to a chunk's unsent rows (row id,
     document_id, ...): one row per receipt, the lowest row id first for a repeated document_id."""
@@ -173,7 +173,7 @@ class ChunkLedger(LedgerCore):
                 # Read outside the write lock: a row only ever leaves a chunk's unsent states,
                 # and _record_sent checks each one again inside its transaction.
                 text = db.conn.execute(
-                    "SELECT json_group_array(json_array(id, document_id, file_url)) FROM documents"
+                    "SELECT json_group_array(json_array(id, document_id)) FROM documents"
                     " WHERE chunk_id = ? AND state IN (?, ?)",
                     [chunk_id, S.QUEUED, S.UNCERTAIN],
                 ).fetchone()[0]
