@@ -21,6 +21,10 @@ would miss), its time the wall clock from start to exit (imports included on bot
   time        (submit - validate) / ideal, i.e. what submit adds to validate against the
               network wait alone                                target <= 1.3x
   ideal       ceil(requests / concurrency) x latency, requests = ceil(valid rows / chunk)
+  floor       the same requests from as many threads with no ledger: what the client and the
+              sandbox (a Python process on the same cores, unlike Atlas) cost by themselves
+  cpu         the CPU seconds submit's process adds to validate's: the code's cost whatever
+              else the machine is running
 
 With --sheet-rows N --phases, the steps of ``submit`` instead run in this process, one after the
 other as the command runs them, each with its wall and CPU seconds (CPU of every thread): read +
