@@ -7,28 +7,33 @@ one ``Ledger`` is safe to share between threads and several processes can use on
 from __future__ import annotations
 
 from . import states
+from .balance import BalanceLedger, UploadBalance, format_balance
 from .batches import BatchLedger, BatchProgress, poll_delay
 from .chunks import ChunkLedger
 from .queries import QueryLedger
-from .records import ClaimedChunk, Interpreted, QueuedUpload, RowRecord, UploadRecord
+from .records import CellFix, ClaimedChunk, Interpreted, QueuedUpload, RowRecord, UploadRecord
 from .store import now_ts
 from .streams import StreamLedger
 from .uploads import UploadLedger
 from .workers import WorkerLedger
 
 
-class Ledger(UploadLedger, ChunkLedger, BatchLedger, QueryLedger, StreamLedger, WorkerLedger):
+class Ledger(UploadLedger, ChunkLedger, BatchLedger, QueryLedger, StreamLedger, WorkerLedger,
+             BalanceLedger):
     """The ledger file and every operation on it."""
 
 
 __all__ = [
     "BatchProgress",
+    "CellFix",
     "ClaimedChunk",
     "Interpreted",
     "Ledger",
     "QueuedUpload",
     "RowRecord",
+    "UploadBalance",
     "UploadRecord",
+    "format_balance",
     "now_ts",
     "poll_delay",
     "states",

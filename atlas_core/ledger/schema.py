@@ -198,6 +198,36 @@ def m003_record_the_target(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+_V5 = [
+    # The cells an analyst fixed on the Upload page before sending: the sheet's value and the
+    # typed one, who and when. The reconciliation report lists them; upload_rows.original keeps
+    # the fixed value (what was sent), so the old one lives only here.
+    """
+    CREATE TABLE cell_fixes (
+        id INTEGER PRIMARY KEY,
+        upload_id INTEGER NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,
+        row_number INTEGER NOT NULL,
+        column_name TEXT NOT NULL,
+        old_value TEXT,
+        new_value TEXT,
+        fixed_by TEXT,
+        fixed_at REAL NOT NULL
+    )
+    """,
+    "CREATE INDEX cell_fixes_upload ON cell_fixes(upload_id, row_number)",
+    # A sheet row's current document, found by its row number (the balance's "missing" check).
+    # Neither column changes once a document is written, so storing a result never touches it.
+    "CREATE INDEX documents_upload_row ON documents(upload_id, row_number)",
+]
+
+
+@_migration
+def m005_cell_fixes_and_row_balance(db: sqlite_utils.Database) -> None:
+    """Record the cells fixed before sending, and index documents by sheet row (see _V5)."""
+    for statement in _V5:
+        db.execute(statement)
+
+
 def schema_version(db: sqlite_utils.Database) -> int:
     """How many of this version's migrations the database has had."""
     return len(MIGRATIONS.applied(db))

@@ -42,3 +42,33 @@ def sql_literals(*states: str) -> str:
     weigh the index for that state); the names still come from here, never typed in SQL.
     """
     return ", ".join(f"'{state}'" for state in states)
+
+
+# The balance of an upload: every spreadsheet row is counted in exactly one of these parts.
+BALANCE_EXTRACTED = "extracted"
+BALANCE_FAILED = "failed"
+BALANCE_LEFT_OUT = "left_out"  # never sent on purpose: invalid, duplicate, held, cancelled
+BALANCE_MISSING = "missing"  # queued to be sent, but no current document: must stay 0
+BALANCE_PENDING = "pending"  # queued, with Atlas, or uncertain: no outcome yet
+BALANCE_PARTS = (BALANCE_EXTRACTED, BALANCE_FAILED, BALANCE_LEFT_OUT, BALANCE_MISSING,
+                 BALANCE_PENDING)
+# A queued row, by the state of its current document (an unknown state counts as pending).
+BALANCE_OF_STATE = {
+    EXTRACTED: BALANCE_EXTRACTED,
+    FAILED: BALANCE_FAILED,
+    REJECTED: BALANCE_FAILED,  # Atlas refused the request: no result will come
+    CANCELLED: BALANCE_LEFT_OUT,  # a person cancelled it (or dropped an uncertain send)
+    QUEUED: BALANCE_PENDING,
+    SUBMITTED: BALANCE_PENDING,
+    UNCERTAIN: BALANCE_PENDING,
+}
+
+
+def balance_part(disposition: str | None, state: str | None) -> str:
+    """Which part of the balance a sheet row counts in, from its disposition and the state of
+    its current document (None when it has none)."""
+    if disposition != ROW_QUEUED:
+        return BALANCE_LEFT_OUT
+    if state is None:
+        return BALANCE_MISSING
+    return BALANCE_OF_STATE.get(state, BALANCE_PENDING)
