@@ -103,7 +103,8 @@ def render_uploads() -> None:
         "requests and batches."
     )
     stalled = stalled_uploads(uploads)
-    opened = upload_list.table(uploads, set(stalled), key="uploads_table")
+    balances = ledger.upload_balances(int(u["id"]) for u in uploads)
+    opened = upload_list.table(uploads, set(stalled), key="uploads_table", balances=balances)
     pages = -(-total // UPLOADS_PER_PAGE)
     if pages > 1:
         st.number_input(f"Page of uploads (of {pages:,})", 1, pages, key="uploads_page")

@@ -5,7 +5,7 @@ import streamlit as st
 from atlas_core.config import DEFAULT_REVIEW_THRESHOLD
 from atlas_core.ledger import states
 from atlas_core.results import MIME_TYPES
-from ui import charts, results_view, state, untrusted
+from ui import balance, charts, results_view, state, untrusted
 from ui.errors import shown_errors
 from ui.runtime import runtime
 
@@ -25,6 +25,8 @@ f1, f2, f3, f4 = st.columns(4)
 uploads = results_view.upload_choices(ledger)
 upload_id = uploads[f1.selectbox("Upload", list(uploads), key="results_upload")]
 batch = f2.selectbox("Batch", results_view.batch_choices(ledger, upload_id), key="results_batch")
+if upload_id is not None:  # did every row of its sheet come back?
+    balance.show(ledger.upload_balance(upload_id), key="results_balance")
 counts = results_view.type_state_counts(ledger, rt.settings.db_path, upload_id, rt.target)
 doc_type = f3.selectbox("Document type", results_view.type_choices(counts), key="results_type")
 doc_state = f4.selectbox("State", [results_view.ALL, *states.DOCUMENT_STATES], key="results_state")

@@ -188,6 +188,8 @@ def test_the_balance_migration_upgrades_an_existing_ledger(busy):
     with conn:  # the file as the schema before m005 left it
         conn.execute("DROP TABLE cell_fixes")
         conn.execute("DROP INDEX documents_upload_row")
+        conn.execute("DROP INDEX upload_rows_disposition_row")
+        conn.execute("CREATE INDEX upload_rows_disposition ON upload_rows(upload_id, disposition)")
         conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm005_cell_fixes_and_row_balance'")
     conn.close()
     reopened = Ledger(ledger.path)
@@ -196,9 +198,29 @@ def test_the_balance_migration_upgrades_an_existing_ledger(busy):
     assert reopened.cell_fixes(a) == []
 
 
-def test_a_queued_row_finds_its_document_through_the_row_index(busy):
+def test_the_missing_check_reads_indexes_only(busy):
     ledger, a, _ = busy
     plan = " ".join(str(r) for r in recount(
-        ledger, "EXPLAIN QUERY PLAN SELECT d.state FROM documents d WHERE d.upload_id = ?"
-        " AND d.row_number = ? AND d.superseded = 0 ORDER BY d.id DESC LIMIT 1", (a, 2)))
-    assert "documents_upload_row" in plan, plan
+        ledger, "EXPLAIN QUERY PLAN SELECT count(*) FROM upload_rows r WHERE r.upload_id = ?"
+        " AND r.disposition = 'queued' AND NOT EXISTS (SELECT 1 FROM documents d"
+        " WHERE d.upload_id = r.upload_id AND d.row_number = r.row_number AND d.superseded = 0)",
+        (a,)))
+    assert "COVERING INDEX upload_rows_disposition_row" in plan, plan
+    assert "COVERING INDEX documents_upload_row" in plan, plan
+
+
+def test_a_doubled_document_is_recounted_row_by_row(tmp_path):
+    ledger = Ledger(tmp_path / "atlas.db")
+    upload = ledger.record_upload(UploadRecord("a.csv", "T"), sheet_rows("a", 4), chunk_size=10)
+    sent = send(ledger, upload.upload_id, "B1", 100.0)
+    record_results(ledger, "B1", [result(d) for d in sent])
+    conn = sqlite3.connect(ledger.path)
+    with conn:  # damage: row 3's document is gone and row 2 holds an extra queued one
+        conn.execute("DELETE FROM documents WHERE row_number = 3")
+        conn.execute(
+            "INSERT INTO documents (document_id, file_url, upload_id, row_number, state,"
+            " created_at, updated_at) VALUES ('a0', 'u', ?, 2, 'queued', 0, 0)", [upload.upload_id])
+    conn.close()
+    balance = ledger.upload_balance(upload.upload_id)
+    assert parts(balance) == plain_balance(ledger, upload.upload_id)
+    assert (balance.missing, balance.unexpected, balance.pending, balance.extracted) == (1, 1, 1, 2)

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import states as S
+from .queries import _state_counts
 from .records import CellFix
 from .store import LedgerCore
 
@@ -91,51 +92,93 @@ def balance_warning(balance: UploadBalance) -> str | None:
     )
 
 
+def _empty(upload_id: int) -> dict[str, Any]:
+    return {"upload_id": upload_id, "rows": 0, **dict.fromkeys(S.BALANCE_PARTS, 0),
+            "unexpected": 0, "detail": {}}
+
+
 def _add(balance: dict[str, Any], disposition: str, state: str | None, n: int) -> None:
-    part = S.balance_part(disposition, state)
-    balance[part] += n
+    balance[S.balance_part(disposition, state)] += n
     balance["rows"] += n
     detail = balance["detail"]
-    if disposition != S.ROW_QUEUED:
-        detail[f"rows_{disposition}"] = detail.get(f"rows_{disposition}", 0) + n
-    elif state is not None:
-        detail[state] = detail.get(state, 0) + n
+    key = f"rows_{disposition}" if disposition != S.ROW_QUEUED else state
+    if key is not None:
+        detail[key] = detail.get(key, 0) + n
+
+
+def _per_upload(db: sqlite_utils.Database, sql: str, ids: Sequence[int]) -> dict[int, int]:
+    return {int(up): int(n) for up, n in db.execute(sql, list(ids))}
 
 
 def _balances(db: sqlite_utils.Database, upload_ids: Sequence[int]) -> dict[int, UploadBalance]:
-    found: dict[int, dict[str, Any]] = {
-        up: {"upload_id": up, "rows": 0, **dict.fromkeys(S.BALANCE_PARTS, 0), "unexpected": 0,
-             "detail": {}}
-        for up in upload_ids
-    }
+    """Balances from four index-only counts; an upload that does not add up is recounted row by row.
+
+    Rows per disposition, queued rows without a current document (missing), and current
+    documents per upload are counted in the indexes; the states of the current documents come
+    from the batches' counters as on every page. When every current document is in a distinct
+    queued row (documents == queued - missing), those states are the queued rows' states.
+    """
     marks = ", ".join("?" * len(upload_ids))
-    queued = S.sql_literals(S.ROW_QUEUED)
-    # A queued row's current document: the newest not superseded (one, normally); any other row
-    # is left out whatever it holds. Portable SQL (no json_each, no INDEXED BY).
-    for up, disposition, state, n in db.execute(
-        f"""SELECT upload_id, disposition, state, count(*) FROM (
-            SELECT r.upload_id, r.disposition,
-            CASE WHEN r.disposition = {queued} THEN (
+    found = {up: _empty(up) for up in upload_ids}
+    for up, disposition, n in db.execute(
+        f"SELECT upload_id, disposition, count(*) FROM upload_rows WHERE upload_id IN ({marks})"
+        " GROUP BY upload_id, disposition",
+        list(upload_ids),
+    ):
+        if disposition != S.ROW_QUEUED:
+            _add(found[up], disposition, None, n)
+    queued = _per_upload(
+        db, f"SELECT upload_id, count(*) FROM upload_rows WHERE upload_id IN ({marks})"
+        f" AND disposition = {S.sql_literals(S.ROW_QUEUED)} GROUP BY upload_id", upload_ids)
+    missing = _per_upload(
+        db, f"""SELECT r.upload_id, count(*) FROM upload_rows r WHERE r.upload_id IN ({marks})
+        AND r.disposition = {S.sql_literals(S.ROW_QUEUED)} AND NOT EXISTS (
+            SELECT 1 FROM documents d WHERE d.upload_id = r.upload_id
+            AND d.row_number = r.row_number AND d.superseded = 0)
+        GROUP BY r.upload_id""", upload_ids)
+    current = _per_upload(
+        db, f"SELECT upload_id, count(*) FROM documents WHERE upload_id IN ({marks})"
+        " AND superseded = 0 GROUP BY upload_id", upload_ids)
+    states = _state_counts(db, list(upload_ids))
+    recount = []
+    for up in upload_ids:
+        q, m, docs = queued.get(up, 0), missing.get(up, 0), current.get(up, 0)
+        counted = states.get(up, {})
+        if docs != q - m or counted.get("documents", 0) != docs:
+            recount.append(up)  # a stray or doubled document (or counters astray): row by row
+            continue
+        if m:
+            _add(found[up], S.ROW_QUEUED, None, m)
+        for state in S.DOCUMENT_STATES:
+            if counted.get(state):
+                _add(found[up], S.ROW_QUEUED, state, counted[state])
+    if recount:
+        _recount(db, recount, found, current)
+    return {up: UploadBalance(**b) for up, b in found.items()}
+
+
+def _recount(
+    db: sqlite_utils.Database, upload_ids: list[int], found: dict[int, dict[str, Any]],
+    current: dict[int, int],
+) -> None:
+    """The queued rows of uploads that did not add up, each by its own current document."""
+    marks = ", ".join("?" * len(upload_ids))
+    # The newest current document of a row counts; others (and documents of no row) are extra.
+    for up, state, n in db.execute(
+        f"""SELECT upload_id, state, count(*) FROM (
+            SELECT r.upload_id, (
                 SELECT d.state FROM documents d WHERE d.upload_id = r.upload_id
                 AND d.row_number = r.row_number AND d.superseded = 0 ORDER BY d.id DESC LIMIT 1
-            ) END AS state
+            ) AS state
             FROM upload_rows r WHERE r.upload_id IN ({marks})
-        ) AS sheet_rows GROUP BY upload_id, disposition, state""",
-        list(upload_ids),
+            AND r.disposition = {S.sql_literals(S.ROW_QUEUED)}
+        ) AS queued_rows GROUP BY upload_id, state""",
+        upload_ids,
     ):
-        _add(found[up], disposition, state, n)
-    # Current documents against the rows that found one: the rest are in no queued row.
-    matched = {
-        up: sum(v for k, v in b["detail"].items() if not k.startswith("rows_"))
-        for up, b in found.items()
-    }
-    for up, n in db.execute(
-        f"SELECT upload_id, count(*) FROM documents WHERE upload_id IN ({marks})"
-        " AND superseded = 0 GROUP BY upload_id",
-        list(upload_ids),
-    ):
-        found[up]["unexpected"] = max(0, n - matched[up])
-    return {up: UploadBalance(**b) for up, b in found.items()}
+        _add(found[up], S.ROW_QUEUED, state, n)
+    for up in upload_ids:
+        matched = sum(v for k, v in found[up]["detail"].items() if not k.startswith("rows_"))
+        found[up]["unexpected"] = max(0, current.get(up, 0) - matched)
 
 
 class BalanceLedger(LedgerCore):

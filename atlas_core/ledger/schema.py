@@ -215,9 +215,12 @@ _V5 = [
     )
     """,
     "CREATE INDEX cell_fixes_upload ON cell_fixes(upload_id, row_number)",
-    # A sheet row's current document, found by its row number (the balance's "missing" check).
-    # Neither column changes once a document is written, so storing a result never touches it.
-    "CREATE INDEX documents_upload_row ON documents(upload_id, row_number)",
+    # The balance's "missing" check, index to index: each queued row (by number, from upload_rows
+    # alone) probes for a current document without reading either table. Storing a result never
+    # changes these columns (a retry sets superseded, rarely), so refreshing does not pay for it.
+    "CREATE INDEX documents_upload_row ON documents(upload_id, row_number, superseded)",
+    "DROP INDEX upload_rows_disposition",  # a prefix of the next one
+    "CREATE INDEX upload_rows_disposition_row ON upload_rows(upload_id, disposition, row_number)",
 ]
 
 
