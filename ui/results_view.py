@@ -24,7 +24,7 @@ from atlas_core.results import (
     export_documents,
     failed_documents_file,
     field_triples,
-    reconcile,
+    reconcile_upload,
 )
 from atlas_core.results.flatten import CONFIDENCE_SUFFIX
 
@@ -188,14 +188,11 @@ def download_makers(
         "download_xlsx": ("Excel", f"{stem}.xlsx", documents("xlsx", "wide")),
         "download_json": ("JSON", f"{stem}.json", documents("json", "wide")),
     }
-    if upload_id is not None:
+    if upload is not None and upload_id is not None:
         makers["download_reconciliation"] = (
             "Reconciliation report (CSV)",
             f"{stem}-reconciliation.csv",
-            lambda: reconcile(
-                ledger.iter_upload_rows(upload_id),
-                ledger.iter_documents(upload_id=upload_id, include_superseded=True),
-            ).exceptions_csv(),
+            lambda: reconcile_upload(ledger, upload_id, upload.get("file_name")).csv(),
         )
         makers["download_failed"] = (
             "Failed documents (CSV)",

@@ -18,6 +18,7 @@ from ..config import Settings
 from ..errors import AtlasError, ConfigError, PathError
 from ..ledger import Ledger
 from ..ledger import states as S
+from ..ledger.balance import UploadBalance
 from ..ledger.rows import BatchOverview, BatchRow
 from . import exitcodes, paths, validate
 
@@ -419,8 +420,21 @@ def _all_batches(ledger: Ledger, upload_id: int | None, stalled_after: float) ->
             return rows
 
 
+def _balances(ledger: Ledger, upload_id: int | None) -> dict[int, UploadBalance]:
+    """The balance of one upload, or of every upload of this Atlas (oldest first)."""
+    if upload_id is not None:
+        return ledger.upload_balances([upload_id])
+    ids: list[int] = []
+    while True:
+        page, total = ledger.list_uploads(limit=500, offset=len(ids))
+        ids.extend(int(u["id"]) for u in page)
+        if not page or len(ids) >= total:
+            return ledger.upload_balances(sorted(ids))
+
+
 def run_status(args: argparse.Namespace) -> int:
-    """Per batch: documents, extracted, failed, pending and state; plus what waits for a decision."""
+    """Per batch: documents, extracted, failed, pending and state; per upload its balance; plus
+    what waits for a decision."""
     with runtime_for(args, ledger_only=True) as runtime:  # reads the ledger only: no sandbox, no client
         ledger = runtime.ledger
         if _missing(runtime, upload=args.upload):
@@ -433,8 +447,11 @@ def run_status(args: argparse.Namespace) -> int:
         uncertain = [{"chunk": c["id"], "upload_id": c["upload_id"], "documents": c["documents"],
                       "error": c["error"]} for c in ledger.chunks_in_state(S.UNCERTAIN, upload_id=args.upload)]
         queued = ledger.queued_work(upload_id=args.upload)
+        balances = _balances(ledger, args.upload)
         if args.json:
-            print(json.dumps({"batches": batches, "uncertain_chunks": uncertain,
+            print(json.dumps({"batches": batches, "uncertain_chunks": uncertain, "uploads": [
+                                  {"upload_id": up, **b.to_dict(), "sentence": b.sentence()}
+                                  for up, b in balances.items()],
                               "queued_chunks": queued["queued"], "target": runtime.target,
                               "other_targets": ledger.other_targets()}, ensure_ascii=False))
             return exitcodes.OK
@@ -442,6 +459,10 @@ def run_status(args: argparse.Namespace) -> int:
         for b in batches:
             print(f"{b['batch_id']:<36} {b['upload_id']:>6} {b['documents']:>6} {b['extracted']:>6} "
                   f"{b['failed']:>6} {b['pending']:>7}  {b['state']}")
+        for up, balance in balances.items():  # did every row of each upload come back?
+            check = balance.missing or balance.unexpected
+            print(f"upload {up}: {balance.sentence()}"
+                  + (f" (check: `reconcile --upload {up}`)" if check else ""))
         for c in uncertain:
             print(f"uncertain request {c['chunk']} (upload {c['upload_id']}, {c['documents']} documents): "
                   f"decide with `resolve-uncertain --chunk {c['chunk']} --action resend|drop`.")

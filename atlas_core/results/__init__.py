@@ -9,8 +9,10 @@ from .flatten import FIXED_COLUMNS, LONG_COLUMNS, field_triples, flatten_file_da
 from .reconciliation import (
     ReconciliationIssue,
     ReconciliationReport,
+    UploadReconciliation,
     failed_documents_file,
     reconcile,
+    reconcile_upload,
 )
 
 __all__ = [
@@ -21,6 +23,7 @@ __all__ = [
     "MIME_TYPES",
     "ReconciliationIssue",
     "ReconciliationReport",
+    "UploadReconciliation",
     "documents_frame",
     "export_documents",
     "failed_documents_file",
@@ -29,5 +32,6 @@ __all__ = [
     "long_rows",
     "neutralise_text",
     "reconcile",
+    "reconcile_upload",
     "write_documents",
 ]
