@@ -5,7 +5,7 @@ import time
 import streamlit as st
 
 from atlas_core.engine import has_unfinished_work
-from ui import actions, charts, describe, outage, untrusted, upload_list
+from ui import actions, balance, charts, describe, outage, untrusted, upload_list
 from ui.live import live_section
 from ui.runtime import refresh_now, runtime, worker
 
@@ -103,7 +103,7 @@ def render_uploads() -> None:
         "requests and batches."
     )
     stalled = stalled_uploads(uploads)
-    balances = ledger.upload_balances(int(u["id"]) for u in uploads)
+    balances = balance.balances(ledger, uploads, db_path=settings.db_path, target=rt.target)
     opened = upload_list.table(uploads, set(stalled), key="uploads_table", balances=balances)
     pages = -(-total // UPLOADS_PER_PAGE)
     if pages > 1:

@@ -7,6 +7,7 @@ import json
 
 import pandas as pd
 import pytest
+from report_support import read_report
 from test_pages_support import (
     Downloads,
     finish_processing,
@@ -120,8 +121,10 @@ def test_failed_documents_file_and_reconciliation(processed):
     failed_ids = {d["document_id"] for d in ledger.documents_page(upload_id=1, state="failed")[0]}
     assert set(failed["document_id"]) == failed_ids
     assert list(failed.columns) == ["document_id", "file_url", "atlas_error"]
-    report = csv_frame(downloads.data(at, "download_reconciliation"))
-    assert set(report["document_id"]) == failed_ids
+    report = read_report(downloads.data(at, "download_reconciliation"))
+    assert set(report["exceptions"]["document_id"]) == failed_ids
+    assert report["sentence"] == ledger.upload_balance(1).sentence()
+    assert report["counts"]["failed"] == len(failed_ids) == row["failed"]
 
 
 def test_downloads_for_all_uploads_leave_out_the_per_upload_files(processed):

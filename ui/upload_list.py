@@ -104,7 +104,9 @@ def details(
         with badge:
             progress.state_badge(describe.upload_state(upload, stalled=bool(stalled)))
         progress.upload_progress(upload, named=False)
-        balance.show(ledger.upload_balance(int(upload["id"])), key=f"balance_{upload['id']}")
+        found = balance.balances(ledger, [upload], db_path=settings.db_path,
+                                 target=ledger.scope.target)
+        balance.show(found[int(upload["id"])], key=f"balance_{upload['id']}")
         who = untrusted.text(upload.get("submitted_by")) or "unknown"
         st.caption(
             f"{untrusted.text(upload.get('product_type'))} · submitted by {who} · "

@@ -111,7 +111,7 @@ def _per_upload(db: sqlite_utils.Database, sql: str, ids: Sequence[int]) -> dict
 
 
 def _balances(db: sqlite_utils.Database, upload_ids: Sequence[int]) -> dict[int, UploadBalance]:
-    """Balances from four index-only counts; an upload that does not add up is recounted row by row.
+    """Balances from three index-only counts; an upload that does not add up is recounted row by row.
 
     Rows per disposition, queued rows without a current document (missing), and current
     documents per upload are counted in the indexes; the states of the current documents come
@@ -120,16 +120,16 @@ def _balances(db: sqlite_utils.Database, upload_ids: Sequence[int]) -> dict[int,
     """
     marks = ", ".join("?" * len(upload_ids))
     found = {up: _empty(up) for up in upload_ids}
+    queued: dict[int, int] = {}
     for up, disposition, n in db.execute(
         f"SELECT upload_id, disposition, count(*) FROM upload_rows WHERE upload_id IN ({marks})"
         " GROUP BY upload_id, disposition",
         list(upload_ids),
     ):
-        if disposition != S.ROW_QUEUED:
+        if disposition == S.ROW_QUEUED:
+            queued[up] = n
+        else:
             _add(found[up], disposition, None, n)
-    queued = _per_upload(
-        db, f"SELECT upload_id, count(*) FROM upload_rows WHERE upload_id IN ({marks})"
-        f" AND disposition = {S.sql_literals(S.ROW_QUEUED)} GROUP BY upload_id", upload_ids)
     missing = _per_upload(
         db, f"""SELECT r.upload_id, count(*) FROM upload_rows r WHERE r.upload_id IN ({marks})
         AND r.disposition = {S.sql_literals(S.ROW_QUEUED)} AND NOT EXISTS (
