@@ -41,8 +41,8 @@ class WalkSheet:
     failing: list[int] = field(default_factory=list)  # sheet rows Atlas fails
 
     @classmethod
-    def make(cls) -> WalkSheet:
-        """The 500-row sheet: header on row 1, rows 2..501."""
+    def make(cls, fixed_in_app: int = FIXED_IN_APP) -> WalkSheet:
+        """The 500-row sheet: header on row 1, rows 2..501; ``fixed_in_app`` rows get fixed."""
         sheet = cls()
         names = ["Asha Rao", "प्रिया शर्मा", "Ravi Kumar", "=1+1 (typed by someone)", "O'Brien, Tom"]
         for i in range(ROWS):
@@ -54,7 +54,7 @@ class WalkSheet:
             if i % BROKEN_EVERY == BROKEN_AT:
                 url = f"scan {_ref(i)} (ask branch)"
                 sheet.broken[number] = url
-                if len(sheet.fixed) < FIXED_IN_APP:
+                if len(sheet.fixed) < fixed_in_app:
                     sheet.fixed[number] = _url(i, "fixed")
             sheet.rows.append([_ref(i), names[i % len(names)], f"Branch {i % 7}",
                                f"{(i * 7919) % 90000 + 10000}", url, "" if i % 3 else "urgent"])
