@@ -9,11 +9,10 @@ from .flatten import FIXED_COLUMNS, LONG_COLUMNS, field_triples, flatten_file_da
 from .reconciliation import (
     ReconciliationIssue,
     ReconciliationReport,
-    UploadReconciliation,
     failed_documents_file,
     reconcile,
-    reconcile_upload,
 )
+from .reconciliation_report import UploadReconciliation, reconcile_upload
 
 __all__ = [
     "FIXED_COLUMNS",
