@@ -42,3 +42,37 @@ def sql_literals(*states: str) -> str:
     weigh the index for that state); the names still come from here, never typed in SQL.
     """
     return ", ".join(f"'{state}'" for state in states)
+
+
+# What became of a spreadsheet row, in the words every export shows (``status``): the one
+# mapping from the ledger's states. A row with a document takes its document's; a row without
+# one (left out at upload, or never queued) takes its disposition's.
+OUTCOME_EXTRACTED = "extracted"
+OUTCOME_FAILED = "failed"
+OUTCOME_PENDING = "pending"  # queued here or sent, no result yet
+OUTCOME_LEFT_OUT = "left out"  # invalid, or its ID was already sent: never sent for this row
+OUTCOME_HELD = "held"  # held back by a pilot run; can still be sent
+OUTCOME_MISSING = "missing"  # valid and queued, yet no document holds it (should not happen)
+OUTCOME_OF_DOCUMENT = {
+    QUEUED: OUTCOME_PENDING,
+    SUBMITTED: OUTCOME_PENDING,
+    EXTRACTED: OUTCOME_EXTRACTED,
+    FAILED: OUTCOME_FAILED,
+    UNCERTAIN: UNCERTAIN,
+    REJECTED: REJECTED,
+    CANCELLED: CANCELLED,
+}
+OUTCOME_OF_ROW = {
+    ROW_INVALID: OUTCOME_LEFT_OUT,
+    ROW_DUPLICATE: OUTCOME_LEFT_OUT,
+    ROW_HELD: OUTCOME_HELD,
+    ROW_CANCELLED: CANCELLED,
+    ROW_QUEUED: OUTCOME_MISSING,
+}
+
+
+def row_outcome(state: str | None, disposition: str | None = None) -> str:
+    """A row's status word: its document's ``state`` if it has one, else its ``disposition``'s."""
+    if state is not None:
+        return OUTCOME_OF_DOCUMENT.get(state, str(state))
+    return OUTCOME_OF_ROW.get(str(disposition), OUTCOME_MISSING)
