@@ -214,11 +214,14 @@ def test_downloads_honour_the_filters_and_say_so(with_sheet):
     columns = list(wide.columns)
     assert columns[-1] == "batch_id"  # the long texts last: the file URL, other links, batch
     assert columns.index("Document Link") > columns.index("id_number") > columns.index("error")
-    at.selectbox(key="results_state").set_value("failed").run()
+    at.selectbox(key="results_state").set_value("extracted").run()
     label = at.download_button(key="download_csv_wide").proto.label
-    assert label == f"Download {row['failed']:,} filtered documents (CSV, one row each)"
-    failed = csv_frame(downloads.data(at, "download_csv_wide"))
-    assert set(failed["status"]) == {"failed"} and len(failed) == row["failed"]
+    assert label == f"Download {row['extracted']:,} filtered documents (CSV, one row each)"
+    extracted = csv_frame(downloads.data(at, "download_csv_wide"))
+    assert set(extracted["status"]) == {"extracted"} and len(extracted) == row["extracted"]
+    at.selectbox(key="results_type").set_value("PAN").run()
+    pan = csv_frame(downloads.data(at, "download_csv_long"))
+    assert set(pan["document_type"]) <= {"PAN"}
     # the sheet download is the whole sheet whatever the filters
     assert len(csv_frame(downloads.data(at, "download_sheet_csv"))) == 8
 
