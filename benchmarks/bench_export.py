@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
 
 CHUNK = 1000
+SHEET_COLUMNS = ("Applicant Ref", "Applicant Name", "Branch", "Document Link")
 
 CHILD = r"""
 import json, resource, sys, time
@@ -118,10 +119,15 @@ def fill(path: Path, n: int) -> None:
 
     ledger = Ledger(path, target=SANDBOX_TARGET)
     rows = []
+    branches = ("Mumbai Central", "Pune East", "Chennai North", "Kolkata Salt Lake")
     for i in range(n):
         doc_id, url = f"D{i:08d}", f"https://kyc.example/D{i:08d}.jpg"
-        rows.append(RowRecord(i + 2, doc_id, url, True, original={"document_id": doc_id, "file_url": url}))
-    upload = UploadRecord("bench.csv", "POC_CDL", submitted_by="bench", columns=("document_id", "file_url"))
+        # an analyst's sheet: the ID and link columns among a few of their own
+        original = {"Applicant Ref": doc_id, "Applicant Name": f"Applicant {i}",
+                    "Branch": branches[i % len(branches)], "Document Link": url}
+        rows.append(RowRecord(i + 2, doc_id, url, True, original=original))
+    upload = UploadRecord("bench.csv", "POC_CDL", submitted_by="bench", url_column="Document Link",
+                          id_column="Applicant Ref", columns=SHEET_COLUMNS)
     ledger.record_upload(upload, rows, chunk_size=CHUNK)
     while (chunk := ledger.claim_chunk("bench")) is not None:
         answer_chunk(ledger, chunk, f"BATCH-{chunk.chunk_id:06d}")
