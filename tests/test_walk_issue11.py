@@ -3,14 +3,18 @@ the app and some left invalid, from upload to sent to results; the balance on th
 Results pages, and the reconciliation report with the cells fixed before sending.
 
 The sheet, its expected outcome and the walk's steps live in tests/walk_support.py, shared with
-the Chromium walk (tests/browser/test_walk_issue11_browser.py). LEAD, TO EXTEND: once the `sheet`
-export layout (branch i11-exports) is merged, add a step after ``results`` that downloads "my
-sheet with results" and compares each original column and the row order cell for cell with
-``walk_support.WalkSheet.frame`` (``fixed`` holds the cells the app changed).
+the Chromium walk (tests/browser/test_walk_issue11_browser.py). "My sheet with results" (the
+`sheet` layout, merged from i11-exports) is checked cell for cell against the sheet as uploaded:
+every original column in its order, every row in its order, a fixed cell holding what was sent.
+LEAD, TO EXTEND: the review step (ten documents by keyboard, two corrected, one rejected) and the
+corrections in every export go after ``walked``.
 """
 
 from __future__ import annotations
 
+import io
+
+import pandas as pd
 import pytest
 from report_support import read_report
 from test_pages_support import (  # noqa: F401 (released_runtimes: a fixture, for pytestmark)
@@ -23,6 +27,8 @@ from test_pages_support import (  # noqa: F401 (released_runtimes: a fixture, fo
     texts,
 )
 from walk_support import WALK_SUBMITTER, WalkSheet
+
+from atlas_core.neutralise import neutralise_text
 
 pytestmark = pytest.mark.usefixtures("released_runtimes")
 
@@ -104,3 +110,31 @@ def test_the_walk_sends_the_fixed_values_and_keeps_every_sheet_column(walked):
     first = by_number[sheet.row_numbers()[0]]["original"]
     assert list(first) == sheet.columns  # the extra columns are kept, in the sheet's order
     assert ledger.upload(1)["columns"] == sheet.columns
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_my_sheet_with_results_is_the_sheet_cell_for_cell_then_its_results(walked, fmt):
+    at, _, downloads, sheet, _ = walked
+    at.switch_page(PAGES["Results"]).run()
+    at.selectbox(key="results_upload").select_index(1).run()
+    data = downloads.data(at, f"download_sheet_{fmt}")
+    frame = (pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=str, keep_default_na=False)
+             if fmt == "csv" else
+             pd.read_excel(io.BytesIO(data), dtype=str, keep_default_na=False, engine="openpyxl"))
+    assert list(frame.columns[: len(sheet.columns)]) == sheet.columns  # its own headers, in order
+    assert list(frame.columns[len(sheet.columns):][:5]) == [
+        "status", "needs_review", "lowest_confidence", "document_type", "error"]
+    assert len(frame) == len(sheet.rows)  # every row, left-out rows included
+    expected = sheet.frame.copy()
+    for row, url in sheet.fixed.items():  # a fixed cell holds what was sent
+        expected.loc[row - 2, sheet.url_column] = url
+    expected = expected.map(neutralise_text)  # sheet values are neutralised on the way out
+    got = frame[sheet.columns].reset_index(drop=True)
+    differing = (got != expected).to_numpy().nonzero()
+    assert len(differing[0]) == 0, [
+        (int(r) + 2, sheet.columns[c], got.iat[r, c], expected.iat[r, c])
+        for r, c in zip(*differing, strict=True)][:5]
+    status = dict(zip(sheet.row_numbers(), frame["status"], strict=True))
+    assert {n for n, s in status.items() if s == "failed"} == set(sheet.failing)
+    assert {n for n, s in status.items() if s == "left out"} == set(sheet.left_out_rows())
+    assert set(status.values()) == {"extracted", "failed", "left out"}

@@ -1,16 +1,16 @@
 """Issue 11's walk in real Chromium: the 500-row sheet with extra columns (tests/walk_support.py),
 two rows fixed by keyboard in the problem grid and the rest in error left out, sent, then the
-balance on Batches and Results and the fixed cells in the downloaded reconciliation report.
-
-LEAD, TO EXTEND: once the `sheet` export layout (branch i11-exports) is merged, download "my sheet
-with results" from the Results page here and compare it cell for cell with ``WalkSheet.frame``.
+balance on Batches and Results, the fixed cells in the downloaded reconciliation report, and
+"my sheet with results" downloaded and compared cell for cell with the sheet as uploaded.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
 
+import pandas as pd
 import pytest
 from playwright.sync_api import Page, expect
 from report_support import read_report
@@ -19,6 +19,7 @@ from test_upload_flow_browser import choose_file, download, go, metric, send, wa
 from walk_support import WALK_SUBMITTER, WalkSheet
 
 from atlas_core.ledger import Ledger
+from atlas_core.neutralise import neutralise_text
 
 pytestmark = pytest.mark.browser
 
@@ -80,4 +81,13 @@ def test_walk_500_rows_fix_two_leave_out_the_rest_and_find_the_balance(launch_da
     assert list(zip(fixes["row_number"].astype(int), fixes["old_value"], fixes["new_value"],
                     strict=True)) == [(row, sheet.broken[row], url) for row, url in sorted(sheet.fixed.items())]
     assert set(fixes["fixed_by"]) == {WALK_SUBMITTER}
+
+    mine = pd.read_csv(io.BytesIO(download(page, "My sheet with results: 500 rows (CSV)")),
+                       encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    expected = sheet.frame.copy()
+    for row, url in sheet.fixed.items():  # a fixed cell holds what was sent
+        expected.loc[row - 2, sheet.url_column] = url
+    assert list(mine.columns[: len(sheet.columns)]) == sheet.columns
+    assert mine[sheet.columns].equals(expected.map(neutralise_text))  # every cell, in row order
+    assert list(mine["status"]).count("left out") == len(sheet.left_out_rows())
     expect(page.get_by_test_id("stException")).to_have_count(0)
