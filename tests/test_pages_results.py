@@ -18,7 +18,6 @@ from test_pages_support import (
     texts,
 )
 
-
 IDS = [f"D{i}" for i in range(8)]
 
 pytestmark = pytest.mark.usefixtures("released_runtimes")
