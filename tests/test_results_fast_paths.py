@@ -5,6 +5,8 @@ Speed itself is measured in benchmarks/bench_export.py, never here.
 
 from __future__ import annotations
 
+import codecs
+import csv
 import io
 import math
 import re
@@ -206,3 +208,15 @@ def test_an_uploads_documents_come_in_id_order_with_or_without_superseded_attemp
         d["id"] for d in list(ledger.iter_documents()) if d["upload_id"] == upload_id
     ]
     assert len(current) == 5
+
+
+def test_the_csv_text_spool_writes_what_csv_writer_writes_of_the_wide_table():
+    # the CSV export places text already quoted per entry; it must be the file csv.writer makes
+    file_datas = _variants() + [{"name": {"value": v}} for v in HOSTILE_VALUES]
+    rows = [document_row(fd, document_id=f"D{i}", error="=x" if i % 3 else None)
+            for i, fd in enumerate(file_datas * 700)]  # past one spool page
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC)
+    writer.writerows(csv_cells(line) for line in wide_table(rows))
+    expected = codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8", errors="replace")
+    assert export_documents(rows) == expected
