@@ -43,7 +43,6 @@ from ..ledger import states
 from ..neutralise import (
     csv_cells,
     neutralise_text,
-    write_csv_pages,
     write_csv_table,
     xlsx_cell,
     xlsx_cells,
@@ -59,7 +58,7 @@ from .layout import (
     result_cells,
     unclashed,
 )
-from .wide import Item, WideTable
+from .wide import CsvWideTable, Item, WideTable, write_csv_text
 from .xlsx import XlsxSheet, write_xlsx
 
 FORMATS: tuple[str, ...] = ("csv", "xlsx", "json")
@@ -112,8 +111,7 @@ def write_documents(
         if fmt == "csv":
             return write_csv_table(_long_table(rows, sheet), target)
         return _write_xlsx_table(_long_table(rows, sheet), target, "fields", sheet)
-    convert = csv_cells if fmt == "csv" else xlsx_cells
-    with WideTable(convert, type_sheets=fmt == "xlsx") as table:
+    with _table(fmt) as table:
         front = _WideFront(sheet)
         table.fill(front.entries(rows))
         return _write_table(table, front, target, fmt, "documents")
@@ -146,8 +144,7 @@ def write_sheet(
     if isinstance(target, str | os.PathLike):
         with open(target, "wb") as handle:
             return write_sheet(rows, handle, fmt=fmt, sheet=sheet)
-    convert = csv_cells if fmt == "csv" else xlsx_cells
-    with WideTable(convert, type_sheets=fmt == "xlsx") as table:
+    with _table(fmt) as table:
         front = _SheetFront(sheet)
         table.fill(front.entries(rows))
         return _write_table(table, front, target, fmt, "sheet with results")
@@ -307,12 +304,21 @@ def _upload_of(row: Mapping[str, Any]) -> Any:
     return row.get("upload_id")
 
 
+def _table(fmt: str) -> WideTable:
+    """The wide table a format is made from: CSV text for CSV; cells, and a sheet per type, for
+    Excel."""
+    if fmt == "csv":
+        return CsvWideTable(csv_cells)
+    return WideTable(xlsx_cells, type_sheets=True)
+
+
 def _write_table(table: WideTable, front: Any, target: IO[bytes], fmt: str, title: str) -> int:
     """The filled table as CSV, or as Excel with one sheet per document type after the first."""
     items = front.items(table)
     header = table.convert(front.header(items))
-    if fmt == "csv":
-        return write_csv_pages(header, table.rows(items, front.size), target)
+    if isinstance(table, CsvWideTable):
+        write_csv_text(header, table.text_pages(items, front.size), target)
+        return table.count
     id_text = table.convert(list(front.text_columns))
     sheets = [XlsxSheet(title, header, _rows_of(table.rows(items, front.size)), table.count, id_text)]
     for doc_type in table.type_sheets():

@@ -10,6 +10,9 @@ never sit in memory; each shape's cells are then picked into the header's order 
 
 from __future__ import annotations
 
+import codecs
+import csv
+import io
 import pickle
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -190,3 +193,93 @@ def _placing(items: Sequence[Item], columns: Sequence[str], front_size: int) -> 
 def _odd_line(items: Sequence[Item], front: list[Any], flat: dict[str, Any], missing: Any) -> tuple:
     return tuple(front[x] if kind == "front" else flat.get(x, missing) for kind, x in items)
 
+
+
+# The CSV text spool: each page of entries is written by csv.writer (in C) at once, cells apart
+# by NUL and entries by NUL + SOH. A NUL never survives into a cell (``neutralise`` replaces
+# it) and every text cell is quoted, so both split back exactly; placing an entry under the
+# header is then a split, an itemgetter and a join on text already quoted, instead of pickling
+# a list of cells per document and quoting every cell of every column again at the end.
+_CELL_END = "\0"
+_ENTRY_END = "\0\x01"
+_QUOTED_EMPTY = '""'  # how csv.writer (QUOTE_NONNUMERIC) writes an empty cell
+
+
+class CsvWideTable(WideTable):
+    """``WideTable`` for CSV: entries spooled as CSV text, rows given as CSV text pages."""
+
+    def fill(self, entries: Iterable[tuple[list[Any], Any, Any]]) -> None:
+        """Flatten every entry and spool its cells as CSV text, a page at a time."""
+        self.filled = 0
+        convert, flatten = self.convert, self.shapes.flatten
+        types = self.document_types
+        buffer = io.StringIO(newline="")
+        writer = csv.writer(buffer, delimiter=_CELL_END, quoting=csv.QUOTE_NONNUMERIC,
+                            lineterminator=_ENTRY_END)
+        lines: list[list[Any]] = []
+        ids: list[int] = []
+        odd: dict[int, tuple[str, ...]] = {}
+        add = self.main.add
+
+        def spool() -> None:
+            self.filled += len(lines)
+            writer.writerows(lines)
+            add((ids[:], buffer.getvalue(), dict(odd)))
+            buffer.seek(0)
+            buffer.truncate()
+            lines.clear()
+            ids.clear()
+            odd.clear()
+
+        for front, file_data, document_type in entries:
+            types[document_type] = None
+            shape_id, cells = flatten(file_data, document_type)
+            if shape_id is None:
+                assert isinstance(cells, dict)
+                odd[len(ids)] = tuple(cells)
+                ids.append(-1)
+                lines.append(convert([*front, *cells.values()]))
+            else:
+                ids.append(shape_id)
+                lines.append(convert([*front, *cells]))
+            if len(lines) == SPOOL_PAGE:
+                spool()
+        if lines:
+            spool()
+        self.main.flush()
+
+    @property
+    def count(self) -> int:
+        """How many entries were filled."""
+        return getattr(self, "filled", 0)
+
+    def text_pages(self, items: Sequence[Item], front_size: int) -> Iterator[str]:
+        """The rows in ``items`` order as CSV text (lines ending in CRLF), a page at a time."""
+        getters = [_placing(items, columns, front_size) for columns in self.shapes.columns]
+        for page in self.main.read():
+            for ids, text, odd in page:
+                lines = []
+                for n, (shape_id, entry) in enumerate(zip(ids, text.split(_ENTRY_END), strict=False)):
+                    cells = entry.split(_CELL_END)
+                    cells.append(_QUOTED_EMPTY)
+                    getter = getters[shape_id] if shape_id >= 0 else _placing(items, odd[n], front_size)
+                    lines.append(",".join(getter(cells)))
+                lines.append("")
+                yield "\r\n".join(lines)
+
+
+def write_csv_text(header: Sequence[Any], pages: Iterable[str], target: IO[bytes]) -> None:
+    """The header (cells made by ``csv_cells``) and pages of CSV text, as UTF-8 with a BOM."""
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC).writerow(header)
+    target.write(codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8", errors="replace"))
+    held: list[str] = []
+    size = 0
+    for text in pages:
+        held.append(text)
+        size += len(text)
+        if size >= 1 << 18:  # encode a quarter million characters at once
+            target.write("".join(held).encode("utf-8", errors="replace"))
+            held, size = [], 0
+    if held:
+        target.write("".join(held).encode("utf-8", errors="replace"))
