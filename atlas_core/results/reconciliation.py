@@ -147,7 +147,8 @@ def latest_attempts(documents: Iterable[Row]) -> list[dict[str, Any]]:
     ``_document_ids`` (every document_id its attempts used).
     """
     # file_data is not needed here: leaving it out keeps 200,000 documents to ~100 MB, not 1 GB
-    docs = [{k: v for k, v in doc.items() if k != "file_data"} for doc in documents]
+    docs = [dict(doc) if "file_data" not in doc else
+            {k: v for k, v in doc.items() if k != "file_data"} for doc in documents]
     parent = list(range(len(docs)))
 
     def find(i: int) -> int:

@@ -125,8 +125,7 @@ def reconcile_upload(ledger: Ledger, upload_id: int, file_name: str | None = Non
     return UploadReconciliation(
         title=f"Reconciliation of upload {upload_id}{name}",
         balance=ledger.upload_balance(upload_id),
-        report=reconcile(ledger.iter_upload_rows(upload_id),
-                         ledger.iter_documents(upload_id=upload_id, include_superseded=True)),
+        report=reconcile(ledger.iter_upload_rows(upload_id), ledger.iter_attempts(upload_id)),
         fixes=tuple(ledger.cell_fixes(upload_id)),
     )
 
