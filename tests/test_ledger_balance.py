@@ -224,3 +224,25 @@ def test_a_doubled_document_is_recounted_row_by_row(tmp_path):
     balance = ledger.upload_balance(upload.upload_id)
     assert parts(balance) == plain_balance(ledger, upload.upload_id)
     assert (balance.missing, balance.unexpected, balance.pending, balance.extracted) == (1, 1, 1, 2)
+
+
+def test_attempts_without_results_reconcile_as_the_full_documents_do(busy):
+    from atlas_core.results import reconcile
+
+    ledger, a, b = busy
+    for upload_id in (a, b):
+        full = reconcile(ledger.iter_upload_rows(upload_id),
+                         ledger.iter_documents(upload_id=upload_id, include_superseded=True))
+        light = reconcile(ledger.iter_upload_rows(upload_id), ledger.iter_attempts(upload_id))
+        assert light == full
+        attempts = list(ledger.iter_attempts(upload_id))
+        assert "file_data" not in attempts[0] and [d["id"] for d in attempts] == sorted(
+            d["id"] for d in attempts)
+
+
+def test_attempts_are_read_only_for_the_ledgers_own_target(tmp_path):
+    sandbox = Ledger(tmp_path / "atlas.db", target="sandbox")
+    upload = sandbox.record_upload(UploadRecord("a.csv", "T"), sheet_rows("a", 2), chunk_size=10)
+    assert len(list(sandbox.iter_attempts(upload.upload_id))) == 2
+    other = Ledger(tmp_path / "atlas.db", target="https://atlas.example")
+    assert list(other.iter_attempts(upload.upload_id)) == []
