@@ -240,9 +240,20 @@ def test_attempts_without_results_reconcile_as_the_full_documents_do(busy):
             d["id"] for d in attempts)
 
 
-def test_attempts_are_read_only_for_the_ledgers_own_target(tmp_path):
+def test_attempts_and_balance_are_read_only_for_the_ledgers_own_target(tmp_path):
     sandbox = Ledger(tmp_path / "atlas.db", target="sandbox")
     upload = sandbox.record_upload(UploadRecord("a.csv", "T"), sheet_rows("a", 2), chunk_size=10)
     assert len(list(sandbox.iter_attempts(upload.upload_id))) == 2
     other = Ledger(tmp_path / "atlas.db", target="https://atlas.example")
     assert list(other.iter_attempts(upload.upload_id)) == []
+    assert other.upload_balance(upload.upload_id).rows == 0
+    assert sandbox.upload_balance(upload.upload_id).rows == 2
+
+
+def test_fixed_cells_are_read_only_for_the_ledgers_own_target(tmp_path):
+    sandbox = Ledger(tmp_path / "atlas.db", target="sandbox")
+    upload = sandbox.record_upload(UploadRecord("a.csv", "T"), sheet_rows("a", 1), chunk_size=10,
+                                   fixes=(CellFix(2, "file_url", "a", "b"),))
+    assert len(sandbox.cell_fixes(upload.upload_id)) == 1
+    assert Ledger(tmp_path / "atlas.db", target="https://atlas.example").cell_fixes(
+        upload.upload_id) == []

@@ -190,12 +190,23 @@ class BalanceLedger(LedgerCore):
     """Each upload's balance, and the cells fixed before sending."""
 
     def upload_balances(self, upload_ids: Iterable[int]) -> dict[int, UploadBalance]:
-        """The balance of each upload (by id; an unknown id balances at zero rows)."""
+        """The balance of each upload (by id); an unknown id, or another Atlas's upload, balances
+        at zero rows."""
         ids = list(dict.fromkeys(int(i) for i in upload_ids))
         out: dict[int, UploadBalance] = {}
+        in_scope, scope_args = self.scope.positional("target")
         with self.reading() as db:
             for start in range(0, len(ids), IDS_PER_STATEMENT):
-                out |= _balances(db, ids[start : start + IDS_PER_STATEMENT])
+                part = ids[start : start + IDS_PER_STATEMENT]
+                if in_scope != "1":  # another target's work stays out, as on every page
+                    marks = ", ".join("?" * len(part))
+                    shown = {r[0] for r in db.execute(
+                        f"SELECT id FROM uploads WHERE id IN ({marks}) AND {in_scope}",
+                        [*part, *scope_args])}
+                    out |= {up: UploadBalance(up) for up in part if up not in shown}
+                    part = [up for up in part if up in shown]
+                if part:
+                    out |= _balances(db, part)
         return out
 
     def upload_balance(self, upload_id: int) -> UploadBalance:
@@ -231,11 +242,12 @@ class BalanceLedger(LedgerCore):
 
     def cell_fixes(self, upload_id: int) -> list[dict[str, Any]]:
         """The cells fixed on the Upload page before this upload was sent, by row and column."""
+        in_scope, scope_args = self.scope.uploads_positional("upload_id")
         with self.reading() as db:
             return [dict(r) for r in db.execute(
                 "SELECT row_number, column_name, old_value, new_value, fixed_by, fixed_at"
-                " FROM cell_fixes WHERE upload_id = ? ORDER BY row_number, id",
-                [upload_id],
+                f" FROM cell_fixes WHERE upload_id = ? AND {in_scope} ORDER BY row_number, id",
+                [upload_id, *scope_args],
             )]
 
 
