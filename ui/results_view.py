@@ -230,7 +230,7 @@ def download_makers(
         makers["download_reconciliation"] = (
             "Reconciliation report (CSV)",
             f"{stem}-reconciliation.csv",
-            lambda: reconcile_upload(ledger, upload_id, upload["file_name"] if upload else None).csv(),
+            lambda: reconcile_upload(ledger, upload_id, upload.get("file_name") if upload else None).csv(),
         )
         makers["download_failed"] = (
             "Failed documents (CSV)",
