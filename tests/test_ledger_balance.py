@@ -209,6 +209,29 @@ def test_the_missing_check_reads_indexes_only(busy):
     assert "COVERING INDEX documents_upload_row" in plan, plan
 
 
+def test_no_statement_of_a_balancing_upload_reads_a_table_row(busy):
+    """Every count of an upload that adds up is read in an index (covering), never in the
+    documents' or rows' tables, whose rows carry results and sheet cells. (The states come from
+    the pages' own counters, queries.py's ``_state_counts``, tested with the page queries.)"""
+    from atlas_core.ledger.balance import _balances
+
+    ledger, a, b = busy
+    statements: list[str] = []
+    with ledger.reading() as db:
+        db.conn.set_trace_callback(statements.append)
+        try:
+            _balances(db, [b])
+        finally:
+            db.conn.set_trace_callback(None)
+        plans = {sql: " ".join(str(tuple(r)) for r in db.execute(f"EXPLAIN QUERY PLAN {sql}"))
+                 for sql in statements if "json_each" not in sql}
+    for sql, plan in plans.items():
+        for line in plan.split(")("):
+            if "SEARCH" in line or "SCAN" in line:
+                assert "COVERING INDEX" in line, (sql, plan)
+    assert any("upload_rows" in sql for sql in plans) and len(plans) >= 3
+
+
 def test_a_doubled_document_is_recounted_row_by_row(tmp_path):
     ledger = Ledger(tmp_path / "atlas.db")
     upload = ledger.record_upload(UploadRecord("a.csv", "T"), sheet_rows("a", 4), chunk_size=10)
