@@ -219,12 +219,13 @@ class CsvWideTable(WideTable):
         lines: list[list[Any]] = []
         ids: list[int] = []
         odd: dict[int, tuple[str, ...]] = {}
-        add = self.main.add
+        add, flush = self.main.add, self.main.flush
 
         def spool() -> None:
             self.filled += len(lines)
             writer.writerows(lines)
             add((ids[:], buffer.getvalue(), dict(odd)))
+            flush()  # a page of text is one spool entry: written at once, never held
             buffer.seek(0)
             buffer.truncate()
             lines.clear()
