@@ -239,10 +239,11 @@ class CsvWideTable(WideTable):
                 assert isinstance(cells, dict)
                 odd[len(ids)] = tuple(cells)
                 ids.append(-1)
-                lines.append(convert([*front, *cells.values()]))
+                front.extend(cells.values())
             else:
                 ids.append(shape_id)
-                lines.append(convert([*front, *cells]))
+                front.extend(cells)
+            lines.append(convert(front))  # the entry's front is its own list: extended, not copied
             if len(lines) == SPOOL_PAGE:
                 spool()
         if lines:
