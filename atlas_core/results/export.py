@@ -161,6 +161,10 @@ def wide_table(rows: Iterable[Row], sheet: SheetColumns | None = None) -> Iterat
             yield from (list(line) for line in page)
 
 
+_FRONT_NAMES = ("document_id", "row_number", "upload_id", "file_url", "batch_id")
+_FRONT_KEYS = itemgetter(*_FRONT_NAMES)
+
+
 class _WideFront:
     """The wide and long layouts' own columns: IDs, the sheet's cells, results, links."""
 
@@ -185,18 +189,21 @@ class _WideFront:
     def entries(self, rows: Iterable[Row]) -> Iterator[tuple[list[Any], Any, Any]]:
         """(front cells, file_data, document type) per document."""
         sheet = self.sheet
-        cells_of = _sheet_cells(sheet.carried)
+        cells_of = _sheet_cells(sheet.carried) if sheet.carried else None
         several, review_below = sheet.several_uploads, sheet.review_below
         for row in rows:
             file_data = fields_of(row)
             results = result_cells(row, file_data, review_below)
-            front = [row.get("document_id"), row.get("row_number")]
-            if several:
-                front.append(row.get("upload_id"))
-            front += cells_of(row.get("original"))
+            try:  # a ledger row has every key: one call takes them
+                doc_id, number, upload, url, batch = _FRONT_KEYS(row)
+            except KeyError:
+                doc_id, number, upload, url, batch = (row.get(k) for k in _FRONT_NAMES)
+            front = [doc_id, number, upload] if several else [doc_id, number]
+            if cells_of is not None:
+                front += cells_of(row.get("original"))
             front += results
-            front.append(row.get("file_url"))
-            front.append(row.get("batch_id"))
+            front.append(url)
+            front.append(batch)
             yield front, file_data, results[3]
 
     def items(self, table: WideTable) -> list[Item]:

@@ -342,7 +342,6 @@ class _Uncacheable(Exception):
 
 
 _LEAVES = frozenset({str, int, float, bool, list, type(None)})
-_STR_ONLY = {str}
 
 
 def _scan(value: dict, depth: int, nodes: list[Any]) -> Any:
@@ -351,11 +350,11 @@ def _scan(value: dict, depth: int, nodes: list[Any]) -> Any:
     # The value types are part of the shape too (cheaper to take than to sift). Every value
     # met is appended to ``nodes`` on the way, so the same pass that finds the shape also
     # gathers the values: a shape's plan reads its cells from ``nodes`` by position.
+    # Keys are taken as they are: a shape is only cached once ShapeCache has checked that every
+    # key is text (_text_keys), and a tuple of text keys never equals one holding another type.
     if depth > MAX_DEPTH:
         return True
     keys = tuple(value)
-    if keys and set(map(type, keys)) != _STR_ONLY:
-        raise _Uncacheable  # 1, 1.0 and True are one dict key but three column names
     children = value.values()
     kinds = tuple(map(type, children))
     nodes += children
@@ -372,14 +371,20 @@ def _scan(value: dict, depth: int, nodes: list[Any]) -> Any:
         grandchildren = child.values()
         inner = tuple(map(type, grandchildren))
         if depth < MAX_DEPTH and _LEAVES.issuperset(inner):
-            inner_keys = tuple(child)
-            if inner_keys and set(map(type, inner_keys)) != _STR_ONLY:
-                raise _Uncacheable
             nodes += grandchildren
-            parts.append((inner_keys, inner))
+            parts.append((tuple(child), inner))
         else:
             parts.append(_scan(child, depth + 1, nodes))
     return keys, kinds, tuple(parts)
+
+
+def _text_keys(value: dict, depth: int) -> bool:
+    # 1, 1.0 and True are one dict key but three column names: such a shape is never cached
+    if depth > MAX_DEPTH:
+        return True
+    if any(type(key) is not str for key in value):
+        return False
+    return all(_text_keys(child, depth + 1) for child in value.values() if type(child) is dict)
 
 
 def _scan_paths(value: dict, depth: int, path: tuple[Any, ...], paths: list[tuple[Any, ...]]) -> None:
@@ -495,6 +500,8 @@ class ShapeCache:
                 if type(value) is not float or value - value != 0.0:  # not a finite float
                     fixed[n] = convert(value)
             return shape_id, fixed
+        if shape is not _Uncacheable and type(file_data) is dict and not _text_keys(file_data, 0):
+            shape = _Uncacheable
         walker = _walk(file_data)
         renamed = _renamed(walker.cells, renames_for(document_type))
         _merge(self.keys, renamed.values())

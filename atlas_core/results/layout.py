@@ -18,10 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from ..config import DEFAULT_REVIEW_THRESHOLD
-from ..ledger.states import EXTRACTED, row_outcome
+from ..ledger.states import EXTRACTED, OUTCOME_OF_DOCUMENT, row_outcome
 from .flatten import parse_file_data, to_cell
 
 ROW_COLUMN = "row"
@@ -117,17 +118,22 @@ def fields_of(row: Mapping[str, Any]) -> Any:
     return file_data
 
 
+_OUTCOMES = OUTCOME_OF_DOCUMENT
+_RESULT_KEYS = itemgetter("state", "min_confidence", "document_type", "error")
+
+
 def result_cells(row: Mapping[str, Any], file_data: Any, review_below: float) -> list[Any]:
     """``RESULT_COLUMNS`` of one document row: status word, needs_review, lowest confidence,
     document type, error."""
-    state = row.get("state", row.get("status"))
-    lowest = row.get("min_confidence")
-    doc_type = row.get("document_type")
+    try:  # a ledger row has every key: one call takes the four
+        state, lowest, doc_type, error = _RESULT_KEYS(row)
+    except KeyError:
+        state = row.get("state", row.get("status"))
+        lowest, doc_type, error = row.get("min_confidence"), row.get("document_type"), row.get("error")
     if doc_type is None and type(file_data) is dict:
         doc_type = file_data.get("document_type")
-    error = row.get("error")
     return [
-        row_outcome(state) if state is not None else None,
+        _OUTCOMES.get(state) or (row_outcome(state) if state is not None else None),
         needs_review(state, lowest, review_below),
         lowest if lowest is None or type(lowest) is float else to_cell(lowest),
         doc_type if doc_type is None or type(doc_type) is str else to_cell(doc_type),

@@ -219,12 +219,13 @@ class CsvWideTable(WideTable):
         lines: list[list[Any]] = []
         ids: list[int] = []
         odd: dict[int, tuple[str, ...]] = {}
-        add = self.main.add
+        add, flush = self.main.add, self.main.flush
 
         def spool() -> None:
             self.filled += len(lines)
             writer.writerows(lines)
             add((ids[:], buffer.getvalue(), dict(odd)))
+            flush()  # a page of text is one spool entry: written at once, never held
             buffer.seek(0)
             buffer.truncate()
             lines.clear()
@@ -238,10 +239,11 @@ class CsvWideTable(WideTable):
                 assert isinstance(cells, dict)
                 odd[len(ids)] = tuple(cells)
                 ids.append(-1)
-                lines.append(convert([*front, *cells.values()]))
+                front.extend(cells.values())
             else:
                 ids.append(shape_id)
-                lines.append(convert([*front, *cells]))
+                front.extend(cells)
+            lines.append(convert(front))  # the entry's front is its own list: extended, not copied
             if len(lines) == SPOOL_PAGE:
                 spool()
         if lines:
