@@ -169,10 +169,11 @@ def send_chunk(
         if then_claim is not None and then_claim.open():
             # One transaction instead of two on the lane's path from one answer to the next request.
             batches, following = ledger.record_sent_and_claim(
-                chunk.chunk_id, answer, then_claim.worker_id, upload_id=then_claim.upload_id
+                chunk.chunk_id, answer, then_claim.worker_id, documents=chunk.documents,
+                upload_id=then_claim.upload_id,
             )
         else:
-            batches = ledger.record_sent(chunk.chunk_id, answer)
+            batches = ledger.record_sent(chunk.chunk_id, answer, documents=chunk.documents)
     except LedgerError as first:
         # The ledger, not the answer, failed: record the answer once the ledger is back, rather
         # than leave documents Atlas holds 'uncertain' (or 'sending', if marking them fails too).

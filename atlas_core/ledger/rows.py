@@ -166,6 +166,7 @@ class DocumentRow(TypedDict):
     file_uuid: str | None
     submitted_at: float | None
     finished_at: float | None
+    original: NotRequired[dict[str, Any]]  # its sheet row's cells (iter_documents(with_sheet=True))
 
 
 class DocumentListed(TypedDict):
@@ -222,6 +223,13 @@ class UploadRowRead(TypedDict):
     disposition: str
     problems: list[dict[str, Any]]
     original: dict[str, Any]
+
+
+class SheetRowRead(UploadRowRead):
+    """A sheet row with its current document, for the sheet export (``iter_sheet``)."""
+
+    document: DocumentRow | None
+    holder: dict[str, int] | None  # a left-out duplicate's ID: the upload and row holding it
 
 
 class WorkerRow(TypedDict):

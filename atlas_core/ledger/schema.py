@@ -198,6 +198,39 @@ def m003_record_the_target(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+_V5 = [
+    # The cells an analyst fixed on the Upload page before sending: the sheet's value and the
+    # typed one, who and when. The reconciliation report lists them; upload_rows.original keeps
+    # the fixed value (what was sent), so the old one lives only here.
+    """
+    CREATE TABLE cell_fixes (
+        id INTEGER PRIMARY KEY,
+        upload_id INTEGER NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,
+        row_number INTEGER NOT NULL,
+        column_name TEXT NOT NULL,
+        old_value TEXT,
+        new_value TEXT,
+        fixed_by TEXT,
+        fixed_at REAL NOT NULL
+    )
+    """,
+    "CREATE INDEX cell_fixes_upload ON cell_fixes(upload_id, row_number)",
+    # The balance's "missing" check, index to index: each queued row (by number, from upload_rows
+    # alone) probes for a current document without reading either table. Storing a result never
+    # changes these columns (a retry sets superseded, rarely), so refreshing does not pay for it.
+    "CREATE INDEX documents_upload_row ON documents(upload_id, row_number, superseded)",
+    "DROP INDEX upload_rows_disposition",  # a prefix of the next one
+    "CREATE INDEX upload_rows_disposition_row ON upload_rows(upload_id, disposition, row_number)",
+]
+
+
+@_migration
+def m005_cell_fixes_and_row_balance(db: sqlite_utils.Database) -> None:
+    """Record the cells fixed before sending, and index documents by sheet row (see _V5)."""
+    for statement in _V5:
+        db.execute(statement)
+
+
 _V6 = [
     # Issue 13: a submit budget shared by every worker on the ledger. A lease is one request's
     # right to be in flight to Atlas; slot numbers 1..ATLAS_MAX_IN_FLIGHT are the primary key, so
