@@ -263,7 +263,8 @@ class ReviewLedger(LedgerCore):
         """Confirm, correct or reject a document; ``corrections`` ({field: value}) replace its earlier ones.
 
         The state stored is ``rejected`` for a rejection, else ``corrected`` when a value differs
-        from Atlas's, else ``confirmed``. Refused (ReviewError) when another reviewer holds the
+        from Atlas's, else ``confirmed``. A page passes ``version=item.version`` of the item it
+        showed (a rerun's claim renews the claim to the answer as it is then). Refused (ReviewError) when another reviewer holds the
         document, when Atlas's answer changed since ``version`` (or since it was claimed), for a
         document that is not a current extracted one, and for a field the document does not have.
         """
