@@ -90,17 +90,24 @@ class ReviewLedger(LedgerCore):
                 " AND (claim_expires_at IS NULL OR claim_expires_at <= ?)",
                 [S.TO_REVIEW, S.CHOSEN, now],
             )
-            source = "documents d"
+            # Every current result, read in table order: a scan reads 100,000 documents in about
+            # half the time the state index takes (it visits each row out of order); the few
+            # reviews left (decided, held) are read apart rather than joined to every row.
+            kept = {row[0]: (row[1], row[2]) for row in db.execute("SELECT document, state, why FROM reviews")}
+            candidates = [
+                (*row, *kept.get(row[0], (None, None)), True) for row in db.execute(
+                    "SELECT d.id, d.document_id, d.upload_id, d.min_confidence FROM documents d"
+                    f" WHERE +d.state = {S.sql_literals(S.EXTRACTED)} AND d.superseded = 0"
+                )
+            ]
         elif db.execute("SELECT 1 FROM review_inbox LIMIT 1").fetchone() is None:
             return 0  # nothing stored since: the usual claim pays one lookup here
         else:
-            source = "review_inbox i JOIN documents d ON d.id = i.document"
-        candidates = db.execute(
-            "SELECT d.id, d.document_id, d.upload_id, d.min_confidence, r.state, r.why,"
-            f" ({_CURRENT}) AS current FROM {source}"
-            " LEFT JOIN reviews r ON r.document = d.id"
-            + (f" WHERE {_CURRENT}" if fresh else "")
-        ).fetchall()
+            candidates = db.execute(
+                "SELECT d.id, d.document_id, d.upload_id, d.min_confidence, r.state, r.why,"
+                f" ({_CURRENT}) AS current FROM review_inbox i JOIN documents d ON d.id = i.document"
+                " LEFT JOIN reviews r ON r.document = d.id"
+            ).fetchall()
         queued, dropped = [], []
         for doc, document_id, upload_id, lowest, state, was, current in candidates:
             if state is not None and state != S.TO_REVIEW:
