@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Export the documents waiting for review to an .xlsx file, change field cells offline, "
         "and import the file back: every changed cell is checked and shown; --apply applies them.",
     )
-    sub = review.add_subparsers(dest="review_command", metavar="ACTION", required=True)
+    sub = review.add_subparsers(dest="review_command", metavar="ACTION", required=True,
+                                help="export (write the queue to .xlsx) or import (check, then --apply)")
     p = sub.add_parser("export", help="write the documents waiting for review to an .xlsx file")
     p.add_argument("--output", type=Path, required=True, help="the .xlsx file to write")
     p.add_argument("--upload", type=int, help="only this upload's documents")
