@@ -5,7 +5,7 @@ import time
 import streamlit as st
 
 from atlas_core.engine import has_unfinished_work
-from ui import actions, charts, describe, outage, untrusted, upload_list
+from ui import actions, balance, charts, describe, outage, untrusted, upload_list
 from ui.live import live_section
 from ui.runtime import refresh_now, runtime, worker
 
@@ -103,7 +103,8 @@ def render_uploads() -> None:
         "requests and batches."
     )
     stalled = stalled_uploads(uploads)
-    opened = upload_list.table(uploads, set(stalled), key="uploads_table")
+    balances = balance.balances(ledger, uploads, db_path=settings.db_path, target=rt.target)
+    opened = upload_list.table(uploads, set(stalled), key="uploads_table", balances=balances)
     pages = -(-total // UPLOADS_PER_PAGE)
     if pages > 1:
         st.number_input(f"Page of uploads (of {pages:,})", 1, pages, key="uploads_page")

@@ -5,7 +5,8 @@ import streamlit as st
 from atlas_core.config import DEFAULT_REVIEW_THRESHOLD
 from atlas_core.ledger import states
 from atlas_core.results import MIME_TYPES
-from ui import charts, results_view, state, untrusted
+from atlas_core.results.downloads import DocumentFilters
+from ui import balance, charts, results_view, state, untrusted
 from ui.errors import shown_errors
 from ui.runtime import runtime
 
@@ -25,6 +26,8 @@ f1, f2, f3, f4 = st.columns(4)
 uploads = results_view.upload_choices(ledger)
 upload_id = uploads[f1.selectbox("Upload", list(uploads), key="results_upload")]
 batch = f2.selectbox("Batch", results_view.batch_choices(ledger, upload_id), key="results_batch")
+if upload_id is not None:  # did every row of its sheet come back?
+    balance.show(ledger.upload_balance(upload_id), key="results_balance")
 counts = results_view.type_state_counts(ledger, rt.settings.db_path, upload_id, rt.target)
 doc_type = f3.selectbox("Document type", results_view.type_choices(counts), key="results_type")
 doc_state = f4.selectbox("State", [results_view.ALL, *states.DOCUMENT_STATES], key="results_state")
@@ -120,15 +123,26 @@ upload_row = ledger.upload(upload_id) if upload_id is not None else None
 if not counts:
     st.caption("Nothing to download yet.")
 else:
-    scope = f"upload {upload_id}" if upload_id else "all uploads"
-    if filters["batch_id"]:
-        scope += f", batch {untrusted.text(filters['batch_id'])}"
-    hint = (
-        "" if upload_id else " Choose an upload for its reconciliation report and failed documents."
+    doc_filters = DocumentFilters(**filters)
+    if upload_row is None:
+        st.caption(
+            "Choose an upload above to download your own sheet with its results, its"
+            " reconciliation report and its failed documents."
+        )
+    else:
+        st.caption(
+            f"**My sheet with results**: every row of upload {upload_id} as you sent it, in its"
+            " order, with each row's result beside it (whatever the filters)."
+        )
+    st.caption(
+        f"The other downloads hold the {total:,} documents the filters above list"
+        f"{' (filtered)' if doc_filters.narrowed else ''}; needs_review uses the threshold"
+        f" {threshold:.2f}. Files are made when you click."
     )
-    st.caption(f"Every document of {scope}, made when you click.{hint}")
-    makers = results_view.download_makers(ledger, upload_row, filters["batch_id"])
-    for column, (key, (label, name, make)) in zip(st.columns(3) * 2, makers.items(), strict=False):
+    makers = list(results_view.download_makers(ledger, upload_row, doc_filters, total, threshold).items())
+    mine = [m for m in makers if m[0].startswith("download_sheet")]  # first, in a row of their own
+    places = (st.columns(2) if mine else []) + st.columns(2) * 3
+    for column, (key, (label, name, make)) in zip(places, mine + makers[len(mine):], strict=False):
         column.download_button(
             label,
             make,
@@ -138,6 +152,7 @@ else:
             icon=":material/download:",
             on_click="ignore",  # a download needs no rerun (and a rerun would renew the other buttons)
             width="stretch",
+            type="primary" if key.startswith("download_sheet") else "secondary",
         )
 
 st.subheader("Charts")

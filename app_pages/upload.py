@@ -135,6 +135,7 @@ if st.button(
                 chunk_size=settings.chunk_size,
                 pilot=int(pilot) if pilot_on else None,
                 submitted_by=submitter,
+                fixes=sheet_fixes.fixed_cells(sheet, upload_flow.fixes()),
             )
 
 plan = st.session_state.get(state.UPLOAD_PLAN)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, remember_secret, remember_url_credentials
+from .errors import ConfigError, display_url, remember_secret, remember_url_credentials
 
 # Documented by Atlas.
 DEFAULT_AUTH_PATH = "/v1/bulk/authtoken"
@@ -39,6 +39,9 @@ DEFAULT_MAX_ROWS = 2_000_000
 DEFAULT_REVIEW_THRESHOLD = 0.80
 DEFAULT_REVIEW_SAMPLE_RATE = 0.02  # share of the confident documents a person checks anyway (QC)
 DEFAULT_REVIEW_LEASE = 15 * 60.0  # seconds a reviewer holds a document before others may take it
+# Issue 13: requests in flight to Atlas across every worker sharing the ledger (two workers' lanes),
+# so adding workers never multiplies the load Atlas sees.
+DEFAULT_MAX_IN_FLIGHT = 8
 
 # Credentials the built-in sandbox accepts; they are not secrets.
 SANDBOX_CLIENT_ID = "sandbox-client"
@@ -71,17 +74,35 @@ class Settings:
     review_threshold: float = DEFAULT_REVIEW_THRESHOLD
     review_sample_rate: float = DEFAULT_REVIEW_SAMPLE_RATE
     review_lease: float = DEFAULT_REVIEW_LEASE
+    # issue 13: the ledger on PostgreSQL (postgresql://user:password@host/db); unset, SQLite at
+    # db_path. Never in repr: its password is a secret like client_secret.
+    database_url: str | None = field(default=None, repr=False)
+    # Issue 13 (many workers on one ledger): False runs a dashboard replica without its worker
+    # thread (worker services do the work); max_in_flight caps sends across every worker.
+    embedded_worker: bool = True
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
 
     def __post_init__(self) -> None:
         # Settings are where a secret enters the process: from here on, redact() scrubs it.
         if self.client_secret != SANDBOX_CLIENT_SECRET:  # published in the docs: not a secret
             remember_secret(self.client_secret)
         remember_url_credentials(self.base_url)
+        remember_url_credentials(self.database_url)
 
     @property
     def uses_sandbox(self) -> bool:
         """True when no Atlas base URL is configured, so the built-in sandbox stands in."""
         return not self.base_url
+
+    @property
+    def ledger_location(self) -> str:
+        """Where the ledger is opened: the PostgreSQL URL when set, else the SQLite file path."""
+        return self.database_url or self.db_path
+
+    @property
+    def ledger_label(self) -> str:
+        """Where the ledger is, safe to show: the database URL without its password, or the file."""
+        return display_url(self.database_url) if self.database_url else self.db_path
 
     @property
     def masked_client_id(self) -> str:
@@ -123,11 +144,15 @@ class Settings:
             raise ConfigError(f"ATLAS_BASE_URL must start with http:// or https:// (got {got}).")
         if self.base_url and not (self.client_id and self.client_secret):
             raise ConfigError("ATLAS_BASE_URL is set, but ATLAS_CLIENT_ID or ATLAS_CLIENT_SECRET is missing.")
+        if self.database_url and not self.database_url.lower().startswith(("postgresql://", "postgres://")):
+            # Anything else may hold a password in a shape no pattern knows: never echoed.
+            raise ConfigError("ATLAS_DATABASE_URL must start with postgresql:// (or postgres://).")
         if not self.auth_path.startswith("/"):
             raise ConfigError(f"ATLAS_AUTH_PATH must start with '/' (got {self.auth_path!r}).")
         if not self.product_types:
             raise ConfigError("ATLAS_PRODUCT_TYPES is empty; give at least one product type.")
-        for name in ("chunk_size", "submit_concurrency", "refresh_concurrency", "max_file_mb", "max_rows"):
+        for name in ("chunk_size", "submit_concurrency", "refresh_concurrency", "max_file_mb", "max_rows",
+                     "max_in_flight"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"ATLAS_{name.upper()} must be at least 1.")
         for name in ("review_threshold", "review_sample_rate"):
@@ -150,6 +175,9 @@ def _field_name(key: str) -> str | None:
 _FIELD_NAMES = {f.name for f in dataclasses.fields(Settings)}
 
 
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
 def _coerce(name: str, value: Any, default: Any) -> Any:
     try:
         if name == "product_types":
@@ -158,7 +186,11 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
         if name == "base_url":
             return str(value).strip().rstrip("/")
         if isinstance(default, bool):
-            return str(value).strip().lower() in {"1", "true", "yes", "on"}
+            # Strict: a typo ("ture") must not switch a worker off without a word.
+            word = str(value).strip().lower()
+            if word not in _TRUE | _FALSE:
+                raise ValueError(word)
+            return word in _TRUE
         if isinstance(default, int):
             return int(value)
         if isinstance(default, float):

@@ -83,6 +83,7 @@ def csv_cells(values: Iterable[Any]) -> list[Any]:
         if (kind := type(value)) is str and value[:1] not in risky and "\0" not in value
         # a finite float (inf - inf and nan - nan are nan)
         or kind is float and value - value == 0.0
+        else "" if value is None  # the many empty cells, without a call each
         else csv_cell(value)
         for value in values
     ]
@@ -98,6 +99,7 @@ def xlsx_cells(values: Iterable[Any]) -> list[Any]:
         and value.isascii()
         and value.isprintable()
         and len(value) <= XLSX_MAX_CELL_CHARS
+        or value is None
         else xlsx_cell(value)
         for value in values
     ]

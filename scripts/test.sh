@@ -12,6 +12,16 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
+# The ledger suites run on PostgreSQL too: tests/pg_support.py starts a throwaway cluster with
+# Debian's server binaries (initdb/pg_ctl under /usr/lib/postgresql/*/bin), so install them when
+# missing. Only the binaries are needed: the package's own cluster is not used by the tests.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "Installing Debian's postgresql for the ledger's PostgreSQL tests..."
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+fi
+
 # The README's first command made .venv (a stock Debian/Ubuntu Python refuses a bare pip install,
 # PEP 668): use it when no virtual environment is active. CI (a fresh clone, run as root) has no
 # .venv and keeps its own python.

@@ -49,3 +49,37 @@ def sandbox_settings(sandbox, tmp_path) -> Settings:
         db_path=str(tmp_path / "atlas.db"),
         sandbox_state_path=str(sandbox.state_path),
     ).with_base_url(sandbox.url, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET)
+
+
+# --- PostgreSQL: one throwaway cluster per session (tests/pg_support.py) ---------------------
+
+ENGINES = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Any]:
+    """The session's throwaway PostgreSQL cluster, or the reason there is none (started lazily)."""
+    from pg_support import start_cluster
+
+    started = start_cluster()
+    yield next(started)
+    started.close()  # runs the generator's finally: the cluster is stopped and deleted
+
+
+@pytest.fixture
+def postgres_cluster(pg_cluster) -> Any:
+    """The running cluster; skips locally (fails under CI) when PostgreSQL is not available."""
+    from pg_support import unavailable
+
+    if isinstance(pg_cluster, str):
+        unavailable(pg_cluster)
+    return pg_cluster
+
+
+@pytest.fixture(params=ENGINES)
+def ledger_location(request, tmp_path) -> str:
+    """Where a test's ledger lives: a SQLite file under tmp_path, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "atlas.db")
+    return str(request.getfixturevalue("postgres_cluster").fresh_database())
+

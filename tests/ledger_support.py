@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,12 +24,8 @@ def record_results(
 
 
 def chunks_of_upload(ledger: Ledger, upload_id: int) -> list[dict[str, Any]]:
-    """Every chunk of an upload with its state, batch and error, read straight from the file."""
-    conn = sqlite3.connect(ledger.path)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(
+    """Every chunk of an upload with its state, batch and error, read straight from the ledger."""
+    with ledger.reading() as db:  # either engine: the ledger's own read snapshot
+        return [dict(r) for r in db.execute(
             "SELECT * FROM chunks WHERE upload_id = ? ORDER BY sequence", [upload_id]
         )]
-    finally:
-        conn.close()

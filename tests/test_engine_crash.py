@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pg_support import ledger_env, ledger_exists
 
 from atlas_core.config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from atlas_core.ledger import Ledger, RowRecord, UploadRecord
@@ -47,11 +48,11 @@ def write_sheet(path: Path, ids: list[str]) -> Path:
     return path
 
 
-def cli_env(sandbox, db_path: Path) -> dict[str, str]:
-    """The environment of a CLI process pointed at the sandbox and the ledger."""
+def cli_env(sandbox, db_path: Path | str) -> dict[str, str]:
+    """The environment of a CLI process pointed at the sandbox and the ledger (file or database)."""
     return {**os.environ, "PYTHONPATH": str(ROOT), "ATLAS_BASE_URL": sandbox.url,
             "ATLAS_CLIENT_ID": SANDBOX_CLIENT_ID, "ATLAS_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
-            "ATLAS_DB_PATH": str(db_path), "ATLAS_CHUNK_SIZE": "2", "ATLAS_MAX_RETRIES": "2",
+            **ledger_env(db_path), "ATLAS_CHUNK_SIZE": "2", "ATLAS_MAX_RETRIES": "2",
             "ATLAS_BACKOFF_BASE": "0.01"}
 
 
@@ -103,18 +104,18 @@ def check_exactly_once_or_uncertain(ledger: Ledger, sandbox, ids: list[str], con
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kill_round", range(3))
-def test_a_submit_killed_at_a_random_point_resumes_without_double_sending(make_sandbox, tmp_path, kill_round):
+def test_a_submit_killed_at_a_random_point_resumes_without_double_sending(make_sandbox, tmp_path, kill_round, ledger_location):
     rng = random.Random(f"{SEED}-{kill_round}")
     kill_after_sent = rng.randrange(0, 64)  # of 60 chunks: now and then past the end of the submit
     extra = rng.uniform(0, 0.2)  # lets the other lanes move on while one request is held
     context = f"seed {SEED}, round {kill_round} (replay with ATLAS_TEST_SEED={SEED})"
     sandbox = make_sandbox(latency=0.05)
-    db_path = tmp_path / "atlas.db"
+    db_path = ledger_location
     env = cli_env(sandbox, db_path)
     ids = [f"K{i}" for i in range(120)]
     sheet = write_sheet(tmp_path / "docs.csv", ids)
     proc = start(["submit", str(sheet), "--product-type", "POC_CDL"], env)
-    wait_for(lambda: db_path.exists() or proc.poll() is not None, "the submit to create its ledger")
+    wait_for(lambda: ledger_exists(db_path) or proc.poll() is not None, "the submit to create its ledger")
     ledger = Ledger(db_path)  # one ledger (one connection) for every look while waiting
 
     def kill_point_reached() -> bool:
@@ -155,9 +156,9 @@ def test_a_submit_killed_at_a_random_point_resumes_without_double_sending(make_s
 
 
 @pytest.mark.slow
-def test_two_processes_sending_one_ledger_never_take_the_same_chunk(make_sandbox, tmp_path):
+def test_two_processes_sending_one_ledger_never_take_the_same_chunk(make_sandbox, tmp_path, ledger_location):
     sandbox = make_sandbox(latency=0.01)
-    db_path = tmp_path / "atlas.db"
+    db_path = ledger_location
     ledger = Ledger(db_path)
     ids = [f"P{i}" for i in range(200)]
     ledger.record_upload(UploadRecord("a.csv", "POC_CDL"),
@@ -176,9 +177,9 @@ def test_two_processes_sending_one_ledger_never_take_the_same_chunk(make_sandbox
 
 
 @pytest.mark.slow
-def test_submitting_and_refreshing_in_two_processes_at_once(make_sandbox, tmp_path):
+def test_submitting_and_refreshing_in_two_processes_at_once(make_sandbox, tmp_path, ledger_location):
     sandbox = make_sandbox(latency=0.01, processing_seconds=0.05)
-    db_path = tmp_path / "atlas.db"
+    db_path = ledger_location
     env = cli_env(sandbox, db_path)
     first = write_sheet(tmp_path / "a.csv", [f"A{i}" for i in range(80)])
     second = write_sheet(tmp_path / "b.csv", [f"B{i}" for i in range(80)])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 
 import pytest
+from pg_support import settings_on
 from test_engine_worker import wait_for
 
 from atlas_core.engine import Worker, open_runtime
@@ -13,6 +14,12 @@ from atlas_core.engine.health import OK, REFUSED, UNREACHABLE, AtlasHealth, wait
 from atlas_core.ledger import Ledger, RowRecord, UploadRecord
 from atlas_core.results.failures import FIX, RETRY, explain_failures, failure_kind
 from atlas_core.sandbox.documents import outcome_for, temporary
+
+
+@pytest.fixture
+def sandbox_settings(sandbox_settings, ledger_location):
+    """The shared sandbox settings with the ledger on each engine in turn (SQLite, PostgreSQL)."""
+    return settings_on(sandbox_settings, ledger_location)
 
 
 def closed_port() -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pg_support import settings_on
 
 from atlas_core.config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings
 from atlas_core.engine import open_runtime, refresh_batch, refresh_batches, send_until_answered
@@ -12,11 +13,10 @@ from atlas_core.ledger import states as S
 SLOW = 1000.0  # sandbox processing time: nothing finishes until a test advances the clock
 
 
-def runtime_for(sandbox, tmp_path):
-    """A runtime on ``sandbox`` with quick retries."""
-    settings = Settings(db_path=str(tmp_path / "atlas.db"), max_retries=1, backoff_base=0.01,
-                        backoff_cap=0.05).with_base_url(sandbox.url, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET)
-    return open_runtime(settings)
+def runtime_for(sandbox, location):
+    """A runtime on ``sandbox`` with quick retries, its ledger at ``location`` (either engine)."""
+    settings = settings_on(Settings(max_retries=1, backoff_base=0.01, backoff_cap=0.05), str(location))
+    return open_runtime(settings.with_base_url(sandbox.url, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET))
 
 
 def submit(runtime, ids: list[str], chunk_size: int = 100) -> list[str]:
@@ -34,9 +34,9 @@ def states_of(runtime) -> dict[str, str]:
 
 @pytest.mark.parametrize("pending_style", ["absent", "empty", "status"])
 @pytest.mark.parametrize("failed_style", ["error_code", "document_type", "empty"])
-def test_every_shape_of_pending_and_failed_ends_right(make_sandbox, tmp_path, pending_style, failed_style):
+def test_every_shape_of_pending_and_failed_ends_right(make_sandbox, tmp_path, pending_style, failed_style, ledger_location):
     sandbox = make_sandbox(processing_seconds=SLOW, pending_style=pending_style, failed_style=failed_style)
-    with runtime_for(sandbox, tmp_path) as runtime:
+    with runtime_for(sandbox, ledger_location) as runtime:
         (batch_id,) = submit(runtime, ["A1", "A2", "F1"])
         first = refresh_batch(runtime.ledger, runtime.client, batch_id, force=True)
         assert first.state == S.PROCESSING
@@ -54,9 +54,9 @@ def test_every_shape_of_pending_and_failed_ends_right(make_sandbox, tmp_path, pe
             assert done.state == S.COMPLETE_WITH_FAILURES
 
 
-def test_a_batch_is_complete_by_its_documents_not_total_items(make_sandbox, tmp_path):
+def test_a_batch_is_complete_by_its_documents_not_total_items(make_sandbox, tmp_path, ledger_location):
     sandbox = make_sandbox(processing_seconds=SLOW, total_items_counts="finished", order="finished")
-    with runtime_for(sandbox, tmp_path) as runtime:
+    with runtime_for(sandbox, ledger_location) as runtime:
         (batch_id,) = submit(runtime, [f"A{i}" for i in range(120)], chunk_size=120)
         sandbox.advance(SLOW * 10)
         done = refresh_batch(runtime.ledger, runtime.client, batch_id, force=True)
@@ -66,9 +66,9 @@ def test_a_batch_is_complete_by_its_documents_not_total_items(make_sandbox, tmp_
         assert stored == truth
 
 
-def test_a_brand_new_batch_refused_with_400_is_not_ready_not_failed(make_sandbox, tmp_path):
+def test_a_brand_new_batch_refused_with_400_is_not_ready_not_failed(make_sandbox, tmp_path, ledger_location):
     sandbox = make_sandbox(processing_seconds=SLOW, new_batch="refuse")
-    with runtime_for(sandbox, tmp_path) as runtime:
+    with runtime_for(sandbox, ledger_location) as runtime:
         (batch_id,) = submit(runtime, ["A1", "A2"])
         summary = refresh_batches(runtime.ledger, runtime.client, force=True)
         batch = runtime.ledger.batch(batch_id)
@@ -79,9 +79,9 @@ def test_a_brand_new_batch_refused_with_400_is_not_ready_not_failed(make_sandbox
         assert refresh_batch(runtime.ledger, runtime.client, batch_id, force=True).state == S.COMPLETE
 
 
-def test_an_unavailable_atlas_is_noted_and_polled_again_later(make_sandbox, tmp_path):
+def test_an_unavailable_atlas_is_noted_and_polled_again_later(make_sandbox, tmp_path, ledger_location):
     sandbox = make_sandbox(processing_seconds=SLOW)
-    with runtime_for(sandbox, tmp_path) as runtime:
+    with runtime_for(sandbox, ledger_location) as runtime:
         (batch_id,) = submit(runtime, ["A1"])
         sandbox.advance(SLOW * 10)
         sandbox.inject("503", "503", "503", path="/v1/bulk/extracts")
@@ -93,9 +93,9 @@ def test_an_unavailable_atlas_is_noted_and_polled_again_later(make_sandbox, tmp_
         assert again.finished == 1 and runtime.ledger.batch(batch_id)["last_error"] is None
 
 
-def test_only_due_batches_are_polled_unless_forced(make_sandbox, tmp_path):
+def test_only_due_batches_are_polled_unless_forced(make_sandbox, tmp_path, ledger_location):
     sandbox = make_sandbox(processing_seconds=SLOW)
-    with runtime_for(sandbox, tmp_path) as runtime:
+    with runtime_for(sandbox, ledger_location) as runtime:
         submit(runtime, ["A1"])
         # The first poll is due a few seconds after submitting, not at once.
         assert refresh_batches(runtime.ledger, runtime.client).polled == 0
@@ -103,9 +103,9 @@ def test_only_due_batches_are_polled_unless_forced(make_sandbox, tmp_path):
         assert refresh_batches(runtime.ledger, runtime.client).polled == 0  # backed off
 
 
-def test_finished_batches_are_not_polled_again(make_sandbox, tmp_path):
+def test_finished_batches_are_not_polled_again(make_sandbox, tmp_path, ledger_location):
     sandbox = make_sandbox(processing_seconds=SLOW)
-    with runtime_for(sandbox, tmp_path) as runtime:
+    with runtime_for(sandbox, ledger_location) as runtime:
         submit(runtime, ["A1", "A2"], chunk_size=1)
         sandbox.advance(SLOW * 10)
         assert refresh_batches(runtime.ledger, runtime.client, force=True).finished == 2
@@ -114,9 +114,9 @@ def test_finished_batches_are_not_polled_again(make_sandbox, tmp_path):
         assert sum(1 for r in sandbox.request_log() if r["path"].endswith("/extracts")) == polls
 
 
-def test_min_confidence_and_the_field_sample_come_from_file_data(make_sandbox, tmp_path):
+def test_min_confidence_and_the_field_sample_come_from_file_data(make_sandbox, tmp_path, ledger_location):
     sandbox = make_sandbox(processing_seconds=SLOW)
-    with runtime_for(sandbox, tmp_path) as runtime:
+    with runtime_for(sandbox, ledger_location) as runtime:
         (batch_id,) = submit(runtime, [f"A{i}" for i in range(10)])
         sandbox.advance(SLOW * 10)
         refresh_batch(runtime.ledger, runtime.client, batch_id, force=True)
@@ -133,14 +133,14 @@ def test_min_confidence_and_the_field_sample_come_from_file_data(make_sandbox, t
             assert doc["min_confidence"] == pytest.approx(min(scores))
 
 
-def test_a_400_long_after_submitting_is_reported(make_sandbox, tmp_path):
+def test_a_400_long_after_submitting_is_reported(make_sandbox, tmp_path, ledger_location):
     import time
 
     from atlas_core.client import UploadItem
     from atlas_core.engine.refreshing import NOT_READY_GRACE
 
     sandbox = make_sandbox(processing_seconds=SLOW, new_batch="refuse")
-    with runtime_for(sandbox, tmp_path) as runtime:
+    with runtime_for(sandbox, ledger_location) as runtime:
         receipts = runtime.client.multiupload("POC_CDL", [UploadItem("https://docs.test/ok/1.jpg", "OLD1")])
         sent_at = time.time() - NOT_READY_GRACE - 60  # recorded as submitted over ten minutes ago
         runtime.ledger.record_upload(UploadRecord("a.csv", "POC_CDL"),
@@ -156,9 +156,9 @@ def test_a_400_long_after_submitting_is_reported(make_sandbox, tmp_path):
 
 
 @pytest.mark.parametrize(("fault", "first_poll_works"), [("expire_tokens", True), ("drop", False), ("429", False)])
-def test_refresh_survives_token_expiry_drops_and_throttling(make_sandbox, tmp_path, fault, first_poll_works):
+def test_refresh_survives_token_expiry_drops_and_throttling(make_sandbox, tmp_path, fault, first_poll_works, ledger_location):
     sandbox = make_sandbox(processing_seconds=SLOW, retry_after=0)
-    with runtime_for(sandbox, tmp_path) as runtime:
+    with runtime_for(sandbox, ledger_location) as runtime:
         (batch_id,) = submit(runtime, [f"A{i}" for i in range(60)])
         sandbox.advance(SLOW * 10)
         if fault == "expire_tokens":
@@ -175,11 +175,11 @@ def test_refresh_survives_token_expiry_drops_and_throttling(make_sandbox, tmp_pa
         assert runtime.ledger.batch(batch_id)["last_error"] is None
 
 
-def test_pages_are_stored_in_page_order_and_a_later_copy_with_results_wins(tmp_path):
+def test_pages_are_stored_in_page_order_and_a_later_copy_with_results_wins(tmp_path, ledger_location):
     from atlas_core.engine.refreshing import PageStore, interpret_page
     from atlas_core.ledger import Ledger
 
-    ledger = Ledger(tmp_path / "atlas.db")
+    ledger = Ledger(ledger_location)
     ids = ["a", "b", "c", "d"]
     rows = [RowRecord(i + 2, d, f"https://x.test/{d}.jpg", True) for i, d in enumerate(ids)]
     ledger.record_upload(UploadRecord("a.csv", "POC_CDL"), rows, chunk_size=4)
@@ -208,7 +208,7 @@ def test_pages_are_stored_in_page_order_and_a_later_copy_with_results_wins(tmp_p
 
 
 @pytest.mark.parametrize("arrival", [(1, 2, 3), (3, 2, 1), (2, 3, 1)], ids=lambda a: "-".join(map(str, a)))
-def test_the_refresh_stores_the_copy_the_client_collects(tmp_path, arrival):
+def test_the_refresh_stores_the_copy_the_client_collects(tmp_path, arrival, ledger_location):
     """One rule for a repeated document: what the refresh stores is what fetch_extracts returns."""
     from atlas_core.client.extracts import ItemCollector
     from atlas_core.engine.refreshing import PageStore, interpret_page
@@ -230,7 +230,7 @@ def test_the_refresh_stores_the_copy_the_client_collects(tmp_path, arrival):
                  for i in collector.items()}
     assert collected == {"a": "a2", "b": "b1", "c": "c3", "d": "d3"}
 
-    ledger = Ledger(tmp_path / "atlas.db")
+    ledger = Ledger(ledger_location)
     rows = [RowRecord(i + 2, d, f"https://x.test/{d}.jpg", True) for i, d in enumerate("abcd")]
     ledger.record_upload(UploadRecord("a.csv", "POC_CDL"), rows, chunk_size=4)
     chunk = ledger.claim_chunk("w")

@@ -6,6 +6,7 @@ import time
 
 import pytest
 from ledger_support import chunks_of_upload
+from pg_support import settings_on
 
 from atlas_core.engine import open_runtime, resolve_uncertain, retry_failed, send_until_answered
 from atlas_core.engine.refreshing import refresh_batches
@@ -13,6 +14,12 @@ from atlas_core.engine.submitting import send_queued
 from atlas_core.errors import AuthError, ConnectFailedError, TokenEndpointError
 from atlas_core.ledger import RowRecord, UploadRecord
 from atlas_core.ledger import states as S
+
+
+@pytest.fixture
+def sandbox_settings(sandbox_settings, ledger_location):
+    """The shared sandbox settings with the ledger on each engine in turn (SQLite, PostgreSQL)."""
+    return settings_on(sandbox_settings, ledger_location)
 
 
 @pytest.fixture

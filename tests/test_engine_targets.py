@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from ledger_support import chunks_of_upload
+from pg_support import settings_on
 
 from atlas_core.config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings
 from atlas_core.engine import (
@@ -64,10 +65,10 @@ def api_calls(server, paths: tuple[str, ...]) -> list[dict]:
 
 
 @pytest.fixture
-def trial_settings(tmp_path) -> Settings:
-    """Settings with no ATLAS_BASE_URL: the built-in sandbox, ledger and journal under tmp_path."""
-    return Settings(db_path=str(tmp_path / "atlas.db"),
-                    sandbox_state_path=str(tmp_path / "sandbox.jsonl"))
+def trial_settings(tmp_path, ledger_location) -> Settings:
+    """Settings with no ATLAS_BASE_URL: the built-in sandbox, its journal under tmp_path, the
+    ledger on each engine in turn (a file under tmp_path, or a PostgreSQL database)."""
+    return settings_on(Settings(sandbox_state_path=str(tmp_path / "sandbox.jsonl")), ledger_location)
 
 
 @pytest.fixture
@@ -125,13 +126,13 @@ def test_sandbox_batches_are_never_polled_against_real_atlas(after_trial, real_s
         refresh_batches(runtime.ledger, runtime.client, batch_ids=after_trial["batches"], force=True)
         Worker(runtime).run_once(force_refresh=True)
     assert api_calls(real, EXTRACTS_PATHS) == []
-    trial_batches = Ledger(real_settings.db_path)
+    trial_batches = Ledger(real_settings.ledger_location)
     assert {trial_batches.batch(b)["state"] for b in after_trial["batches"]} == {S.PROCESSING}
 
 
 def test_resume_and_the_worker_never_send_another_targets_chunks(after_trial, trial_settings,
                                                                 real_settings, real, tmp_path):
-    every = Ledger(trial_settings.db_path)  # unscoped: sees both targets
+    every = Ledger(trial_settings.ledger_location)  # unscoped: sees both targets
     with open_runtime(real_settings) as runtime:
         assert runtime.ledger.queued_work() == {"queued": 0, "sending": 0, "next_due": None}
         assert send(runtime).chunks_sent == 0
@@ -224,7 +225,7 @@ def test_credentials_in_the_base_url_never_reach_the_ledger(tmp_path):
 
 def test_unknown_work_is_every_real_atlass_and_never_the_sandboxs(tmp_path, real_settings, real,
                                                                  trial_settings):
-    bare = Ledger(trial_settings.db_path)  # a tool without a target records "unknown"
+    bare = Ledger(trial_settings.ledger_location)  # a tool without a target records "unknown"
     from atlas_core.ledger import RowRecord, UploadRecord
 
     bare.record_upload(UploadRecord("old.csv", "POC_CDL"),
@@ -240,6 +241,7 @@ def test_unknown_work_is_every_real_atlass_and_never_the_sandboxs(tmp_path, real
         assert runtime.ledger.batch(batch_id)["target"] == runtime.target
 
 
+@pytest.mark.parametrize("ledger_location", ["sqlite"], indirect=True)  # a previous version's file
 def test_an_updated_ledger_places_the_trial_by_the_sandbox_journal_and_keeps_real_work_going(
         tmp_path, trial_settings, real_settings, real):
     from test_ledger_targets import previous_ledger

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from ledger_support import chunks_of_upload
+from pg_support import ledger_env, settings_on
 
 from atlas_core.config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings
 from atlas_core.engine import (
@@ -23,6 +24,13 @@ from atlas_core.engine import (
 )
 from atlas_core.ledger import Ledger, RowRecord, UploadRecord
 from atlas_core.ledger import states as S
+
+
+@pytest.fixture
+def sandbox_settings(sandbox_settings, ledger_location):
+    """The shared sandbox settings with the ledger on each engine in turn (SQLite, PostgreSQL)."""
+    return settings_on(sandbox_settings, ledger_location)
+
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,9 +67,11 @@ def test_the_worker_submits_and_refreshes_until_everything_is_extracted(runtime,
         sandbox.advance(60)
         worker.refresh_now()  # the first scheduled poll would come seconds later
         assert wait_for(lambda: {d["state"] for d in runtime.ledger.iter_documents()} == {S.EXTRACTED})
+        # The worker counts a refresh's polls when the refresh returns, after its results are
+        # stored: the documents can read extracted a moment before the count moves.
+        assert wait_for(lambda: worker.status().batches_polled >= 3)
         status = worker.status()
         assert status.alive and status.documents_sent == 12 and status.last_error is None
-        assert status.batches_polled >= 3
         (row,) = runtime.ledger.workers()
         assert (row["id"], row["pid"]) == (worker.identity.worker_id, os.getpid())
     finally:
@@ -86,8 +96,8 @@ def test_the_worker_survives_errors_and_reports_them(sandbox, sandbox_settings):
         assert runtime.ledger.queued_work()["queued"] == 1  # nothing lost
 
 
-def test_a_dead_process_leaves_its_chunk_uncertain(tmp_path):
-    ledger = Ledger(tmp_path / "atlas.db")
+def test_a_dead_process_leaves_its_chunk_uncertain(ledger_location):
+    ledger = Ledger(ledger_location)
     queue(ledger, ["a", "b", "c", "d"], chunk_size=1)
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
                           text=True, check=True)
@@ -96,11 +106,17 @@ def test_a_dead_process_leaves_its_chunk_uncertain(tmp_path):
     ledger.register_worker("alive", host=host, pid=os.getpid(), now=time.time())
     ledger.register_worker("silent", host="elsewhere", pid=1, now=time.time() - 3600)
     ledger.register_worker("far", host="elsewhere", pid=1, now=time.time())
+    # PostgreSQL judges by presence locks: the live ones hold theirs (the dead one's went with it);
+    # a silent one holding its lock is still gone by its heartbeat. SQLite has no locks (None).
+    locks = [ledger.hold_worker_lock(w) for w in ("alive", "silent", "far")]
     claims = {w: ledger.claim_chunk(w).chunk_id for w in ("dead", "alive", "silent", "far")}
     assert recover_orphans(ledger, timeout=120) == 2
     states = {c["id"]: c["state"] for c in chunks_of_upload(ledger, 1)}
     assert states == {claims["dead"]: S.UNCERTAIN, claims["alive"]: S.SENDING,
                       claims["silent"]: S.UNCERTAIN, claims["far"]: S.SENDING}
+    for lock in locks:
+        if lock is not None:
+            lock.release()
 
 
 def test_the_runtime_starts_a_sandbox_whose_batches_outlive_it(tmp_path):
@@ -123,13 +139,13 @@ def test_a_runtime_with_a_base_url_starts_no_sandbox(sandbox_settings):
 
 
 @pytest.mark.slow
-def test_the_worker_command_runs_until_sigterm(sandbox, tmp_path):
-    db_path = tmp_path / "atlas.db"
+def test_the_worker_command_runs_until_sigterm(sandbox, ledger_location):
+    db_path = ledger_location
     ledger = Ledger(db_path)
     queue(ledger, ["H1", "H2"])
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ATLAS_BASE_URL": sandbox.url,
            "ATLAS_CLIENT_ID": SANDBOX_CLIENT_ID, "ATLAS_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
-           "ATLAS_DB_PATH": str(db_path)}
+           **ledger_env(db_path)}
     proc = subprocess.Popen([sys.executable, "-m", "atlas_core", "worker"], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -140,3 +156,25 @@ def test_the_worker_command_runs_until_sigterm(sandbox, tmp_path):
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "worker stopped" in err and ledger.workers() == []
+
+
+def test_a_worker_in_another_container_is_not_judged_by_a_pid_of_this_one(tmp_path):
+    """Containers share host names and pids: only the heartbeat tells about a worker elsewhere."""
+    from atlas_core.engine.identity import process_scope
+
+    ledger = Ledger(tmp_path / "atlas.db")
+    queue(ledger, ["a", "b"], chunk_size=1)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    host, pid = socket.gethostname(), int(dead.stdout)  # that pid is not running here
+    here = process_scope()
+    assert here is not None  # Linux: the boot id and pid namespace are known
+    ledger.register_worker("other-container", host=host, pid=pid, now=time.time(),
+                           process_scope="another-boot/pid:[1]")
+    ledger.register_worker("this-container", host=host, pid=pid, now=time.time(),
+                           process_scope=here)
+    claims = {w: ledger.claim_chunk(w).chunk_id for w in ("other-container", "this-container")}
+    assert recover_orphans(ledger, timeout=120) == 1
+    states = {c["id"]: c["state"] for c in chunks_of_upload(ledger, 1)}
+    assert states == {claims["other-container"]: S.SENDING,
+                      claims["this-container"]: S.UNCERTAIN}

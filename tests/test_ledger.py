@@ -15,9 +15,9 @@ from atlas_core.ledger.schema import MIGRATION_NAMES
 
 
 @pytest.fixture
-def ledger(tmp_path) -> Ledger:
-    """A fresh ledger file under tmp_path."""
-    return Ledger(tmp_path / "sub" / "atlas.db")
+def ledger(ledger_location) -> Ledger:
+    """A fresh ledger: a file under tmp_path, or a fresh PostgreSQL database (both engines run)."""
+    return Ledger(ledger_location)
 
 
 def rows(n: int, *, start: int = 0, prefix: str = "D", invalid: tuple[int, ...] = ()) -> list[RowRecord]:
@@ -75,7 +75,7 @@ def test_a_newer_schema_is_refused(tmp_path):
 
 
 def test_foreign_keys_are_enforced(ledger):
-    with pytest.raises(LedgerError, match="FOREIGN KEY"), ledger.transaction() as db:
+    with pytest.raises(LedgerError, match="(?i)FOREIGN KEY"), ledger.transaction() as db:
         db.execute("INSERT INTO chunks (upload_id, sequence, state, created_at, updated_at)"
                    " VALUES (999, 1, 'queued', 0, 0)")
 
@@ -281,6 +281,61 @@ def test_receipts_arriving_after_a_chunk_was_thought_orphaned_still_count(ledger
     send(ledger, chunk, "B1")
     assert {d["state"] for d in ledger.documents_page()[0]} == {S.SUBMITTED}
     assert chunks_of_upload(ledger, 1)[0]["state"] == S.SENT and ledger.batch("B1")["documents"] == 2
+
+
+def test_receipts_matched_to_the_claimed_documents_are_recorded_as_without_them(ledger):
+    upload(ledger, 6, chunk_size=3)
+    given, read = ledger.claim_chunk("w1"), ledger.claim_chunk("w1")
+    # The engine hands the claim's rows over; a tool gives the receipts alone.
+    for chunk, documents in ((given, given.documents), (read, None)):
+        first, _, last = (d for _, d, _ in chunk.documents)
+        receipts = [(f"B{chunk.chunk_id}", first, "u0"), (f"B{chunk.chunk_id}", last, "u2")]
+        assert ledger.record_sent(chunk.chunk_id, receipts, documents=documents) == [f"B{chunk.chunk_id}"]
+        assert ledger.batch(f"B{chunk.chunk_id}")["documents"] == 2
+    docs = {d["document_id"]: (d["state"], d["file_uuid"]) for d in ledger.documents_page()[0]}
+    assert docs == {"D0": (S.SUBMITTED, "u0"), "D1": (S.UNCERTAIN, None), "D2": (S.SUBMITTED, "u2"),
+                    "D3": (S.SUBMITTED, "u0"), "D4": (S.UNCERTAIN, None), "D5": (S.SUBMITTED, "u2")}
+
+
+def test_late_receipts_leave_documents_already_resent_in_another_chunk_alone(ledger):
+    upload(ledger, 2)
+    chunk = ledger.claim_chunk("w1")
+    ledger.mark_orphans_uncertain([(chunk.chunk_id, "w1")])  # its sender looked gone
+    resent = ledger.resolve_uncertain(chunk.chunk_id, "resend")  # the rows move to a new chunk
+    # The first sender's answer arrives after all, with the rows as it claimed them.
+    receipts = [("B1", d, f"uuid-{d}") for _, d, _ in chunk.documents]
+    assert ledger.record_sent(chunk.chunk_id, receipts, documents=chunk.documents) == []
+    docs = ledger.documents_page()[0]
+    assert {(d["state"], d["chunk_id"], d["batch_id"]) for d in docs} == {(S.QUEUED, resent, None)}
+    assert ledger.batch("B1") is None
+
+
+class UnreadableLedger(Ledger):
+    """A real ledger whose read snapshots fail while ``broken`` is set (a disk error, say)."""
+
+    broken = False
+
+    def reading(self):
+        if self.broken:
+            raise LedgerError("The ledger could not be read: disk I/O error.")
+        return super().reading()
+
+
+def test_a_claimed_chunk_whose_documents_cannot_be_read_goes_back_to_the_queue(tmp_path):
+    ledger = UnreadableLedger(tmp_path / "atlas.db")
+    upload(ledger, 20)
+    first = ledger.claim_chunk("w1")
+    ledger.broken = True
+    with pytest.raises(LedgerError):
+        ledger.claim_chunk("w1")
+    # The receipts are recorded even when the next chunk's rows cannot be read.
+    receipts = [("B1", d, f"uuid-{d}") for _, d, _ in first.documents]
+    assert ledger.record_sent_and_claim(first.chunk_id, receipts, "w1", documents=first.documents) == (["B1"], None)
+    ledger.broken = False
+    # Claimed twice, sent never: queued again, not left 'sending' for a recovery to call uncertain.
+    assert ledger.chunks_in_state(S.SENDING) == []
+    assert [c["state"] for c in chunks_of_upload(ledger, 1)] == [S.SENT, S.QUEUED]
+    assert ledger.claim_chunk("w1").documents[0][1] == "D10"
 
 
 def test_recording_receipts_and_claiming_the_next_chunk_is_one_step(ledger):

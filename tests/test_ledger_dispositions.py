@@ -38,8 +38,8 @@ def test_each_row_is_queued_skipped_held_or_invalid(ids, live, options, expected
 
 
 @pytest.fixture
-def ledger(tmp_path):
-    opened = Ledger(tmp_path / "atlas.db")
+def ledger(ledger_location):
+    opened = Ledger(ledger_location)
     yield opened
     opened.close()
 

@@ -39,9 +39,19 @@ def send(ledger: Ledger, upload_id: int, batch_id: str, now: float, *, keep: int
 
 
 @pytest.fixture
-def busy(tmp_path) -> tuple[Ledger, int, int]:
+def busy(ledger_location) -> tuple[Ledger, int, int]:
+    """Two uploads whose documents are in every state, on each engine (see ``fill_busy``)."""
+    return fill_busy(Ledger(ledger_location))
+
+
+@pytest.fixture
+def busy_file(tmp_path) -> tuple[Ledger, int, int]:
+    """``busy`` in a SQLite file, for what only a file has (its migration record, sqlite_master)."""
+    return fill_busy(Ledger(tmp_path / "atlas.db"))
+
+
+def fill_busy(ledger: Ledger) -> tuple[Ledger, int, int]:
     """Two uploads whose documents are in every state, some superseded (one re-extracted since)."""
-    ledger = Ledger(tmp_path / "atlas.db")
     a = ledger.record_upload(UploadRecord("a.csv", "POC_CDL"), rows("a", 30), chunk_size=10,
                              now=900.0).upload_id
     b = ledger.record_upload(UploadRecord("b.csv", "POC_CDL"), rows("b", 20), chunk_size=10,
@@ -66,12 +76,9 @@ def busy(tmp_path) -> tuple[Ledger, int, int]:
 
 
 def recount(ledger: Ledger, sql: str, params: tuple = ()) -> list[tuple]:
-    """Rows of a plain query on the ledger file, through a connection of its own."""
-    conn = sqlite3.connect(ledger.path)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
+    """Rows of a plain query on the ledger, in a read snapshot of its own (either engine)."""
+    with ledger.reading() as db:
+        return [tuple(r) for r in db.execute(sql, params).fetchall()]
 
 
 def test_the_busy_ledger_holds_every_state(busy):
@@ -157,8 +164,8 @@ def test_finished_over_time_matches_a_recount(busy, bucket, since, upload):
     assert got == expected and got
 
 
-def test_the_page_indexes_migration_upgrades_an_existing_ledger(busy):
-    ledger, a, _ = busy
+def test_the_page_indexes_migration_upgrades_an_existing_ledger(busy_file):
+    ledger, a, _ = busy_file
     before = ledger.list_uploads()[0], ledger.counts_by_type_and_state()
     ledger.close()
     conn = sqlite3.connect(ledger.path)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pytest
 from ledger_support import record_results
+from pg_support import another_location
 
 from atlas_core.ledger import Interpreted, Ledger, RowRecord, UploadRecord, poll_delay
 from atlas_core.ledger import states as S
 
 
 @pytest.fixture
-def ledger(tmp_path) -> Ledger:
-    """A fresh ledger file under tmp_path."""
-    return Ledger(tmp_path / "atlas.db")
+def ledger(ledger_location) -> Ledger:
+    """A fresh ledger: a file under tmp_path, or a fresh PostgreSQL database (both engines run)."""
+    return Ledger(ledger_location)
 
 
 def sent_batch(ledger: Ledger, ids: list[str], batch_id: str = "B1", now: float = 1000.0) -> str:
@@ -163,8 +164,8 @@ def test_streams_page_through_everything(ledger):
     assert list(ledger.iter_documents(states=[S.FAILED])) == []
 
 
-def test_results_stored_page_by_page_then_finished_match_one_go(tmp_path):
-    one, paged = Ledger(tmp_path / "one.db"), Ledger(tmp_path / "paged.db")
+def test_results_stored_page_by_page_then_finished_match_one_go(ledger_location, request):
+    one, paged = Ledger(ledger_location), Ledger(another_location(request))
     ids = [f"d{i}" for i in range(7)]
     results = [extracted(d) for d in ids[:5]] + [Interpreted("d5", S.FAILED, error="x"),
                                                  Interpreted("d6", "pending")]

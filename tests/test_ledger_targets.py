@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 from ledger_support import chunks_of_upload, record_results
+from pg_support import another_location
 
 from atlas_core.ledger import Ledger
 from atlas_core.ledger import states as S
@@ -91,10 +92,10 @@ def test_placing_the_sandboxs_batches_moves_their_uploads_and_chunks(tmp_path):
 
 
 @pytest.mark.parametrize("target", [None, "https://api.atlas.example", SANDBOX_TARGET])
-def test_a_ledger_without_other_targets_reads_as_before(tmp_path, target):
+def test_a_ledger_without_other_targets_reads_as_before(ledger_location, target):
     from atlas_core.ledger import RowRecord, UploadRecord
 
-    ledger = Ledger(tmp_path / "atlas.db", target=target)
+    ledger = Ledger(ledger_location, target=target)
     ledger.record_upload(UploadRecord("a.csv", "POC_CDL"),
                          [RowRecord(2, "A1", "https://docs.test/ok/A1.jpg", True)], chunk_size=5)
     chunk = ledger.claim_chunk("w")
@@ -158,14 +159,16 @@ def page_figures(ledger: Ledger) -> dict:
 
 
 @pytest.mark.parametrize(("mine", "theirs"), [(30, 6), (6, 30)], ids=["hidden-smaller", "hidden-larger"])
-def test_a_scoped_ledger_reads_exactly_what_a_ledger_of_its_work_alone_reads(tmp_path, mine, theirs):
+def test_a_scoped_ledger_reads_exactly_what_a_ledger_of_its_work_alone_reads(
+    ledger_location, request, mine, theirs,
+):
     # Both query plans (taking a small hidden part off, or reading only the visible uploads)
-    # must give what a file holding only this target's work gives.
-    shared = tmp_path / "shared.db"
+    # must give what a file holding only this target's work gives, on either engine.
+    shared = ledger_location
     run_work(Ledger(shared, target=SANDBOX_TARGET), "S", theirs, now=1000.0)
     run_work(Ledger(shared, target=REAL), "R", mine, now=2000.0)
     run_work(Ledger(shared, target=SANDBOX_TARGET), "T", theirs // 2, now=3000.0)
-    alone = Ledger(tmp_path / "alone.db", target=REAL)
+    alone = Ledger(another_location(request), target=REAL)
     run_work(alone, "R", mine, now=2000.0)
     scoped = page_figures(Ledger(shared, target=REAL))
     assert scoped == page_figures(alone)

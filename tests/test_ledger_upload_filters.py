@@ -7,8 +7,8 @@ from scale_support import doc_id, fill_day
 from atlas_core.ledger import Ledger, RowRecord, UploadRecord
 
 
-def test_list_uploads_filters_by_file_submitter_and_time(tmp_path):
-    ledger = fill_day(tmp_path / "atlas.db", queued_upload=0)
+def test_list_uploads_filters_by_file_submitter_and_time(ledger_location):
+    ledger = fill_day(ledger_location, queued_upload=0)
     ids = lambda **f: [u["id"] for u in ledger.list_uploads(**f)[0]]  # noqa: E731
     assert ids() == [4, 3, 2, 1]
     assert ids(file_contains="SOUTH") == [2] and ledger.list_uploads(file_contains="SOUTH")[1] == 1
@@ -22,9 +22,9 @@ def test_list_uploads_filters_by_file_submitter_and_time(tmp_path):
     ledger.close()
 
 
-def test_submitters_and_the_upload_holding_an_id_stay_in_this_atlas(tmp_path):
-    ledger = fill_day(tmp_path / "atlas.db", queued_upload=0)
-    other = Ledger(tmp_path / "atlas.db", target="https://api.atlas.example")
+def test_submitters_and_the_upload_holding_an_id_stay_in_this_atlas(ledger_location):
+    ledger = fill_day(ledger_location, queued_upload=0)
+    other = Ledger(ledger_location, target="https://api.atlas.example")
     other.record_upload(
         UploadRecord("theirs.csv", "POC_CDL", submitted_by="Zed", columns=("document_id", "file_url")),
         [RowRecord(2, doc_id(2, 5), "https://kyc.example/x.jpg", True)],

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from atlas_core.intake import read_spreadsheet, validate_sheet
+from atlas_core.ledger import CellFix
 from ui import charts, describe, sheet_fixes, untrusted
 from ui.settings import atlas_environment
 
@@ -39,6 +40,19 @@ def test_edits_become_fixes_that_revalidate_clean(report):
     fixed = sheet_fixes.apply_fixes(report.sheet, fixes)
     assert validate_sheet(fixed).invalid == 0
     assert validate_sheet(report.sheet).invalid == 2  # the original is left untouched
+
+
+def test_fixed_cells_pair_the_sheets_value_with_the_new_one(report):
+    fixes = {
+        4: {"document_id": "A3"},  # an empty cell filled
+        3: {"file_url": "https://b.s3.amazonaws.com/2.jpg", "document_id": "A2"},  # ID retyped as was
+        99: {"file_url": "x"},  # no such row
+        2: {"no such column": "x"},
+    }
+    assert sheet_fixes.fixed_cells(report.sheet, fixes) == (
+        CellFix(3, "file_url", "not-a-link", "https://b.s3.amazonaws.com/2.jpg"),
+        CellFix(4, "document_id", "", "A3"),  # the sheet holds every cell as text, "" when empty
+    )
 
 
 def test_later_fixes_win_over_earlier_ones():

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from atlas_core.client.receipts import Receipt, UploadItem, check_receipts, upload_payload
+from atlas_core.client.receipts import (
+    Receipt,
+    UploadItem,
+    check_receipts,
+    upload_body,
+    upload_payload,
+)
 from atlas_core.errors import ProtocolError
 
 ITEMS = [UploadItem(f"https://files.example/{i}.jpg", f"doc-{i}") for i in range(3)]
@@ -22,6 +30,14 @@ def test_payload_is_the_documented_body():
             {"file_url": "https://files.example/1.jpg", "document_id": "doc-1"},
         ],
     }
+
+
+@pytest.mark.parametrize("doc_id", ["doc-0", "दस्तावेज़-१", "broken-\ud800", 'quote"back\\slash'])
+def test_body_is_the_payload_as_ascii_json(doc_id):
+    payload = upload_payload("POC_CDL", [UploadItem("https://files.example/0.jpg?a=1&b=%20", doc_id)])
+    body = upload_body(payload)
+    # ASCII as requests' json= sent it: Devanagari and a lone surrogate as \u escapes.
+    assert body.isascii() and json.loads(body) == payload
 
 
 @pytest.mark.parametrize(

@@ -278,3 +278,21 @@ def test_failed_documents_file_falls_back_to_id_and_url_without_original_cells()
         '"document_id","file_url","atlas_error"',
         '"A","https://bucket.example/A.jpg","e"',
     ]
+
+
+def test_a_row_left_out_on_purpose_is_skipped_whatever_the_ledger_holds():
+    # Row 3 repeats row 2's id (a duplicate): row 2's document is not row 3's. Row 4 was held by a
+    # pilot, then cancelled: never sent, so left out, not missing.
+    rows = [_row(2, "A"), _row(3, "A", disposition="duplicate"), _row(4, "B", disposition="cancelled")]
+    report = reconcile(rows, [_doc(1, "A", "extracted", row_number=2)])
+    assert [(i.kind, i.row_number) for i in report.exceptions] == [("skipped", 3), ("skipped", 4)]
+    assert (report.counts["extracted"], report.counts["missing"], report.counts["skipped"]) == (1, 0, 2)
+    assert "then cancelled" in report.exceptions[1].detail
+
+
+def test_rows_of_a_forced_upload_with_one_id_twice_keep_their_own_documents():
+    rows = [_row(2, "A"), _row(3, "A")]  # --force: both rows were sent
+    docs = [_doc(1, "A", "extracted", row_number=2), _doc(2, "A", "failed", row_number=3)]
+    report = reconcile(rows, docs)
+    assert (report.counts["extracted"], report.counts["failed"], report.counts["unexpected"]) == (1, 1, 0)
+    assert [(i.kind, i.row_number) for i in report.exceptions] == [("failed", 3)]

@@ -17,7 +17,7 @@ EVERYONE = ReviewPolicy(threshold=1.0, sample_rate=1.0)  # every extracted docum
 
 def test_results_join_the_queue_as_they_come_and_a_changed_answer_is_refused(make_sandbox, tmp_path):
     sandbox = make_sandbox(processing_seconds=SLOW)
-    with runtime_for(sandbox, tmp_path) as runtime:
+    with runtime_for(sandbox, tmp_path / "atlas.db") as runtime:
         ledger = runtime.ledger
         (batch_id,) = submit(runtime, [f"A{i:02d}" for i in range(20)])
         refresh_batch(ledger, runtime.client, batch_id, force=True)

@@ -92,3 +92,12 @@ def test_the_overlay_is_pure_and_a_second_pass_changes_nothing():
     assert once == twice and once[0]["file_data"]["name"]["value"] == "B"
     assert once[0]["atlas_values"] == {"name": "A"}
     assert row["file_data"]["name"]["value"] == "A"
+
+
+def test_the_sheet_layout_gives_final_values_too(reviewed):
+    from atlas_core.results.export import export_sheet
+    from atlas_core.results.layout import SheetColumns
+
+    sheet = SheetColumns.of_uploads([reviewed.upload(1)])
+    first = _wide_csv(export_sheet(reviewed.iter_sheet(1), "csv", sheet))[0]  # D0000's row
+    assert "Pune City" in first.values() and first["corrected_fields"] == "name_as_per_pan, formatted_address.city"

@@ -322,3 +322,19 @@ def test_order_of_data(make_sandbox, order):
     submitted = [f"doc-{i}" for i in range(12)]
     assert sorted(final) == sorted(submitted) and appearance != submitted
     assert final == (submitted if order == "submitted" else appearance)
+
+
+def test_the_sandbox_counts_multiuploads_in_flight_at_once(make_sandbox):
+    """The stat the shared submit budget is checked with: in flight now, and the most at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = make_sandbox(latency=0.5, fault_paths=("multiupload",))
+    tok = token(server)
+    with ThreadPoolExecutor(3) as pool:
+        replies = list(pool.map(lambda k: upload(server, tok, items(1, f"c{k}")), range(3)))
+    assert [r.status_code for r in replies] == [201] * 3
+    seen = requests.get(f"{server.url}/_sandbox/concurrency", timeout=10).json()
+    assert seen["in_flight"] == 0 and 1 <= seen["peak"] <= 3
+    assert requests.get(f"{server.url}/v1/bulk/extracts", timeout=10).status_code  # not counted
+    reset = requests.post(f"{server.url}/_sandbox/concurrency/reset", json={}, timeout=10).json()
+    assert reset == {"in_flight": 0, "peak": 0} == server.upload_concurrency()

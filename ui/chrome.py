@@ -8,7 +8,7 @@ import streamlit as st
 
 from atlas_core.errors import AtlasError
 
-from . import auth, outage
+from . import auth, fleet, outage
 from .errors import show_error
 from .runtime import handle
 
@@ -30,8 +30,13 @@ def render_frame() -> bool:
     settings = current.runtime.settings
     sandbox = current.runtime.sandbox is not None
     with st.sidebar:
-        outage.sidebar_box(settings.base_url, outage.atlas_health(current.worker), sandbox=sandbox)
-        st.text(worker_status(current.worker))  # plain text: the reason may quote Atlas
+        if current.worker is None:  # a replica (ATLAS_EMBEDDED_WORKER=0): services do the work
+            fleet.sidebar_workers(current.runtime.ledger, settings.base_url, sandbox=sandbox)
+        else:
+            outage.sidebar_box(settings.base_url, outage.atlas_health(current.worker),
+                               sandbox=sandbox)
+            st.text(worker_status(current.worker))  # plain text: the reason may quote Atlas
+            fleet.other_workers(current.runtime.ledger, current.worker.identity.worker_id)
         email = auth.signed_in_email()
         if email:
             st.caption(f"Signed in as {email}")

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from atlas_core.config import Settings
 from atlas_core.errors import redact
+from atlas_core.ledger.balance import UploadBalance
 from atlas_core.ledger.rows import BatchOverview, ChunkRow, UploadRow
 
 
@@ -99,7 +100,7 @@ def target_rows(settings: Settings, *, sandbox: bool) -> list[dict[str, str]]:
             "": "Client secret",
             "Value": "set (never shown)" if settings.client_secret else "(not set)",
         },
-        {"": "Ledger file", "Value": settings.db_path},
+        {"": "Ledger file", "Value": settings.ledger_label},  # a database URL without its password
     ]
 
 
@@ -188,9 +189,11 @@ def batch_rows(batches: list[BatchOverview]) -> list[dict[str, Any]]:
 COUNT_COLUMNS = ("Documents", "Extracted", "Failed", "Pending", "Waiting")
 
 
-def upload_needs(row: UploadRow) -> str:
+def upload_needs(row: UploadRow, balance: UploadBalance | None = None) -> str:
     """What an upload waits on from a person, in a few words ('' when nothing)."""
     needs = []
+    if balance is not None and (balance.missing or balance.unexpected):
+        needs.append(f"check {balance.missing + balance.unexpected:,} missing or stray")
     if row.get("uncertain_chunks"):
         needs.append(f"decide on {int(row['uncertain_chunks']):,} request(s)")
     if row.get("failed"):
@@ -201,18 +204,24 @@ def upload_needs(row: UploadRow) -> str:
     return text[:1].upper() + text[1:]
 
 
-def upload_rows(uploads: list[UploadRow], stalled: set[int] | None = None) -> list[dict[str, Any]]:
-    """Uploads as compact table rows: state, balance of documents, who, when, what it needs."""
+def upload_rows(
+    uploads: list[UploadRow], stalled: set[int] | None = None,
+    balances: dict[int, UploadBalance] | None = None,
+) -> list[dict[str, Any]]:
+    """Uploads as compact table rows: state, balance of documents, who, when, what it needs;
+    with ``balances``, the balance of its sheet rows too (the same sentence as everywhere)."""
     stalled = stalled or set()
+    balances = balances or {}
     out = []
     for u in uploads:
+        balance = balances.get(int(u["id"]))
         waiting = int(u.get("queued") or 0) + int(u.get("submitted") or 0) + int(u.get("uncertain") or 0)
         out.append(
             {
                 "Upload": int(u["id"]),
                 "File": u.get("file_name") or "",
                 "State": upload_state(u, stalled=int(u["id"]) in stalled),
-                "Needs": upload_needs(u),
+                "Needs": upload_needs(u, balance),
                 "Progress": float(u.get("progress") or 0.0),
                 "Documents": int(u.get("documents") or 0),
                 "Extracted": int(u.get("extracted") or 0),
@@ -222,6 +231,8 @@ def upload_rows(uploads: list[UploadRow], stalled: set[int] | None = None) -> li
                 "When (UTC)": _when(u.get("created_at")),
             }
         )
+        if balance is not None:
+            out[-1]["Balance"] = balance.sentence()
     return out
 
 

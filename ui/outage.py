@@ -24,13 +24,14 @@ from . import describe, untrusted
 
 
 def worker_status(worker: Any) -> Any:
-    """The worker's status: its state, next try and last token probe (``.atlas``)."""
-    return worker.status()
+    """The worker's status: its state, next try and last token probe (``.atlas``); None without
+    a worker in this process (a replica: worker services do the work)."""
+    return None if worker is None else worker.status()
 
 
 def atlas_health(worker: Any) -> AtlasHealth | None:
-    """The worker's last token probe (None before the first)."""
-    return getattr(worker.status(), "atlas", None)
+    """The worker's last token probe (None before the first, or without a worker here)."""
+    return None if worker is None else getattr(worker.status(), "atlas", None)
 
 
 def sidebar_box(base_url: str | None, health: AtlasHealth | None, *, sandbox: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 from collections.abc import Callable
@@ -21,10 +22,15 @@ from atlas_core.ledger.rows import (
 )
 from atlas_core.results import (
     documents_frame,
-    export_documents,
     failed_documents_file,
     field_triples,
-    reconcile,
+    reconcile_upload,
+)
+from atlas_core.results.downloads import (
+    DocumentFilters,
+    download_label,
+    write_filtered,
+    write_upload_sheet,
 )
 from atlas_core.results.flatten import CONFIDENCE_SUFFIX
 
@@ -160,42 +166,71 @@ _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def download_makers(
-    ledger: Ledger, upload: UploadRow | None, batch_id: str | None
+    ledger: Ledger,
+    upload: UploadRow | None,
+    filters: DocumentFilters,
+    total: int,
+    review_below: float,
 ) -> dict[str, tuple[str, str, Callable[[], bytes]]]:
-    """Each download: key -> (label, file name, a function making its bytes on click)."""
+    """Each download: key -> (label, file name, a function making its bytes on click).
+
+    One upload chosen: its own sheet with results first (every row, whatever the filters).
+    Then the documents the page's filters list, as many as the page counts (``total``).
+    """
     upload_id = int(upload["id"]) if upload else None
     columns = (upload.get("columns") or None) if upload else None
     stem = f"upload-{upload_id}" if upload_id else "all-uploads"
-    if batch_id:  # Atlas's id: only characters every file system and browser take as they are
-        stem += "-" + (_UNSAFE_NAME.sub("_", batch_id).strip("._") or "batch")[:80]
+    if filters.batch_id:  # Atlas's id: only characters every file system and browser take as they are
+        stem += "-" + (_UNSAFE_NAME.sub("_", filters.batch_id).strip("._") or "batch")[:80]
+    documents_stem = stem + ("-filtered" if filters.narrowed else "")
 
     def documents(fmt: str, layout: str) -> Callable[[], bytes]:
-        return lambda: export_documents(
-            ledger.iter_documents(upload_id=upload_id, batch_id=batch_id), fmt, layout
-        )
+        def make() -> bytes:
+            buffer = io.BytesIO()
+            write_filtered(ledger, filters, buffer, fmt=fmt, layout=layout, review_below=review_below)
+            return buffer.getvalue()
 
-    makers = {
-        "download_csv_wide": (
-            "CSV (one row per document)",
-            f"{stem}.csv",
-            documents("csv", "wide"),
-        ),
-        "download_csv_long": (
-            "CSV (one row per field)",
-            f"{stem}-fields.csv",
-            documents("csv", "long"),
-        ),
-        "download_xlsx": ("Excel", f"{stem}.xlsx", documents("xlsx", "wide")),
-        "download_json": ("JSON", f"{stem}.json", documents("json", "wide")),
-    }
+        return make
+
+    def own_sheet(fmt: str) -> Callable[[], bytes]:
+        def make() -> bytes:
+            buffer = io.BytesIO()
+            assert upload_id is not None
+            write_upload_sheet(ledger, upload_id, buffer, fmt=fmt, review_below=review_below)
+            return buffer.getvalue()
+
+        return make
+
+    makers: dict[str, tuple[str, str, Callable[[], bytes]]] = {}
+    if upload is not None and upload_id is not None:
+        rows = f"{int(upload.get('rows_total') or 0):,} rows"
+        makers["download_sheet_xlsx"] = (
+            f"My sheet with results: {rows} (Excel)", f"{stem}-my-sheet.xlsx", own_sheet("xlsx")
+        )
+        makers["download_sheet_csv"] = (
+            f"My sheet with results: {rows} (CSV)", f"{stem}-my-sheet.csv", own_sheet("csv")
+        )
+    makers["download_csv_wide"] = (
+        download_label(total, filters, "csv", "one row each"),
+        f"{documents_stem}.csv",
+        documents("csv", "wide"),
+    )
+    makers["download_csv_long"] = (
+        download_label(total, filters, "csv", "one row per field"),
+        f"{documents_stem}-fields.csv",
+        documents("csv", "long"),
+    )
+    makers["download_xlsx"] = (
+        download_label(total, filters, "xlsx"), f"{documents_stem}.xlsx", documents("xlsx", "wide")
+    )
+    makers["download_json"] = (
+        download_label(total, filters, "json"), f"{documents_stem}.json", documents("json", "wide")
+    )
     if upload_id is not None:
         makers["download_reconciliation"] = (
             "Reconciliation report (CSV)",
             f"{stem}-reconciliation.csv",
-            lambda: reconcile(
-                ledger.iter_upload_rows(upload_id),
-                ledger.iter_documents(upload_id=upload_id, include_superseded=True),
-            ).exceptions_csv(),
+            lambda: reconcile_upload(ledger, upload_id, upload.get("file_name") if upload else None).csv(),
         )
         makers["download_failed"] = (
             "Failed documents (CSV)",

@@ -32,10 +32,11 @@ SANDBOX_BEHAVIOUR_ENV = "ATLAS_SANDBOX_BEHAVIOUR"  # JSON object of sandbox Beha
 
 @dataclass
 class Handle:
-    """What the cache holds: the runtime and the worker started for it."""
+    """What the cache holds: the runtime and the worker started for it (None on a replica run
+    with ATLAS_EMBEDDED_WORKER=0, whose work worker services do)."""
 
     runtime: Runtime
-    worker: Worker
+    worker: Worker | None
 
 
 def sandbox_behaviour() -> dict[str, Any] | None:
@@ -64,7 +65,8 @@ def _fingerprint(settings: Settings, behaviour: dict[str, Any] | None) -> str:
 
 def _release(handle: Handle) -> None:
     try:
-        handle.worker.stop()
+        if handle.worker is not None:
+            handle.worker.stop()
     finally:
         handle.runtime.close()
 
@@ -74,8 +76,12 @@ def _open(fingerprint: str, _settings: Settings, _behaviour: dict[str, Any] | No
     from atlas_core.engine import Worker, open_runtime
 
     runtime = open_runtime(_settings, sandbox_behaviour=_behaviour)
+    if not _settings.embedded_worker:
+        logger.info("Runtime opened without a worker (ATLAS_EMBEDDED_WORKER=0)")
+        return Handle(runtime=runtime, worker=None)
     try:
         worker = Worker(runtime)
+        worker.identity.kind = "dashboard"  # how the other dashboards' sidebars name it
         worker.start()
     except BaseException:
         runtime.close()
@@ -86,10 +92,13 @@ def _open(fingerprint: str, _settings: Settings, _behaviour: dict[str, Any] | No
 
 def handle() -> Handle:
     """The process-wide runtime and worker for the current settings, opened on first use."""
+    from atlas_core.engine.runtime import refuse_private_sandbox
+
     settings = load_settings()
+    refuse_private_sandbox(settings)  # a shared ledger needs one shared Atlas (issue 13)
     behaviour = sandbox_behaviour()
     current = _open(_fingerprint(settings, behaviour), settings, behaviour)
-    if not current.worker.alive:
+    if current.worker is not None and not current.worker.alive:
         # The cache outlives the thread: a worker that died is started again on the next page
         # run, instead of the page showing a stale dead worker until the server restarts.
         logger.warning("The background worker was not running; starting it again")
@@ -103,15 +112,25 @@ def runtime() -> Runtime:
 
 
 def worker() -> Any:
-    """The process-wide background worker (its status says whether Atlas answers)."""
+    """The process-wide background worker (its status says whether Atlas answers), or None on a
+    replica without one (ATLAS_EMBEDDED_WORKER=0)."""
     return handle().worker
 
 
+def _announce(signal: str) -> None:
+    # Through the ledger, so every worker hears it: this dashboard's, other replicas', services'.
+    current = handle()
+    if current.worker is not None:
+        current.worker.announce(signal)
+    else:
+        current.runtime.ledger.send_signal(signal)
+
+
 def wake_worker() -> None:
-    """Let the worker start its next cycle now (after work was queued), instead of after its pause."""
-    handle().worker.wake()
+    """Let every worker start its next cycle now (after work was queued), not after its pause."""
+    _announce("work")
 
 
 def refresh_now() -> None:
-    """Have the worker poll every unfinished batch in its next cycle, which starts now."""
-    handle().worker.refresh_now()
+    """Have every worker poll every unfinished batch in its next cycle, which starts now."""
+    _announce("refresh")

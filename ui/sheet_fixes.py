@@ -17,6 +17,7 @@ import pandas as pd
 from atlas_core.intake import ERROR_CODES, WARNING_CODES, SheetData, ValidationReport
 from atlas_core.intake.rules import PROBLEM_TITLES, warning_summary
 from atlas_core.intake.textops import arrow_strings, subset
+from atlas_core.ledger import CellFix
 
 ROW = "Row"
 PROBLEMS = "What to do"
@@ -173,6 +174,26 @@ def merge_fixes(earlier: Fixes, later: Fixes) -> Fixes:
     for row, cells in later.items():
         merged.setdefault(row, {}).update(cells)
     return merged
+
+
+def fixed_cells(sheet: SheetData, fixes: Fixes) -> tuple[CellFix, ...]:
+    """The cells ``fixes`` changes in the sheet as read: row, column, the sheet's value and the new
+    one, by row then column. A cell retyped as it was is no change, and is left out."""
+    numbers = np.asarray(sheet.row_numbers)
+    position_of = {int(n): i for i, n in enumerate(numbers)}
+    found = []
+    for row in sorted(fixes):
+        if row not in position_of:
+            continue
+        for column, new in fixes[row].items():
+            if column not in sheet.frame.columns:
+                continue
+            position = cast(int, sheet.frame.columns.get_loc(column))
+            old = sheet.frame.iloc[position_of[row], position]
+            old_text = None if old is None or (isinstance(old, float) and np.isnan(old)) else str(old)
+            if (old_text or "") != (new or ""):
+                found.append(CellFix(row, str(column), old_text, new))
+    return tuple(found)
 
 
 def apply_fixes(sheet: SheetData, fixes: Fixes) -> SheetData:

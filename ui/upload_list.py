@@ -12,9 +12,10 @@ from typing import Any
 
 import streamlit as st
 
+from atlas_core.ledger.balance import UploadBalance
 from atlas_core.ledger.rows import BatchOverview, UploadRow
 
-from . import actions, describe, progress, untrusted, upload_card
+from . import actions, balance, describe, progress, untrusted, upload_card
 
 BATCHES_PER_UPLOAD = 50
 
@@ -49,9 +50,12 @@ def filters(ledger: Any) -> dict[str, Any]:
     }
 
 
-def table(uploads: list[UploadRow], stalled: set[int], *, key: str) -> int | None:
+def table(
+    uploads: list[UploadRow], stalled: set[int], *, key: str,
+    balances: dict[int, UploadBalance] | None = None,
+) -> int | None:
     """The compact uploads table; returns the id of the upload the person opened, if any."""
-    rows = describe.upload_rows(uploads, stalled)
+    rows = describe.upload_rows(uploads, stalled, balances)
     event = st.dataframe(
         rows,
         hide_index=True,
@@ -65,6 +69,11 @@ def table(uploads: list[UploadRow], stalled: set[int], *, key: str) -> int | Non
                 "Progress", min_value=0.0, max_value=1.0, format="percent", width="small"
             ),
             "Needs": st.column_config.TextColumn("Needs", width="medium"),
+            "Balance": st.column_config.TextColumn(
+                "Balance", width="large",
+                help="What became of every row of the sheet: extracted, failed, left out "
+                "(never sent), missing (should be 0), pending",
+            ),
             **count_columns(),
         },
     )
@@ -95,6 +104,9 @@ def details(
         with badge:
             progress.state_badge(describe.upload_state(upload, stalled=bool(stalled)))
         progress.upload_progress(upload, named=False)
+        found = balance.balances(ledger, [upload], db_path=settings.db_path,
+                                 target=ledger.scope.target)
+        balance.show(found[int(upload["id"])], key=f"balance_{upload['id']}")
         who = untrusted.text(upload.get("submitted_by")) or "unknown"
         st.caption(
             f"{untrusted.text(upload.get('product_type'))} · submitted by {who} · "

@@ -14,10 +14,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from ..config import Settings
+from ..config import DEFAULT_REVIEW_THRESHOLD, Settings
 from ..errors import AtlasError, ConfigError, PathError
 from ..ledger import Ledger
 from ..ledger import states as S
+from ..ledger.balance import UploadBalance
 from ..ledger.rows import BatchOverview, BatchRow
 from . import exitcodes, paths, validate
 
@@ -72,7 +73,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     scope.add_argument("--upload", type=int, help="only this upload")
     p.add_argument("--format", choices=EXPORT_FORMATS,
                    help="csv, xlsx or json (default: from the file's suffix)")
-    p.add_argument("--layout", choices=("wide", "long"), default="wide", help="wide: one row per document; long: one row per field (default wide)")
+    p.add_argument("--layout", choices=("wide", "long", "sheet"), default="wide", help="wide: one row per document; long: one row per field; sheet: the upload's own spreadsheet, every row in order, with its results (needs --upload; csv or xlsx) (default wide)")
+    p.add_argument("--review-below", type=_confidence, default=DEFAULT_REVIEW_THRESHOLD, metavar="C",
+                   help=f"needs_review is yes below this lowest confidence (default {DEFAULT_REVIEW_THRESHOLD:g}, as on the Results page)")
+    p.add_argument("--state", choices=S.DOCUMENT_STATES, help="only documents in this state (wide, long, json)")
+    p.add_argument("--type", dest="document_type", help="only documents of this type, e.g. PAN (wide, long, json)")
+    p.add_argument("--needs-review", action="store_true", help="only documents that need review (wide, long, json)")
     p.set_defaults(handler=run_export)
 
     p = subparsers.add_parser("retry-failed", help="send again the failed documents a retry may help (timeouts, Atlas errors), as a new attempt")
@@ -129,11 +135,19 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def runtime_for(args: argparse.Namespace, *, ledger_only: bool = False) -> Iterator[Runtime]:
     """The runtime (``ledger_only``: no sandbox), saying on stderr when the sandbox stands in for Atlas."""
     from ..engine import open_runtime
+    from ..engine.runtime import refuse_private_sandbox
 
     settings = settings_from(args)
+    if not ledger_only:
+        refuse_private_sandbox(settings)  # a shared ledger needs one shared Atlas (issue 13)
     try:
         opened = open_runtime(settings, ledger_only=ledger_only)
     except paths.OPENING_ERRORS as exc:
+        # Imported here, not at the top, so the shared import line stays as it was.
+        from ..errors import LedgerError
+
+        if settings.database_url and isinstance(exc, LedgerError):
+            raise  # the database's own plain message (which server, and why), not a file's
         raise paths.runtime_path_error(settings.db_path, settings.sandbox_state_path, exc) from None
     with opened as runtime:
         if runtime.banner:
@@ -152,6 +166,7 @@ def _bar(total: int, what: str) -> tqdm:
 def _send(runtime: Runtime, *, upload_id: int | None, total: int, max_wait: float,
           summary: SendSummary | None = None) -> SendSummary:
     from ..engine import Heartbeat, WorkerIdentity, send_until_answered
+    from ..engine.budget import SubmitBudget
     from ..engine.submitting import SendSummary
 
     settings, ledger = runtime.settings, runtime.ledger
@@ -163,6 +178,7 @@ def _send(runtime: Runtime, *, upload_id: int | None, total: int, max_wait: floa
             ledger, runtime.client, worker_id=identity.worker_id, upload_id=upload_id,
             concurrency=settings.submit_concurrency, backoff_base=settings.backoff_base,
             backoff_cap=settings.backoff_cap, max_wait=max_wait, progress=bar.update, total=summary,
+            budget=SubmitBudget(ledger, identity.worker_id, settings.max_in_flight),
         )
 
 
@@ -242,7 +258,7 @@ def _missing(runtime: Runtime, *, upload: int | None = None, batch: str | None =
     A mistyped id used to print nothing and exit 0, which a cron job reads as "done".
     """
     ledger = runtime.ledger
-    where = f"the ledger {runtime.settings.db_path}"
+    where = f"the ledger {runtime.settings.ledger_label}"
     if upload is not None and ledger.upload(upload) is None:
         line = f"There is no upload {upload} in {where} for this Atlas; `status` lists the batches."
     elif batch is not None and ledger.batch(batch) is None:
@@ -419,8 +435,21 @@ def _all_batches(ledger: Ledger, upload_id: int | None, stalled_after: float) ->
             return rows
 
 
+def _balances(ledger: Ledger, upload_id: int | None) -> dict[int, UploadBalance]:
+    """The balance of one upload, or of every upload of this Atlas (oldest first)."""
+    if upload_id is not None:
+        return ledger.upload_balances([upload_id])
+    ids: list[int] = []
+    while True:
+        page, total = ledger.list_uploads(limit=500, offset=len(ids))
+        ids.extend(int(u["id"]) for u in page)
+        if not page or len(ids) >= total:
+            return ledger.upload_balances(sorted(ids))
+
+
 def run_status(args: argparse.Namespace) -> int:
-    """Per batch: documents, extracted, failed, pending and state; plus what waits for a decision."""
+    """Per batch: documents, extracted, failed, pending and state; per upload its balance; plus
+    what waits for a decision."""
     with runtime_for(args, ledger_only=True) as runtime:  # reads the ledger only: no sandbox, no client
         ledger = runtime.ledger
         if _missing(runtime, upload=args.upload):
@@ -433,8 +462,11 @@ def run_status(args: argparse.Namespace) -> int:
         uncertain = [{"chunk": c["id"], "upload_id": c["upload_id"], "documents": c["documents"],
                       "error": c["error"]} for c in ledger.chunks_in_state(S.UNCERTAIN, upload_id=args.upload)]
         queued = ledger.queued_work(upload_id=args.upload)
+        balances = _balances(ledger, args.upload)
         if args.json:
-            print(json.dumps({"batches": batches, "uncertain_chunks": uncertain,
+            print(json.dumps({"batches": batches, "uncertain_chunks": uncertain, "uploads": [
+                                  {"upload_id": up, **b.to_dict(), "sentence": b.sentence()}
+                                  for up, b in balances.items()],
                               "queued_chunks": queued["queued"], "target": runtime.target,
                               "other_targets": ledger.other_targets()}, ensure_ascii=False))
             return exitcodes.OK
@@ -442,6 +474,10 @@ def run_status(args: argparse.Namespace) -> int:
         for b in batches:
             print(f"{b['batch_id']:<36} {b['upload_id']:>6} {b['documents']:>6} {b['extracted']:>6} "
                   f"{b['failed']:>6} {b['pending']:>7}  {b['state']}")
+        for up, balance in balances.items():  # did every row of each upload come back?
+            check = balance.missing or balance.unexpected
+            print(f"upload {up}: {balance.sentence()}"
+                  + (f" (check: `reconcile --upload {up}`)" if check else ""))
         for c in uncertain:
             print(f"uncertain request {c['chunk']} (upload {c['upload_id']}, {c['documents']} documents): "
                   f"decide with `resolve-uncertain --chunk {c['chunk']} --action resend|drop`.")
@@ -453,20 +489,43 @@ def run_status(args: argparse.Namespace) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     """Stream the documents of the ledger (or one batch or upload) to a file."""
-    from ..results import write_documents
+    from ..results.downloads import DocumentFilters, write_filtered, write_upload_sheet
 
+    if args.layout == "sheet" and args.upload is None:
+        raise ConfigError("The sheet layout is one upload's spreadsheet: give --upload N.",
+                          hint="`status` lists the uploads.")
     paths.check_output_file(args.output, "--output")  # before the ledger is opened
     fmt = _export_format(args.output, args.format)
     with runtime_for(args, ledger_only=True) as runtime:  # reads the ledger only: no sandbox
         if _missing(runtime, upload=args.upload, batch=args.batch):
             return exitcodes.UNREADABLE
-        rows = runtime.ledger.iter_documents(upload_id=args.upload, batch_id=args.batch)
         try:
-            count = write_documents(rows, args.output, fmt=fmt, layout=args.layout)
+            if args.layout == "sheet":
+                count = write_upload_sheet(runtime.ledger, args.upload, args.output, fmt=fmt,
+                                           review_below=args.review_below)
+            else:
+                filters = DocumentFilters(
+                    upload_id=args.upload, batch_id=args.batch, state=args.state,
+                    document_type=args.document_type,
+                    needs_review_below=args.review_below if args.needs_review else None,
+                )
+                count = write_filtered(runtime.ledger, filters, args.output, fmt=fmt,
+                                       layout=args.layout, review_below=args.review_below)
         except OSError as exc:
             raise paths.path_error("--output", args.output, exc) from None
     print(f"Wrote {count} row(s) to {args.output}.")
     return exitcodes.OK
+
+
+def _confidence(text: str) -> float:
+    """A confidence threshold from the command line: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give one from 0 to 1") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
+    return value
 
 
 def _export_format(output: Path, chosen: str | None) -> str:

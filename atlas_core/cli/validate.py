@@ -32,6 +32,8 @@ def ledger_known_ids(settings: Settings) -> KnownIds | None:
     from ..engine.runtime import target_for
     from ..ledger import Ledger
 
+    if settings.database_url:  # a shared PostgreSQL ledger: it exists wherever the URL points
+        return Ledger(settings.database_url, target=target_for(settings)).known_ids
     if not Path(settings.db_path).exists():
         return None
     try:

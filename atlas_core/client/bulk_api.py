@@ -52,7 +52,7 @@ from .extracts import (
     pages_after,
     parse_extracts_page,
 )
-from .receipts import RECEIPT_HINT, Receipt, UploadItem, check_receipts, upload_payload
+from .receipts import RECEIPT_HINT, Receipt, UploadItem, check_receipts, upload_body, upload_payload
 from .retrying import RetryPolicy, parse_retry_after
 from .tokens import TokenCache
 from .transport import REFUSED_STATUSES, ClientStats, StatsCounters, Transport
@@ -200,9 +200,9 @@ class AtlasClient:
         before that call certainly sent nothing, one after it may have created a batch.
         """
         items = list(items)
-        payload = upload_payload(product_type, items)
+        body = upload_body(upload_payload(product_type, items))
         response = self._authorized(
-            "POST", MULTIUPLOAD_PATH, body=payload, resend_safe=False, on_send=on_send,
+            "POST", MULTIUPLOAD_PATH, body=body, resend_safe=False, on_send=on_send,
             deadline=deadline,
         )
         try:
@@ -386,7 +386,7 @@ class AtlasClient:
         *,
         resend_safe: bool,
         params: dict | None = None,
-        body: Any = None,
+        body: bytes | None = None,
         on_send: Callable[[], None] | None = None,
         deadline: float | None = None,
     ) -> requests.Response:

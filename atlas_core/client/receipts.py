@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from ..errors import ProtocolError
 
@@ -56,6 +59,19 @@ def upload_payload(product_type: str, items: Sequence[UploadItem]) -> dict[str, 
     }
 
 
+def upload_body(payload: dict[str, Any]) -> bytes:
+    """The multiupload body as JSON bytes, all ASCII as requests' ``json=`` wrote it."""
+    # orjson writes 1,000 items in a tenth of json's time, which every lane pays holding the GIL.
+    # It writes non-ASCII as UTF-8 and refuses lone surrogates: those bodies keep json's escapes.
+    try:
+        body = orjson.dumps(payload)
+    except orjson.JSONEncodeError:
+        body = b""
+    if not body or not body.isascii():
+        body = json.dumps(payload, allow_nan=False).encode()
+    return body
+
+
 def _some(ids: Sequence[str]) -> str:
     shown = ", ".join(repr(i) for i in ids[:_SHOWN_IDS])
     more = len(ids) - _SHOWN_IDS
@@ -71,31 +87,28 @@ def check_receipts(body: Any, items: Sequence[UploadItem]) -> list[Receipt]:
             f"Atlas accepted the upload but answered with {type(body).__name__} instead of a list of receipts.",
             hint=RECEIPT_HINT,
         )
-    received: dict[str, Receipt] = {}
+    # document_id -> (batch_id, file_uuid): a Receipt is made once per document sent, at the end.
+    received: dict[str, tuple[str, str]] = {}
     repeated: list[str] = []
     for position, element in enumerate(body):
-        if (
-            not isinstance(element, dict)
-            or element.get("document_id") in (None, "")
-            or not element.get("batch_id")
-        ):
-            raise ProtocolError(
-                f"Atlas accepted the upload but receipt {position + 1} has no document_id or batch_id.",
-                hint=RECEIPT_HINT,
-            )
-        receipt = Receipt(
-            batch_id=str(element["batch_id"]),
-            document_id=str(element["document_id"]),
-            file_uuid=str(element.get("file_uuid") or ""),
+        if not isinstance(element, dict):
+            raise _unreadable_receipt(position)
+        document_id, batch_id = element.get("document_id"), element.get("batch_id")
+        if document_id is None or document_id == "" or not batch_id:
+            raise _unreadable_receipt(position)
+        if type(document_id) is not str:  # noqa: E721 - exactly str: the usual answer, no copy
+            document_id = str(document_id)
+        if document_id in received:
+            repeated.append(document_id)
+        received[document_id] = (
+            batch_id if type(batch_id) is str else str(batch_id),  # noqa: E721
+            str(element.get("file_uuid") or ""),
         )
-        if receipt.document_id in received:
-            repeated.append(receipt.document_id)
-        received[receipt.document_id] = receipt
     sent = [item.document_id for item in items]
     sent_set = set(sent)
     missing = [d for d in sent if d not in received]
     extra = [d for d in received if d not in sent_set]
-    batches = sorted({r.batch_id for r in received.values()})
+    batches = sorted({batch_id for batch_id, _ in received.values()})
     problems = []
     if missing:
         problems.append(
@@ -116,4 +129,12 @@ def check_receipts(body: Any, items: Sequence[UploadItem]) -> list[Receipt]:
             + ".",
             hint=RECEIPT_HINT,
         )
-    return [received[d] for d in sent]
+    return [Receipt(received[d][0], d, received[d][1]) for d in sent]
+
+
+def _unreadable_receipt(position: int) -> ProtocolError:
+    """The error for a receipt that is no object, or has no document_id or batch_id."""
+    return ProtocolError(
+        f"Atlas accepted the upload but receipt {position + 1} has no document_id or batch_id.",
+        hint=RECEIPT_HINT,
+    )

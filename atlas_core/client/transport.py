@@ -142,15 +142,20 @@ class Transport:
         resend_safe: bool,
         token: Callable[[], str] | None = None,
         params: dict[str, Any] | None = None,
-        body: Any = None,
+        body: bytes | None = None,
         headers: dict[str, str] | None = None,
         deadline: float | None = None,
     ) -> tuple[requests.Response, str | None]:
-        """One logical request with retries: the final response (any status) and the token it used."""
+        """One logical request with retries: the final response (any status) and the token it used.
+
+        ``body`` is JSON already encoded (``receipts.upload_body``), once for every attempt.
+        """
         url = self.base_url + path
         attempts = self.retry.max_retries + 1
         for attempt in range(1, attempts + 1):
             sent_headers = dict(headers or {})
+            if body is not None:
+                sent_headers.setdefault("Content-Type", "application/json")
             used = token() if token is not None else None  # per attempt: a pause may outlive it
             if used is not None:
                 sent_headers["Token"] = used
@@ -161,7 +166,7 @@ class Transport:
                     method,
                     url,
                     params=params,
-                    json=body,
+                    data=body,
                     headers=sent_headers,
                     timeout=self.timeout,
                     allow_redirects=False,  # a redirect would carry the Token header elsewhere

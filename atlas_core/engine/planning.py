@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..ledger import Ledger, QueuedUpload, RowRecord, UploadRecord
+from ..ledger import CellFix, Ledger, QueuedUpload, RowRecord, UploadRecord
 from ..ledger import states as S
 from ..ledger.dispositions import decide_rows
 
@@ -37,6 +37,7 @@ class UploadPlan:
     pilot: int | None
     force: bool
     dispositions: tuple[str, ...] = ()  # what becomes of each row (ledger.states ROW_*), in order
+    fixes: tuple[CellFix, ...] = ()  # cells the analyst fixed before sending (recorded with it)
 
     def summary(self) -> str:
         """One sentence a page or the CLI can show before the user confirms."""
@@ -166,8 +167,12 @@ def plan_upload(
     pilot: int | None = None,
     force: bool = False,
     submitted_by: str | None = None,
+    fixes: tuple[CellFix, ...] = (),
 ) -> UploadPlan:
-    """Work out what submitting this sheet would do (duplicates, pilot, chunks) without writing."""
+    """Work out what submitting this sheet would do (duplicates, pilot, chunks) without writing.
+
+    ``sheet`` is the sheet as sent (with the analyst's fixes); ``fixes`` the cells changed.
+    """
     rows = SheetRows(sheet, report)
     numbers, ids, valid = rows.heads()
     known = set(ledger.known_ids([str(i) for i, ok in zip(ids, valid, strict=True) if ok]))
@@ -192,6 +197,7 @@ def plan_upload(
         duplicate_ids=tuple(duplicates), same_file_uploads=same_file, to_send=to_send,
         held=dispositions.count(S.ROW_HELD), chunks=math.ceil(to_send / chunk_size),
         chunk_size=chunk_size, pilot=pilot, force=force, dispositions=dispositions,
+        fixes=tuple(fixes),
     )
 
 
@@ -203,5 +209,5 @@ def queue_upload(ledger: Ledger, plan: UploadPlan) -> QueuedUpload:
     """
     return ledger.record_upload(
         plan.upload, plan.rows, chunk_size=plan.chunk_size, pilot=plan.pilot, force=plan.force,
-        dispositions=plan.dispositions or None,
+        dispositions=plan.dispositions or None, fixes=plan.fixes,
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings
+from ..errors import ConfigError
 from ..ledger import Ledger
 from ..ledger.targets import SANDBOX_TARGET, describe_target, normalise_base_url
 
@@ -131,15 +132,42 @@ def place_unknown_work(ledger: Ledger, sandbox_state_path: str | Path) -> int:
     return moved
 
 
+def refuse_private_sandbox(settings: Settings) -> None:
+    """Raise ConfigError when a process sharing its ledger would start a sandbox of its own.
+
+    With ATLAS_DATABASE_URL (or a dashboard leaving its work to worker services), several
+    processes share the ledger; each built-in sandbox is a different Atlas, so a batch one process
+    sent could never be refreshed by another. They must all talk to one Atlas.
+    """
+    if not settings.uses_sandbox:
+        return
+    if settings.database_url:
+        why = "The ledger is shared (ATLAS_DATABASE_URL is set)"
+    elif not settings.embedded_worker:
+        why = "Worker services do this dashboard's work (ATLAS_EMBEDDED_WORKER=0)"
+    else:
+        return
+    raise ConfigError(
+        f"{why}, so every process must talk to one Atlas; the built-in sandbox of each process"
+        " would be a different one, and the batches one sends could not be refreshed by another.",
+        hint="Run `python -m atlas_core sandbox` once and give every dashboard and worker the"
+             " ATLAS_BASE_URL, ATLAS_CLIENT_ID and ATLAS_CLIENT_SECRET it prints (or set them to"
+             " Atlas itself).",
+    )
+
+
 def open_runtime(
     settings: Settings, *, sandbox_behaviour: Mapping[str, Any] | None = None, ledger_only: bool = False
 ) -> Runtime:
     """Open the ledger for this Atlas (creating its folder) and, without a base URL, the sandbox.
 
     ``ledger_only`` starts no sandbox, for a command that only reads the ledger (``status``).
+    The dashboard and the CLI call ``refuse_private_sandbox`` first: a process sharing its ledger
+    gets no sandbox of its own (a test may still open one in-process).
     """
-    Path(settings.db_path).parent.mkdir(parents=True, exist_ok=True)
-    ledger = Ledger(settings.db_path, target=target_for(settings))
+    if not settings.database_url:  # a PostgreSQL ledger has no folder to make
+        Path(settings.db_path).parent.mkdir(parents=True, exist_ok=True)
+    ledger = Ledger(settings.ledger_location, target=target_for(settings))
     place_unknown_work(ledger, settings.sandbox_state_path)
     sandbox = None
     journal = Path(settings.sandbox_state_path)

@@ -46,6 +46,7 @@ from ..errors import (
 )
 from ..ledger import ClaimedChunk, Ledger, now_ts
 from ..ledger import states as S
+from .budget import SubmitBudget
 
 log = logging.getLogger(__name__)
 
@@ -164,10 +165,11 @@ def send_chunk(
         if then_claim is not None and then_claim.open():
             # One transaction instead of two on the lane's path from one answer to the next request.
             batches, following = ledger.record_sent_and_claim(
-                chunk.chunk_id, answer, then_claim.worker_id, upload_id=then_claim.upload_id
+                chunk.chunk_id, answer, then_claim.worker_id, documents=chunk.documents,
+                upload_id=then_claim.upload_id,
             )
         else:
-            batches = ledger.record_sent(chunk.chunk_id, answer)
+            batches = ledger.record_sent(chunk.chunk_id, answer, documents=chunk.documents)
     except BaseException as exc:
         log.exception("recording the receipts of chunk %s failed", chunk.chunk_id)
         reason = exc.message if isinstance(exc, AtlasError) else f"{type(exc).__name__}; logged"
@@ -214,12 +216,14 @@ def send_queued(
     progress: Callable[[int], object] | None = None,  # its answer is ignored (tqdm's update)
     stop: threading.Event | None = None,
     deadline: float | None = None,
+    budget: SubmitBudget | None = None,
 ) -> SendSummary:
     """Send every chunk that is queued and due now, ``concurrency`` requests at a time.
 
     With ``deadline`` (``time.monotonic()`` seconds), no chunk is claimed after it and no request
     waits past it to retry; chunks that come due again meanwhile would otherwise keep a round of
-    an unreachable Atlas going for ever.
+    an unreachable Atlas going for ever. With ``budget``, each lane sends only while it holds one
+    of the slots every worker on the ledger shares (ATLAS_MAX_IN_FLIGHT).
     """
     summary = SendSummary()
     stop = stop or threading.Event()
@@ -227,6 +231,19 @@ def send_queued(
     then_claim = NextClaim(worker_id, upload_id, stop, deadline)
 
     def lane() -> None:
+        if budget is None:
+            send_lane()
+            return
+
+        def still_wanted() -> bool:
+            return then_claim.open() and bool(ledger.queued_work(upload_id=upload_id)["queued"])
+
+        # The shared budget's slot comes before the claim, and is kept while the lane sends.
+        with budget.slot(still_wanted=still_wanted, stop=stop) as slot:
+            if slot is not None:
+                send_lane()
+
+    def send_lane() -> None:
         # A chunk is claimed only when this lane can send it at once: one claimed early would
         # turn uncertain in a crash without ever having left.
         chunk = ledger.claim_chunk(worker_id, upload_id=upload_id) if then_claim.open() else None
@@ -271,6 +288,7 @@ def send_until_answered(
     progress: Callable[[int], object] | None = None,  # its answer is ignored (tqdm's update)
     sleep: Callable[[float], None] = time.sleep,
     total: SendSummary | None = None,
+    budget: SubmitBudget | None = None,
 ) -> SendSummary:
     """Send until no chunk of the upload is queued or in flight, waiting at most ``max_wait`` s.
 
@@ -285,7 +303,8 @@ def send_until_answered(
             client.ensure_token(deadline)  # a cached token costs nothing; no token, no claims
         round_ = send_queued(ledger, client, worker_id=worker_id, upload_id=upload_id,
                              concurrency=concurrency, backoff_base=backoff_base,
-                             backoff_cap=backoff_cap, progress=progress, deadline=deadline)
+                             backoff_cap=backoff_cap, progress=progress, deadline=deadline,
+                             budget=budget)
         for name in ("chunks_sent", "documents_sent", "uncertain", "rejected", "requeued"):
             setattr(total, name, getattr(total, name) + getattr(round_, name))
         total.batches.extend(round_.batches)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from ..backoff import backoff_delay
 from ..errors import AtlasError, AuthError
 from ..ledger import now_ts
+from .budget import SubmitBudget
 from .health import (
     OK,
     PROBE_EVERY,
@@ -32,6 +33,7 @@ from .identity import (
 from .refreshing import RefreshSummary, refresh_batches
 from .runtime import Runtime
 from .submitting import SendSummary, send_queued
+from .wakeups import SignalWatcher
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +102,11 @@ class Worker:
         self._state = RUNNING
         self._health: AtlasHealth | None = None
         self._probe_due = 0.0  # time.monotonic() of the next token probe: at once on start
+        # Issue 13: every worker on the ledger shares ATLAS_MAX_IN_FLIGHT slots for its sends.
+        self.budget = SubmitBudget(runtime.ledger, self.identity.worker_id,
+                                   runtime.settings.max_in_flight)
+        self._activity = "starting"  # what the sidebars of every dashboard show it doing
+        self._watcher: SignalWatcher | None = None
 
     def start(self) -> Worker:
         """Start the thread (idempotent, and starts a dead one again); returns self."""
@@ -129,6 +136,30 @@ class Worker:
         """Poll every unfinished batch in the next cycle, ignoring the schedule, and start it now."""
         self._force_refresh = True
         self._wake.set()
+
+    def announce(self, signal: str) -> None:
+        """Signal every worker on the ledger ("refresh" or "work"), this one at once.
+
+        This worker's watcher takes the signal as seen, so it does not act on it a second time.
+        """
+        try:
+            serial = self.runtime.ledger.send_signal(signal)
+        except Exception:  # a busy ledger: this worker still acts; the others poll as usual
+            log.warning("could not signal the other workers (%s)", signal, exc_info=True)
+        else:
+            watcher = self._watcher
+            if watcher is not None:
+                watcher.absorb(signal, serial)
+        if signal == "refresh":
+            self.refresh_now()
+        else:
+            self.wake()
+
+    def activity(self) -> str:
+        """What the worker is doing, in a few words (the ledger keeps it for every sidebar)."""
+        if self._state != RUNNING:
+            return f"{self._state}: {self._reason}" if self._reason else self._state
+        return self._activity
 
     @property
     def alive(self) -> bool:
@@ -182,13 +213,16 @@ class Worker:
         self._cycle_stop = cycle_stop = threading.Event()
         if self._stop.is_set():  # stop() came before this cycle's event existed
             cycle_stop.set()
+        self._activity = "sending"
         sent = send_queued(
             ledger, self.runtime.client, worker_id=self.identity.worker_id,
             concurrency=settings.submit_concurrency, backoff_base=settings.backoff_base,
-            backoff_cap=settings.backoff_cap, stop=cycle_stop,
+            backoff_cap=settings.backoff_cap, stop=cycle_stop, budget=self.budget,
         )
+        self._activity = "refreshing"
         refreshed = refresh_batches(ledger, self.runtime.client, force=force_refresh,
                                     concurrency=settings.refresh_concurrency)
+        self._activity = "idle"
         self._cycles += 1
         self._sent += sent.documents_sent
         self._polled += refreshed.polled
@@ -212,7 +246,10 @@ class Worker:
         # busy ledger, say) restarts it with the same backoff as a failed cycle.
         while not self._stop.is_set():
             try:
-                with Heartbeat(self.runtime.ledger, self.identity, interval=HEARTBEAT_INTERVAL):
+                with Heartbeat(self.runtime.ledger, self.identity, interval=HEARTBEAT_INTERVAL,
+                               activity=self.activity), \
+                        SignalWatcher(self.runtime.ledger, on_refresh=self.refresh_now,
+                                      on_work=self.wake) as self._watcher:
                     self._cycles_until_stopped()
             except Exception as exc:
                 self._stop.wait(self._crashed(exc))
@@ -281,6 +318,7 @@ class Worker:
         self._last_error = message
         self._state, self._reason, self._next_try_at = state, reason, now_ts() + wait
         try:
-            self.runtime.ledger.heartbeat(self.identity.worker_id, error=message)
+            self.runtime.ledger.heartbeat(self.identity.worker_id, error=message,
+                                          activity=self.activity())
         except Exception:
             log.warning("could not record the worker's error", exc_info=True)

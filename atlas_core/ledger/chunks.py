@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
+
+import orjson
 
 from ..errors import redact
 from . import states as S
@@ -18,7 +21,42 @@ from .uploads import adopt_unknown_uploads, queue_documents, require_in_scope
 if TYPE_CHECKING:
     import sqlite_utils
 
+log = logging.getLogger(__name__)
+
 FIRST_POLL_DELAY = 5.0  # seconds after submitting before a batch is first polled
+
+
+class _Claim(NamedTuple):
+    """A chunk claimed by a transaction, its documents not read yet."""
+
+    chunk_id: int
+    upload_id: int
+    product_type: str
+    attempts: int
+
+
+class _Matched(NamedTuple):
+    """Receipts matched to a chunk's rows: per batch, JSON of [[row id, file_uuid], ...]."""
+
+    per_batch: list[tuple[str, str]]
+    pending: int  # the chunk's unsent rows the receipts were matched against
+
+
+def match_receipts(
+    documents: Sequence[tuple[Any, ...]], receipts: Sequence[tuple[str, str, str]]
+) -> _Matched:
+    """Match receipts (batch_id, document_id, file_uuid) to a chunk's unsent rows (row id,
+    document_id, ...): one row per receipt, the lowest row id first for a repeated document_id."""
+    pending: dict[str, list[int]] = defaultdict(list)
+    for row in sorted(documents):
+        pending[row[1]].append(row[0])
+    per_batch: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for batch_id, document_id, file_uuid in receipts:
+        ids = pending.get(document_id)
+        if ids:
+            per_batch[batch_id].append((ids.pop(0), file_uuid))
+    return _Matched([(batch, json.dumps(rows)) for batch, rows in per_batch.items()],
+                    len(documents))
 
 
 class ChunkLedger(LedgerCore):
@@ -29,20 +67,27 @@ class ChunkLedger(LedgerCore):
     ) -> ClaimedChunk | None:
         """Take the next due queued chunk for ``worker_id`` (atomic across processes), or None."""
         now = now_ts() if now is None else now
-        with self.transaction() as db:
-            return self._claim(db, worker_id, upload_id, now, self.scope)
+        with self.sending() as db:
+            claimed = self._claim(db, worker_id, upload_id, now, self.scope)
+        return self._claimed(claimed)
 
     def record_sent(
         self,
         chunk_id: int,
         receipts: Sequence[tuple[str, str, str]],
         *,
+        documents: Sequence[tuple[int, str, str]] | None = None,
         now: float | None = None,
     ) -> list[str]:
-        """Record Atlas's receipts (batch_id, document_id, file_uuid) for a chunk; return batch ids."""
+        """Record Atlas's receipts (batch_id, document_id, file_uuid) for a chunk; return batch ids.
+
+        ``documents`` is the chunk as claimed (``ClaimedChunk.documents``); without it the ledger
+        reads the chunk's unsent documents first.
+        """
         now = now_ts() if now is None else now
-        with self.transaction() as db:
-            return self._record_sent(db, chunk_id, receipts, now, self.scope)
+        matched = self._match_receipts(chunk_id, receipts, documents)
+        with self.sending() as db:
+            return self._record_sent(db, chunk_id, matched, now, self.scope)
 
     def record_sent_and_claim(
         self,
@@ -50,18 +95,26 @@ class ChunkLedger(LedgerCore):
         receipts: Sequence[tuple[str, str, str]],
         worker_id: str,
         *,
+        documents: Sequence[tuple[int, str, str]] | None = None,
         upload_id: int | None = None,
         now: float | None = None,
     ) -> tuple[list[str], ClaimedChunk | None]:
         """``record_sent``, then ``claim_chunk`` for the same worker, in one transaction."""
         now = now_ts() if now is None else now
-        with self.transaction() as db:
-            batches = self._record_sent(db, chunk_id, receipts, now, self.scope)
-            return batches, self._claim(db, worker_id, upload_id, now, self.scope)
+        matched = self._match_receipts(chunk_id, receipts, documents)
+        with self.sending() as db:
+            batches = self._record_sent(db, chunk_id, matched, now, self.scope)
+            claimed = self._claim(db, worker_id, upload_id, now, self.scope)
+        try:
+            following = self._claimed(claimed)
+        except Exception:  # the receipts are recorded; the next chunk went back to the queue
+            log.exception("reading the documents of the next chunk failed")
+            following = None
+        return batches, following
 
     @staticmethod
     def _claim(db: sqlite_utils.Database, worker_id: str, upload_id: int | None, now: float,
-               scope: TargetScope) -> ClaimedChunk | None:
+               scope: TargetScope) -> _Claim | None:
         # One UPDATE ... WHERE state='queued' under BEGIN IMMEDIATE: two workers can never both
         # win the same chunk. The product type comes back with it, saving a statement. Only this
         # target's chunks: one queued for the sandbox never goes to Atlas, nor the reverse. A
@@ -78,79 +131,104 @@ class ChunkLedger(LedgerCore):
             [S.SENDING, worker_id, now, now, scope.target, S.QUEUED, now, upload_id, upload_id,
              *scope_args, S.QUEUED],
         ).fetchone()
-        if row is None:
+        return None if row is None else _Claim(row[0], row[1], row[3], row[2])
+
+    def _claimed(self, claim: _Claim | None) -> ClaimedChunk | None:
+        """The committed claim with its documents (row id, document_id, file_url) in row order."""
+        if claim is None:
             return None
-        # The documents come back as one JSON row: fetching 100 rows one by one gives up and
-        # retakes the GIL per row, and each retake waits behind the other lanes' work.
-        docs = db.conn.execute(
-            "SELECT json_group_array(json_array(id, document_id, file_url)) FROM documents"
-            " WHERE chunk_id = ? AND state = ?",
-            [row[0], S.QUEUED],
-        ).fetchone()[0]
-        return ClaimedChunk(
-            chunk_id=row[0],
-            upload_id=row[1],
-            product_type=row[3],
-            attempts=row[2],
-            documents=tuple((d[0], d[1], d[2]) for d in sorted(json.loads(docs))),
-        )
+        # Read after the commit, outside the write lock the other lanes queue on: the chunk is
+        # this worker's now, and its queued rows change only when it is sent or settled.
+        try:
+            with self.reading() as db:
+                # One JSON row: fetching 1,000 rows one by one gives up and retakes the GIL per
+                # row, and each retake waits behind the other lanes' work.
+                text = db.conn.execute(
+                    "SELECT json_group_array(json_array(id, document_id, file_url)) FROM documents"
+                    " WHERE chunk_id = ? AND state = ?",
+                    [claim.chunk_id, S.QUEUED],
+                ).fetchone()[0]
+        except BaseException:
+            # Claimed but certainly not sent: back in the queue, not left 'sending' (which a
+            # crash recovery would have to call uncertain).
+            try:
+                self.requeue_chunk(claim.chunk_id, "Its documents could not be read to send it.",
+                                   retry_at=now_ts())
+            except Exception:
+                log.exception("could not put chunk %s back in the queue", claim.chunk_id)
+            raise
+        # orjson reads row ids (SQLite integers fit 64 bits) and text exactly as json would.
+        docs = sorted(orjson.loads(text))
+        return ClaimedChunk(chunk_id=claim.chunk_id, upload_id=claim.upload_id,
+                            product_type=claim.product_type, attempts=claim.attempts,
+                            documents=tuple((d[0], d[1], d[2]) for d in docs))
+
+    def _match_receipts(
+        self, chunk_id: int, receipts: Sequence[tuple[str, str, str]],
+        documents: Sequence[tuple[int, str, str]] | None,
+    ) -> _Matched:
+        """The receipts matched to the chunk's rows, before the write transaction."""
+        if documents is None:
+            with self.reading() as db:
+                # Read outside the write lock: a row only ever leaves a chunk's unsent states,
+                # and _record_sent checks each one again inside its transaction.
+                text = db.conn.execute(
+                    "SELECT json_group_array(json_array(id, document_id)) FROM documents"
+                    " WHERE chunk_id = ? AND state IN (?, ?)",
+                    [chunk_id, S.QUEUED, S.UNCERTAIN],
+                ).fetchone()[0]
+            documents = orjson.loads(text)
+        return match_receipts(documents, receipts)
 
     @staticmethod
     def _record_sent(
-        db: sqlite_utils.Database, chunk_id: int, receipts: Sequence[tuple[str, str, str]], now: float,
+        db: sqlite_utils.Database, chunk_id: int, matched: _Matched, now: float,
         scope: TargetScope,
     ) -> list[str]:
-        chunk = db.execute(
-            "SELECT c.upload_id, u.product_type, c.target, u.target AS upload_target FROM chunks c"
-            " JOIN uploads u ON u.id = c.upload_id"
-            " WHERE c.id = ?",
+        # Only SQL from here on: the matching and the JSON were done before the write lock was
+        # taken, so the lanes waiting for it wait for SQLite alone.
+        chunk = db.conn.execute(
+            "SELECT c.upload_id, u.product_type, c.target, u.target FROM chunks c"
+            " JOIN uploads u ON u.id = c.upload_id WHERE c.id = ?",
             [chunk_id],
         ).fetchone()
-        pending: dict[str, list[int]] = defaultdict(list)
-        # Receipts are proof Atlas took the documents, even if the chunk was meanwhile
-        # marked uncertain because its sender looked gone.
-        rows = db.conn.execute(
-            "SELECT json_group_array(json_array(id, document_id)) FROM documents"
-            " WHERE chunk_id = ? AND state IN (?, ?)",
-            [chunk_id, S.QUEUED, S.UNCERTAIN],
-        ).fetchone()[0]
-        for row_id, document_id in sorted(json.loads(rows)):
-            pending[document_id].append(row_id)
-        updates: list[tuple[int, str, str]] = []
-        per_batch: dict[str, int] = defaultdict(int)
-        for batch_id, document_id, file_uuid in receipts:
-            ids = pending.get(document_id)
-            if ids:
-                updates.append((ids.pop(0), batch_id, file_uuid))
-                per_batch[batch_id] += 1
-        for batch_id, count in per_batch.items():
-            db.execute(
+        batches: list[str] = []
+        recorded = 0
+        for batch_id, rows in matched.per_batch:
+            # Receipts are proof Atlas took the documents, even if the chunk was meanwhile
+            # marked uncertain because its sender looked gone; a row moved to another chunk
+            # since (a resend) is left alone. One statement for the whole batch: executemany
+            # gives up the GIL once per row. The unary + keep the planner on the row ids (a
+            # scan of the chunk's index per receipt otherwise).
+            count = db.conn.execute(
+                "UPDATE documents SET state = ?, batch_id = ?, file_uuid = json_extract(r.value, '$[1]'),"
+                " submitted_at = ?, updated_at = ?, error = NULL FROM json_each(?) AS r"
+                " WHERE documents.id = json_extract(r.value, '$[0]') AND +documents.chunk_id = ?"
+                " AND +documents.state IN (?, ?)",
+                [S.SUBMITTED, batch_id, now, now, rows, chunk_id, S.QUEUED, S.UNCERTAIN],
+            ).rowcount
+            if not count:
+                continue
+            recorded += count
+            batches.append(batch_id)
+            db.conn.execute(
                 "INSERT INTO batches (batch_id, upload_id, chunk_id, product_type, documents, state,"
                 " created_at, next_poll_at, last_progress_at, target) VALUES (?,?,?,?,?,?,?,?,?,?)"
                 " ON CONFLICT (batch_id) DO UPDATE SET documents = documents + excluded.documents",
-                [batch_id, chunk["upload_id"], chunk_id, chunk["product_type"], count,
-                 S.PROCESSING, now, now + FIRST_POLL_DELAY, now, scope.target or chunk["target"]],
+                [batch_id, chunk[0], chunk_id, chunk[1], count, S.PROCESSING, now,
+                 now + FIRST_POLL_DELAY, now, scope.target or chunk[2]],
             )
-        if chunk["upload_target"] == UNKNOWN_TARGET and scope.target is not None:
-            adopt_unknown_uploads(db, scope.target, chunk["upload_id"])
-        # One statement for the whole chunk, for the same reason as in _claim: executemany
-        # gives up the GIL once per row.
+        if chunk[3] == UNKNOWN_TARGET and scope.target is not None:
+            adopt_unknown_uploads(db, scope.target, chunk[0])
+        if recorded < matched.pending:
+            # Documents Atlas did not confirm may or may not be there: never resend them blindly.
+            db.conn.execute(
+                "UPDATE documents SET state = ?, updated_at = ?, error = ? WHERE chunk_id = ?"
+                " AND state IN (?, ?)",
+                [S.UNCERTAIN, now, "Atlas's answer did not list this document.", chunk_id,
+                 S.QUEUED, S.UNCERTAIN],
+            )
         db.conn.execute(
-            "UPDATE documents SET state = ?, batch_id = json_extract(r.value, '$[1]'),"
-            " file_uuid = json_extract(r.value, '$[2]'), submitted_at = ?, updated_at = ?,"
-            " error = NULL FROM json_each(?) AS r WHERE documents.id = json_extract(r.value, '$[0]')",
-            [S.SUBMITTED, now, now, json.dumps(updates)],
-        )
-        # Documents Atlas did not confirm may or may not be there: never resend them blindly.
-        unconfirmed = [i for ids in pending.values() for i in ids]
-        if unconfirmed:
-            db.conn.executemany(
-                "UPDATE documents SET state = ?, updated_at = ?, error = ? WHERE id = ?",
-                [(S.UNCERTAIN, now, "Atlas's answer did not list this document.", i)
-                 for i in unconfirmed],
-            )
-        batches = list(per_batch)
-        db.execute(
             "UPDATE chunks SET state = ?, batch_id = ?, error = NULL, updated_at = ?,"
             " next_attempt_at = NULL WHERE id = ?",
             [S.SENT, batches[0] if batches else None, now, chunk_id],
@@ -201,7 +279,7 @@ class ChunkLedger(LedgerCore):
                 cast(SendingChunk, dict(r))
                 for r in db.execute(
                     "SELECT c.id AS chunk_id, c.claimed_by, c.claimed_at, w.host, w.pid,"
-                    " w.pid_started, w.heartbeat_at, w.stopped_at FROM chunks c"
+                    " w.pid_started, w.heartbeat_at, w.stopped_at, w.process_scope FROM chunks c"
                     " LEFT JOIN workers w ON w.id = c.claimed_by WHERE c.state = ?",
                     [S.SENDING],
                 )

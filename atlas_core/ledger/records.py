@@ -79,3 +79,13 @@ class Interpreted:
         # Atlas's per-document error text is stored and exported: scrub it on the way in.
         if self.error:
             object.__setattr__(self, "error", redact(self.error))
+
+
+@dataclass(frozen=True)
+class CellFix:
+    """One cell the analyst changed on the Upload page before sending: the sheet's value and the new one."""
+
+    row_number: int
+    column: str
+    old_value: str | None
+    new_value: str | None

@@ -136,6 +136,7 @@ class SendingChunk(TypedDict):
     pid_started: str | None
     heartbeat_at: float | None
     stopped_at: float | None
+    process_scope: str | None  # m006 (None: registered before it, or by a caller without one)
 
 
 class QueuedWork(TypedDict):
@@ -166,6 +167,7 @@ class DocumentRow(TypedDict):
     submitted_at: float | None
     finished_at: float | None
     corrections: NotRequired[dict[str, str]]  # a person's corrections {field: value}, when any
+    original: NotRequired[dict[str, Any]]  # its sheet row's cells (iter_documents(with_sheet=True))
 
 
 class DocumentListed(TypedDict):
@@ -224,6 +226,13 @@ class UploadRowRead(TypedDict):
     original: dict[str, Any]
 
 
+class SheetRowRead(UploadRowRead):
+    """A sheet row with its current document, for the sheet export (``iter_sheet``)."""
+
+    document: DocumentRow | None
+    holder: dict[str, int] | None  # a left-out duplicate's ID: the upload and row holding it
+
+
 class WorkerRow(TypedDict):
     """A worker process as registered (``workers``)."""
 
@@ -236,6 +245,8 @@ class WorkerRow(TypedDict):
     heartbeat_at: float
     stopped_at: float | None
     last_error: str | None
+    activity: str | None  # m006: sending, refreshing, idle, paused... (None before it said)
+    process_scope: str | None  # m006: boot id and pid namespace, where ``pid`` means something
 
 
 class TypeStateCount(TypedDict):

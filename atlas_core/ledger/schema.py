@@ -257,18 +257,101 @@ def m004_review_queue(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+_V5 = [
+    # The cells an analyst fixed on the Upload page before sending: the sheet's value and the
+    # typed one, who and when. The reconciliation report lists them; upload_rows.original keeps
+    # the fixed value (what was sent), so the old one lives only here.
+    """
+    CREATE TABLE cell_fixes (
+        id INTEGER PRIMARY KEY,
+        upload_id INTEGER NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,
+        row_number INTEGER NOT NULL,
+        column_name TEXT NOT NULL,
+        old_value TEXT,
+        new_value TEXT,
+        fixed_by TEXT,
+        fixed_at REAL NOT NULL
+    )
+    """,
+    "CREATE INDEX cell_fixes_upload ON cell_fixes(upload_id, row_number)",
+    # The balance's "missing" check, index to index: each queued row (by number, from upload_rows
+    # alone) probes for a current document without reading either table. Storing a result never
+    # changes these columns (a retry sets superseded, rarely), so refreshing does not pay for it.
+    "CREATE INDEX documents_upload_row ON documents(upload_id, row_number, superseded)",
+    "DROP INDEX upload_rows_disposition",  # a prefix of the next one
+    "CREATE INDEX upload_rows_disposition_row ON upload_rows(upload_id, disposition, row_number)",
+]
+
+
+@_migration
+def m005_cell_fixes_and_row_balance(db: sqlite_utils.Database) -> None:
+    """Record the cells fixed before sending, and index documents by sheet row (see _V5)."""
+    for statement in _V5:
+        db.execute(statement)
+
+
+_V6 = [
+    # Issue 13: a submit budget shared by every worker on the ledger. A lease is one request's
+    # right to be in flight to Atlas; slot numbers 1..ATLAS_MAX_IN_FLIGHT are the primary key, so
+    # two workers can never hold the same one, and a killed worker's lease expires (expires_at is
+    # renewed by its heartbeat while it lives).
+    """
+    CREATE TABLE submit_leases (
+        slot INTEGER NOT NULL PRIMARY KEY,
+        holder TEXT NOT NULL,
+        acquired_at REAL NOT NULL,
+        expires_at REAL NOT NULL
+    )
+    """,
+    # "Refresh now" and new work, for every worker: a counter per signal that workers poll
+    # cheaply (one primary-key read), and that PostgreSQL also announces with NOTIFY.
+    """
+    CREATE TABLE ledger_signals (
+        name TEXT PRIMARY KEY,
+        serial INTEGER NOT NULL DEFAULT 0,
+        signalled_at REAL
+    )
+    """,
+    # No rows until the first signal: a fresh ledger stays empty (ledger-copy copies into one).
+    # What a worker is doing (sending, refreshing, idle, paused...), for the dashboard's sidebar.
+    "ALTER TABLE workers ADD COLUMN activity TEXT",
+    # Where its pid means something: the kernel's boot id and the pid namespace. Containers may
+    # share a host name and pids; only a worker in this same scope can be checked by its pid.
+    "ALTER TABLE workers ADD COLUMN process_scope TEXT",
+]
+
+
+@_migration
+def m006_workers_share_one_ledger(db: sqlite_utils.Database) -> None:
+    """Submit leases, signals to every worker, and what each worker does (see _V6)."""
+    for statement in _V6:
+        db.execute(statement)
+
+
 def schema_version(db: sqlite_utils.Database) -> int:
     """How many of this version's migrations the database has had."""
     return len(MIGRATIONS.applied(db))
 
 
-def migrate(db: sqlite_utils.Database) -> int:
-    """Apply the migrations this database lacks (inside the caller's transaction); return the count."""
-    unknown = [m.name for m in MIGRATIONS.applied(db) if m.name not in MIGRATION_NAMES]
+def refuse_newer(applied: list[str], setting: str = "ATLAS_DB_PATH") -> None:
+    """Raise LedgerError when the database holds a migration this version does not know."""
+    unknown = [name for name in applied if name not in MIGRATION_NAMES]
     if unknown:
         raise LedgerError(
             f"The ledger was written by a newer version of Atlas Bulk Ops (migration {unknown[-1]}).",
-            hint="Update Atlas Bulk Ops, or point ATLAS_DB_PATH at another file.",
+            hint=f"Update Atlas Bulk Ops, or point {setting} at another"
+                 f" {'file' if setting == 'ATLAS_DB_PATH' else 'database'}.",
         )
+
+
+def pending_for(applied: list[str]) -> list[Migrations._Migration]:
+    """The migrations, in order, that a database with ``applied`` lacks (PostgreSQL's own record)."""
+    done = set(applied)
+    return [m for m in MIGRATIONS._migrations if m.name not in done]
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Apply the migrations this database lacks (inside the caller's transaction); return the count."""
+    refuse_newer([m.name for m in MIGRATIONS.applied(db)])
     MIGRATIONS.apply(db)
     return schema_version(db)

@@ -55,3 +55,70 @@ def sql_literals(*states: str) -> str:
     weigh the index for that state); the names still come from here, never typed in SQL.
     """
     return ", ".join(f"'{state}'" for state in states)
+
+
+# What became of a spreadsheet row, in the words every export shows (``status``): the one
+# mapping from the ledger's states. A row with a document takes its document's; a row without
+# one (left out at upload, or never queued) takes its disposition's.
+OUTCOME_EXTRACTED = "extracted"
+OUTCOME_FAILED = "failed"
+OUTCOME_PENDING = "pending"  # queued here or sent, no result yet
+OUTCOME_LEFT_OUT = "left out"  # invalid, or its ID was already sent: never sent for this row
+OUTCOME_HELD = "held"  # held back by a pilot run; can still be sent
+OUTCOME_MISSING = "missing"  # valid and queued, yet no document holds it (should not happen)
+OUTCOME_OF_DOCUMENT = {
+    QUEUED: OUTCOME_PENDING,
+    SUBMITTED: OUTCOME_PENDING,
+    EXTRACTED: OUTCOME_EXTRACTED,
+    FAILED: OUTCOME_FAILED,
+    UNCERTAIN: UNCERTAIN,
+    REJECTED: REJECTED,
+    CANCELLED: CANCELLED,
+}
+OUTCOME_OF_ROW = {
+    ROW_INVALID: OUTCOME_LEFT_OUT,
+    ROW_DUPLICATE: OUTCOME_LEFT_OUT,
+    ROW_HELD: OUTCOME_HELD,
+    ROW_CANCELLED: CANCELLED,
+    ROW_QUEUED: OUTCOME_MISSING,
+}
+
+
+def row_outcome(state: str | None, disposition: str | None = None) -> str:
+    """A row's status word: its document's ``state`` if it has one, else its ``disposition``'s."""
+    if state is not None:
+        return OUTCOME_OF_DOCUMENT.get(state, str(state))
+    return OUTCOME_OF_ROW.get(str(disposition), OUTCOME_MISSING)
+
+
+# The balance of an upload: every spreadsheet row counts in exactly one of these parts, by its
+# status word (``row_outcome``, the rule the exports' ``status`` column follows).
+BALANCE_EXTRACTED = "extracted"
+BALANCE_FAILED = "failed"
+BALANCE_LEFT_OUT = "left_out"  # never sent on purpose: invalid, duplicate, held, cancelled
+BALANCE_MISSING = "missing"  # queued to be sent, but no current document: must stay 0
+BALANCE_PENDING = "pending"  # queued, with Atlas, or uncertain: no outcome yet
+BALANCE_PARTS = (BALANCE_EXTRACTED, BALANCE_FAILED, BALANCE_LEFT_OUT, BALANCE_MISSING,
+                 BALANCE_PENDING)
+BALANCE_OF_OUTCOME = {
+    OUTCOME_EXTRACTED: BALANCE_EXTRACTED,
+    OUTCOME_FAILED: BALANCE_FAILED,
+    REJECTED: BALANCE_FAILED,  # Atlas refused the request: no result will come
+    OUTCOME_PENDING: BALANCE_PENDING,
+    UNCERTAIN: BALANCE_PENDING,  # waits for a person's decision
+    OUTCOME_LEFT_OUT: BALANCE_LEFT_OUT,
+    OUTCOME_HELD: BALANCE_LEFT_OUT,  # left out by the pilot, for now
+    CANCELLED: BALANCE_LEFT_OUT,  # a person cancelled it (or dropped an uncertain send)
+    OUTCOME_MISSING: BALANCE_MISSING,
+}
+
+
+def balance_part(disposition: str | None, state: str | None) -> str:
+    """Which part of the balance a sheet row counts in, from its disposition and the state of
+    its current document (None when it has none); an unknown state counts as pending.
+
+    Only a queued row has a document of its own: any other row is left out on purpose, whatever
+    document holds its ID (an earlier row's, or another upload's).
+    """
+    outcome = row_outcome(state if disposition == ROW_QUEUED else None, disposition)
+    return BALANCE_OF_OUTCOME.get(outcome, BALANCE_PENDING)

@@ -9,13 +9,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
-from ..errors import LedgerError
+from ..errors import LedgerError, display_url
+from .dialect import is_database_url
 from .targets import TargetScope
 
 if TYPE_CHECKING:
     import sqlite_utils
+
+    from .pgstore import PgStore
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +34,7 @@ def _database(conn: sqlite3.Connection) -> sqlite_utils.Database:
 
 
 def inserted_id(cursor: sqlite3.Cursor) -> int:
-    """The rowid of the row an INSERT just made (sqlite3 reports one for every INSERT)."""
+    """The id of the row an INSERT just made (sqlite3's rowid; PostgreSQL's INSERT returns it)."""
     if cursor.lastrowid is None:
         raise LedgerError("The ledger did not report the id of the row it just recorded.")
     return cursor.lastrowid
@@ -43,17 +46,30 @@ def now_ts() -> float:
 
 
 class LedgerCore:
-    """A ledger file; every read or write is a short unit of work on its thread's own connection."""
+    """A ledger file (or PostgreSQL database); every read or write is a short unit of work on its
+    thread's own connection."""
+
+    path: Any  # the file's Path, or the PostgreSQL URL (never shown: see ``label``)
 
     def __init__(
         self, path: str | Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         target: str | None = None,
     ) -> None:
-        self.path = Path(path)
         self.busy_timeout = busy_timeout
         # The Atlas this ledger works for (targets.py): every read and send is scoped to it, and
         # new work records it. None (tools, tests reading a file) sees every target.
         self.scope = TargetScope(target)
+        self._pg: PgStore | None = None
+        if is_database_url(path):
+            from .pgstore import PgStore  # psycopg is loaded only for a PostgreSQL ledger
+
+            self.path = str(path)
+            self.engine = "postgresql"
+            self._pg = PgStore(str(path), connect_timeout=busy_timeout)
+            self.schema_version = self._pg.schema_version
+            return
+        self.path = Path(path)
+        self.engine = "sqlite"
         self._local = threading.local()
         # Writers of this process queue on a lock that wakes the next one at once; SQLite's busy
         # handler (for other processes) sleeps in steps of up to 100 ms instead.
@@ -74,7 +90,12 @@ class LedgerCore:
             raise LedgerError(f"The ledger at {self.path} cannot be opened: {exc}.") from exc
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({str(self.path)!r}, target={self.scope.target!r})"
+        return f"{type(self).__name__}({self.label!r}, target={self.scope.target!r})"
+
+    @property
+    def label(self) -> str:
+        """Where the ledger is, safe to show: the file, or the database URL without its password."""
+        return display_url(self.path) if self._pg is not None else str(self.path)
 
     @property
     def target(self) -> str | None:
@@ -114,6 +135,10 @@ class LedgerCore:
     @contextmanager
     def transaction(self) -> Iterator[sqlite_utils.Database]:
         """A write transaction (BEGIN IMMEDIATE) on this thread's connection, committed on success."""
+        if self._pg is not None:
+            with self._pg.transaction() as pg:
+                yield cast("sqlite_utils.Database", pg)
+            return
         with self._write_lock:
             conn, one_off = self._thread_connection()
             failed = True
@@ -135,8 +160,23 @@ class LedgerCore:
                 self._release(conn, one_off, failed)
 
     @contextmanager
+    def sending(self) -> Iterator[sqlite_utils.Database]:
+        """A write transaction of the send path (claims, receipts): on SQLite ``transaction``; on
+        PostgreSQL one that runs beside other lanes' (see pgstore.PgStore.sending)."""
+        if self._pg is not None:
+            with self._pg.sending() as pg:
+                yield cast("sqlite_utils.Database", pg)
+            return
+        with self.transaction() as db:
+            yield db
+
+    @contextmanager
     def reading(self) -> Iterator[sqlite_utils.Database]:
         """A read-only snapshot on this thread's connection (WAL readers never block writers)."""
+        if self._pg is not None:
+            with self._pg.reading() as pg:
+                yield cast("sqlite_utils.Database", pg)
+            return
         conn, one_off = self._thread_connection()
         failed = True
         try:
@@ -154,6 +194,9 @@ class LedgerCore:
 
     def close(self) -> None:
         """Close the anchor and this thread's connection (other threads' close when they end)."""
+        if self._pg is not None:
+            self._pg.close()
+            return
         anchor, self._anchor = getattr(self, "_anchor", None), None
         if anchor is not None:
             anchor.close()

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import LedgerError
 from . import states as S
+from .balance import record_cell_fixes
 from .dispositions import decide_rows
-from .records import QueuedUpload, RowRecord, UploadRecord
+from .records import CellFix, QueuedUpload, RowRecord, UploadRecord
 from .rows import EarlierUpload
 from .store import LedgerCore, inserted_id, now_ts
 from .targets import UNKNOWN_TARGET, TargetScope, describe_target
@@ -195,12 +196,14 @@ class UploadLedger(LedgerCore):
         force: bool = False,
         now: float | None = None,
         dispositions: Sequence[str] | None = None,
+        fixes: Iterable[CellFix] = (),
     ) -> QueuedUpload:
         """Record an upload and queue its valid rows in chunks, all in one transaction.
 
         ``dispositions`` (one per row) is a plan's decision (``dispositions.decide_rows``), recorded
         as it is: a LedgerError, and nothing recorded, when an ID it queues was submitted since.
-        Without it the same rule decides here, against what the ledger holds now.
+        Without it the same rule decides here, against what the ledger holds now. ``fixes``: the
+        cells the analyst fixed before sending, recorded with the submitter and this time.
 
         With a plan, ``rows`` is read once, in order, and written ROW_BATCH at a time; the
         documents are then made from the rows queued, inside SQLite: a sheet of any size costs
@@ -266,6 +269,7 @@ class UploadLedger(LedgerCore):
                 _refuse_submitted_since(taken)
             chunk_ids = queue_rows(db, upload_id, queued, chunk_size, now, self.scope.write_target,
                                    forced=force)
+            record_cell_fixes(db, upload_id, fixes, upload.submitted_by, now)
             db.execute(
                 "UPDATE uploads SET rows_total = ?, rows_valid = ?, rows_invalid = ?, rows_skipped = ?,"
                 " rows_held = ? WHERE id = ?",

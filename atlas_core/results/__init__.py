@@ -12,6 +12,7 @@ from .reconciliation import (
     failed_documents_file,
     reconcile,
 )
+from .reconciliation_report import UploadReconciliation, reconcile_upload
 
 __all__ = [
     "FIXED_COLUMNS",
@@ -21,6 +22,7 @@ __all__ = [
     "MIME_TYPES",
     "ReconciliationIssue",
     "ReconciliationReport",
+    "UploadReconciliation",
     "documents_frame",
     "export_documents",
     "failed_documents_file",
@@ -29,5 +31,6 @@ __all__ = [
     "long_rows",
     "neutralise_text",
     "reconcile",
+    "reconcile_upload",
     "write_documents",
 ]

@@ -1,26 +1,28 @@
-"""Exporting document rows from the ledger: CSV (UTF-8 with BOM), XLSX and JSON, wide or long.
+"""Exporting document rows from the ledger: CSV (UTF-8 with BOM), XLSX and JSON; wide, long or
+the analyst's own sheet with results.
 
-Wide layout: ``document_id, batch_id, file_url, status, document_type, error`` (``status`` is the
-document's state in the ledger), then the field columns of ``flatten_file_data``. Field columns
-follow one order whatever the order of the rows: the documented fields of the document types
-present, in the contract's order (a PAN-only export starts with PAN's fields; with AADHAAR and PAN,
-AADHAAR's come first, then PAN's others), each with its confidence, extra keys and address parts
-next to it, then every other field alphabetically. Long layout: ``LONG_COLUMNS``, one row per
-document and field. JSON (wide): a list of objects with the six fixed keys, ``min_confidence`` and
-the raw ``file_data``; JSON (long): the long rows. Text cells are formula-neutralised in CSV and
+Columns and their order are ``layout.py``'s: the sheet's ID column (under its own header) and
+``row`` first, the sheet's own columns carried through, ``status`` (one word per outcome,
+``ledger.states.row_outcome``), ``needs_review`` (against ``review_below``),
+``lowest_confidence``, ``document_type``, ``error``, the fields, then the file URL, other links
+and ``batch_id`` last. Field columns follow one order whatever the order of the rows: the common
+meanings first (``meanings.py``: name, date of birth, ID number, address, one column each
+whatever the type), then the documented fields of the types present in the contract's order,
+each with its confidence, extra keys and address parts next to it, then every other field
+alphabetically. Excel adds one sheet per document type, its fields under Atlas's own names.
+
+The sheet layout (``write_sheet``) is the upload's spreadsheet as it was read, every row in
+its order, left-out rows included, then the result columns and the fields.
+
+Long layout: one row per document and field, the same columns around ``field``, ``value`` and
+``confidence``. JSON (wide): a list of objects with the fixed keys, ``min_confidence`` and the
+raw ``file_data``; JSON (long): the long rows. Text cells are formula-neutralised in CSV and
 XLSX (see ``neutralise``); JSON keeps the raw values.
 
 The wide header needs every field before the first row is written, so rows are flattened once
-into a temporary file, a page at a time, and read back: 200,000 documents never sit in memory.
-Cells are neutralised for their format as they are made, before the wide layout spreads a
-document's dozen cells over every column of the export; a document of a shape already seen
-(same keys, same objects) is read by that shape's paths instead of being walked again.
-
-XLSX is written by rustpy-xlsxwriter (Rust's rust_xlsxwriter underneath), in constant memory,
-with the header row frozen and filters on it: about twenty times faster than openpyxl's write-only
-mode, and it writes every Python ``str`` as a text cell, never as a formula.
+into a temporary file, a page at a time, and read back (``wide.py``): 200,000 documents never
+sit in memory. XLSX is written by rustpy-xlsxwriter in constant memory (``xlsx.py``).
 """
-
 from __future__ import annotations
 
 import io
@@ -29,53 +31,59 @@ import math
 import os
 import pickle
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from operator import itemgetter
-from typing import IO, Any, BinaryIO, cast
+from typing import IO, Any
 
 import pandas as pd
 
 from ..errors import AtlasError
+from ..ledger import states
 from ..neutralise import (
-    XLSX_MAX_COLUMNS,
-    XLSX_MAX_ROWS,
     csv_cells,
     neutralise_text,
-    write_csv_pages,
     write_csv_table,
     xlsx_cell,
     xlsx_cells,
 )
 from .corrections import with_corrections
-from .flatten import (
-    FIXED_COLUMNS,
-    LONG_COLUMNS,
-    Cell,
-    ShapeCache,
-    column_order,
-    fixed_cells,
-    fixed_line,
-    iter_long_rows,
-    parse_file_data,
-    to_cell,
+from .flatten import Cell, field_entries, fixed_cells, to_cell
+from .layout import (
+    BATCH_COLUMN,
+    RESULT_COLUMNS,
+    ROW_COLUMN,
+    UPLOAD_COLUMN,
+    SheetColumns,
+    fields_of,
+    result_cells,
+    unclashed,
 )
+from .wide import CsvWideTable, Item, WideTable, write_csv_text
+from .xlsx import XlsxSheet, write_xlsx
 
 FORMATS: tuple[str, ...] = ("csv", "xlsx", "json")
 LAYOUTS: tuple[str, ...] = ("wide", "long")
+SHEET_FORMATS: tuple[str, ...] = ("csv", "xlsx")
 MIME_TYPES: dict[str, str] = {
     "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "json": "application/json",
 }
+# value is the final one (a person's correction where there is one); atlas_value is Atlas's
+LONG_FIELD_COLUMNS: tuple[str, ...] = ("field", "atlas_value", "value", "confidence")
 Row = Mapping[str, Any]
+SheetRow = Mapping[str, Any]
+row_outcome = states.row_outcome
 SPOOL_PAGE = 1000  # rows pickled at once: one call per page, not per row
 
 
-def export_documents(rows: Iterable[Row], fmt: str = "csv", layout: str = "wide") -> bytes:
+def export_documents(
+    rows: Iterable[Row], fmt: str = "csv", layout: str = "wide", *, sheet: SheetColumns | None = None
+) -> bytes:
     """The documents as one file's bytes: ``fmt`` csv, xlsx or json; ``layout`` wide or long."""
     buffer = io.BytesIO()
-    write_documents(rows, buffer, fmt=fmt, layout=layout)
+    write_documents(rows, buffer, fmt=fmt, layout=layout, sheet=sheet)
     return buffer.getvalue()
 
 
@@ -85,93 +93,253 @@ def write_documents(
     *,
     fmt: str = "csv",
     layout: str = "wide",
+    sheet: SheetColumns | None = None,
 ) -> int:
-    """Stream the documents to a path or a binary file; returns how many data rows were written."""
+    """Stream the documents to a path or a binary file; returns how many data rows were written.
+
+    ``sheet`` names the columns from the sheet the documents came from (default: none, the ID
+    as ``document_id``) and holds the review threshold.
+    """
     _check(fmt, layout)
+    sheet = sheet or SheetColumns()
     if isinstance(target, str | os.PathLike):
         with open(target, "wb") as handle:
-            return write_documents(rows, handle, fmt=fmt, layout=layout)
+            return write_documents(rows, handle, fmt=fmt, layout=layout, sheet=sheet)
     rows = with_corrections(rows)  # the final values: a person's corrections over Atlas's
     if fmt == "json":
-        objects = (_json_object(row) for row in rows) if layout == "wide" else iter_long_rows(rows)
-        return _write_json(objects, target)
-    if layout == "wide":
-        convert = csv_cells if fmt == "csv" else xlsx_cells
-        pages = _wide_pages(rows, convert, convert([None])[0])
-        header = convert(next(pages)[0])
-        count = next(pages)[0]
+        if layout == "wide":
+            return _write_json((_json_object(row, sheet) for row in rows), target)
+        return _write_json(_long_objects(rows, sheet), target)
+    if layout == "long":
         if fmt == "csv":
-            return write_csv_pages(header, pages, target)
-        return _write_xlsx(header, _rows_of(pages), count, target, "documents")
-    if fmt == "csv":
-        return write_csv_table(_long_table(rows), target)
-    return _write_xlsx_table(_long_table(rows), target, "fields")
+            return write_csv_table(_long_table(rows, sheet), target)
+        return _write_xlsx_table(_long_table(rows, sheet), target, "fields", sheet)
+    with _table(fmt) as table:
+        front = _WideFront(sheet)
+        table.fill(front.entries(rows))
+        return _write_table(table, front, target, fmt, "documents")
 
 
-def wide_table(rows: Iterable[Row]) -> Iterator[list[Cell]]:
-    """The wide layout as a header list followed by one list of cells per document."""
-    pages = _wide_pages(with_corrections(rows), list, None)
-    yield list(next(pages)[0])
-    next(pages)  # the count
-    for page in pages:
-        yield from (list(line) for line in page)
+def export_sheet(rows: Iterable[SheetRow], fmt: str, sheet: SheetColumns) -> bytes:
+    """``write_sheet`` as one file's bytes."""
+    buffer = io.BytesIO()
+    write_sheet(rows, buffer, fmt=fmt, sheet=sheet)
+    return buffer.getvalue()
 
 
-def _wide_pages(
-    rows: Iterable[Row], convert: Callable[[list[Any]], list[Any]], missing: Any
-) -> Iterator[Any]:
-    """Yields [header], then [row count], then pages of rows (tuples of ``convert``ed cells).
+def write_sheet(
+    rows: Iterable[SheetRow],
+    target: str | os.PathLike[str] | IO[bytes],
+    *,
+    fmt: str = "csv",
+    sheet: SheetColumns,
+) -> int:
+    """The upload's sheet with its results (csv or xlsx); returns how many rows were written.
 
-    ``convert`` makes a list of cells ready for the file; ``missing`` fills the columns a
-    document lacks (the converted None, made once).
+    ``rows`` are the sheet's rows in order (``Ledger.iter_sheet``): each with its cells as read
+    (``original``), its disposition and problems, and its current document or None.
     """
-    shapes = ShapeCache()
-    document_types: set[object] = set()
-    count = 0
-    with tempfile.TemporaryFile() as spool:
-        page: list[tuple[int | None, list[Any], Any]] = []
+    if fmt not in SHEET_FORMATS:
+        raise AtlasError(
+            f"The sheet with results is written as CSV or Excel, not {fmt!r}.",
+            hint="End the file name with .csv or .xlsx.",
+        )
+    if isinstance(target, str | os.PathLike):
+        with open(target, "wb") as handle:
+            return write_sheet(rows, handle, fmt=fmt, sheet=sheet)
+    with _table(fmt) as table:
+        front = _SheetFront(sheet)
+        table.fill(front.entries(rows))
+        return _write_table(table, front, target, fmt, "sheet with results")
+
+
+def wide_table(rows: Iterable[Row], sheet: SheetColumns | None = None) -> Iterator[list[Cell]]:
+    """The wide layout as a header list followed by one list of cells per document."""
+    front = _WideFront(sheet or SheetColumns())
+    with WideTable(list) as table:
+        table.fill(front.entries(with_corrections(rows)))
+        items = front.items(table)
+        yield front.header(items)
+        for page in table.rows(items, front.size):
+            yield from (list(line) for line in page)
+
+
+_FRONT_NAMES = ("document_id", "row_number", "upload_id", "file_url", "batch_id")
+_FRONT_KEYS = itemgetter(*_FRONT_NAMES)
+
+
+class _WideFront:
+    """The wide and long layouts' own columns: IDs, the sheet's cells, results, links."""
+
+    def __init__(self, sheet: SheetColumns) -> None:
+        self.sheet = sheet
+        result_names = [ROW_COLUMN, *([UPLOAD_COLUMN] if sheet.several_uploads else []),
+                        *RESULT_COLUMNS, BATCH_COLUMN]
+        self.taken = (sheet.id_header, *sheet.carried, sheet.url_header)
+        named = dict(zip(result_names, unclashed(result_names, self.taken), strict=True))
+        self.names = [sheet.id_header, named[ROW_COLUMN],
+                      *([named[UPLOAD_COLUMN]] if sheet.several_uploads else []),
+                      *sheet.carried, *(named[c] for c in RESULT_COLUMNS),
+                      sheet.url_header, named[BATCH_COLUMN]]  # fmt: skip
+        self.size = len(self.names)
+        first_result = self.size - 2 - len(RESULT_COLUMNS)
+        self.result_at = first_result
+        ids = 3 if sheet.several_uploads else 2
+        # type sheets: IDs, row, (upload), status, needs_review, lowest_confidence
+        self.picks = [*range(ids), first_result, first_result + 1, first_result + 2]
+        self.text_columns = (sheet.id_header,)
+
+    def entries(self, rows: Iterable[Row]) -> Iterator[tuple[list[Any], Any, Any]]:
+        """(front cells, file_data, document type) per document."""
+        sheet = self.sheet
+        cells_of = _sheet_cells(sheet.carried) if sheet.carried else None
+        several, review_below = sheet.several_uploads, sheet.review_below
         for row in rows:
-            file_data = row.get("file_data")
-            if type(file_data) is not dict:  # the ledger gives it parsed; other callers may not
-                file_data = parse_file_data(file_data)
-            fixed = fixed_line(row, file_data)
-            document_types.add(fixed[4])  # the document type
-            shape_id, cells = shapes.flatten(file_data)
-            if shape_id is None:  # an odd shape: its cells by column name
-                assert isinstance(cells, dict)
-                flat = dict(zip(cells, convert(list(cells.values())), strict=True))
-                page.append((None, convert(fixed), flat))
+            file_data = fields_of(row)
+            results = result_cells(row, file_data, review_below)
+            try:  # a ledger row has every key: one call takes them
+                doc_id, number, upload, url, batch = _FRONT_KEYS(row)
+            except KeyError:
+                doc_id, number, upload, url, batch = (row.get(k) for k in _FRONT_NAMES)
+            front = [doc_id, number, upload] if several else [doc_id, number]
+            if cells_of is not None:
+                front += cells_of(row.get("original"))
+            front += results
+            front.append(url)
+            front.append(batch)
+            yield front, file_data, results[3]
+
+    def items(self, table: WideTable) -> list[Item]:
+        """The main sheet's header items."""
+        size = self.size
+        return table.arrange(range(size - 2), [size - 2], [size - 1])
+
+    def header(self, items: Sequence[Item]) -> list[Any]:
+        """Column names for ``items`` (front names, then fields, clashes prefixed)."""
+        return _header(items, self.names, self.taken)
+
+
+class _SheetFront:
+    """The sheet layout's own columns: the sheet's cells as read, then the results."""
+
+    def __init__(self, sheet: SheetColumns) -> None:
+        self.sheet = sheet
+        self.taken = sheet.columns
+        results = unclashed(RESULT_COLUMNS, sheet.columns)
+        row_name = unclashed([ROW_COLUMN], sheet.columns)[0]
+        self.names = [*sheet.columns, *results, row_name, sheet.id_header]
+        self.size = len(self.names)
+        n = len(sheet.columns)
+        # type sheets: the ID, the sheet row, status, needs_review, lowest_confidence
+        self.picks = [self.size - 1, self.size - 2, n, n + 1, n + 2]
+        self.text_columns = (sheet.id_header,)
+
+    def entries(self, rows: Iterable[SheetRow]) -> Iterator[tuple[list[Any], Any, Any]]:
+        """(front cells, file_data, document type) per sheet row."""
+        cells_of = _sheet_cells(self.sheet.columns)
+        review_below = self.sheet.review_below
+        for row in rows:
+            doc = row.get("document")
+            if doc is not None:
+                file_data = fields_of(doc)
+                results = result_cells(doc, file_data, review_below)
             else:
-                # fixed cells, this shape's cells, then the filler the getter picks for a gap
-                line = convert([*fixed, *cells])
-                line.append(missing)
-                page.append((shape_id, line, None))
-            count += 1
-            if len(page) == SPOOL_PAGE:
-                pickle.dump(page, spool, protocol=pickle.HIGHEST_PROTOCOL)
-                page = []
-        if page:
-            pickle.dump(page, spool, protocol=pickle.HIGHEST_PROTOCOL)
-        field_columns = column_order(shapes.keys, document_types)
-        yield [[*FIXED_COLUMNS, *field_columns]]
-        yield [count]
-        getters = [_placing(columns, field_columns) for columns in shapes.columns]
-        spool.seek(0)
-        for _ in range((count + SPOOL_PAGE - 1) // SPOOL_PAGE):
-            yield [
-                getters[shape_id](cells)
-                if shape_id is not None
-                else (*cells, *(flat.get(column, missing) for column in field_columns))
-                for shape_id, cells, flat in pickle.load(spool)
-            ]
+                file_data = None
+                results = [row_outcome(None, row.get("disposition")), None, None, None,
+                           left_out_reason(row), None]
+            front = cells_of(row.get("original"))
+            front += results
+            front.append(row.get("row_number"))
+            front.append(row.get("document_id"))
+            yield front, file_data, results[3]
+
+    def items(self, table: WideTable) -> list[Item]:
+        """The main sheet's header items: the sheet and results, then the fields."""
+        return table.arrange(range(self.size - 2), [], [])
+
+    def header(self, items: Sequence[Item]) -> list[Any]:
+        """Column names for ``items``."""
+        return _header(items, self.names, self.taken)
 
 
-def _placing(columns: tuple[str, ...], field_columns: list[str]) -> Callable[[list[Any]], Any]:
-    """Picks one shape's cells into the export's columns (the last cell fills the gaps)."""
-    fixed = len(FIXED_COLUMNS)
-    position = {column: fixed + i for i, column in enumerate(columns)}
-    gap = fixed + len(columns)
-    return itemgetter(*range(fixed), *(position.get(column, gap) for column in field_columns))
+def _header(items: Sequence[Item], names: Sequence[str], taken: Sequence[str]) -> list[str]:
+    fields = [x for kind, x in items if kind != "front"]
+    renamed = dict(zip(fields, unclashed(fields, [*taken, *names]), strict=True))
+    return [names[x] if kind == "front" else renamed[x] for kind, x in items]
+
+
+def _sheet_cells(columns: Sequence[str]) -> Callable[[Any], list[Any]]:
+    """A function giving a sheet row's cells (its ``original`` dict) for ``columns``."""
+    if not columns:
+        return lambda original: []
+    pick = itemgetter(*columns)
+    single = len(columns) == 1
+
+    def cells(original: Any) -> list[Any]:
+        if original:
+            try:  # the sheet's cells are stored under its header: one call takes them all
+                found = pick(original)
+                return [found] if single else list(found)
+            except (KeyError, TypeError):
+                if isinstance(original, Mapping):
+                    return [original.get(c) for c in columns]
+        return [None] * len(columns)
+
+    return cells
+
+
+def left_out_reason(row: Mapping[str, Any]) -> str | None:
+    """Why a sheet row has no document, in words (its problems for an invalid row)."""
+    from .reconciliation import problems_text  # it imports this module
+
+    disposition = row.get("disposition")
+    if disposition == states.ROW_INVALID or not row.get("valid", True):
+        return "Left out: " + (problems_text(row.get("problems")) or "the row is not valid.")
+    if disposition == states.ROW_DUPLICATE:
+        holder = row.get("holder")
+        if holder and holder.get("upload_id") == _upload_of(row):
+            return f"Left out: the same ID as row {holder.get('row_number')}, which was sent."
+        if holder:
+            return (f"Left out: this ID was already sent in upload {holder.get('upload_id')}"
+                    f" (row {holder.get('row_number')}).")
+        return "Left out: this ID had already been sent."
+    if disposition == states.ROW_HELD:
+        return "Held back by a pilot run: send the rest of the upload from the Batches page."
+    if disposition == states.ROW_CANCELLED:
+        return "Cancelled before sending."
+    return "Not in the ledger: this row was never queued."
+
+
+def _upload_of(row: Mapping[str, Any]) -> Any:
+    return row.get("upload_id")
+
+
+def _table(fmt: str) -> WideTable:
+    """The wide table a format is made from: CSV text for CSV; cells, and a sheet per type, for
+    Excel."""
+    if fmt == "csv":
+        return CsvWideTable(csv_cells)
+    return WideTable(xlsx_cells, type_sheets=True)
+
+
+def _write_table(table: WideTable, front: Any, target: IO[bytes], fmt: str, title: str) -> int:
+    """The filled table as CSV, or as Excel with one sheet per document type after the first."""
+    items = front.items(table)
+    header = table.convert(front.header(items))
+    if isinstance(table, CsvWideTable):
+        write_csv_text(header, table.text_pages(items, front.size), target)
+        return table.count
+    id_text = table.convert(list(front.text_columns))
+    sheets = [XlsxSheet(title, header, _rows_of(table.rows(items, front.size)), table.count, id_text)]
+    for doc_type in table.type_sheets():
+        type_items = table.type_items(doc_type, front.picks)
+        names = [front.names[x] for _, x in type_items[: len(front.picks)]]
+        names += [x for _, x in type_items[len(front.picks):]]
+        sheets.append(XlsxSheet(
+            str(doc_type), table.convert(names), table.type_rows(doc_type, type_items, front.size),
+            table.own_type_count(doc_type), id_text,
+        ))  # fmt: skip
+    return write_xlsx(sheets, target)
 
 
 def _rows_of(pages: Iterable[list[Any]]) -> Iterator[Any]:
@@ -179,10 +347,33 @@ def _rows_of(pages: Iterable[list[Any]]) -> Iterator[Any]:
         yield from page
 
 
-def _long_table(rows: Iterable[Row]) -> Iterator[list[Cell]]:
-    yield list(LONG_COLUMNS)
-    for long_row in iter_long_rows(rows):
-        yield [long_row[column] for column in LONG_COLUMNS]
+def _long_table(rows: Iterable[Row], sheet: SheetColumns) -> Iterator[list[Cell]]:
+    front = _WideFront(sheet)
+    size = front.size
+    # the front's names, with field, value and confidence before the file URL and batch id
+    names = [*front.names[: size - 2], *unclashed(LONG_FIELD_COLUMNS, front.taken),
+             *front.names[size - 2:]]  # fmt: skip
+    yield names
+    atlas: dict[str, Any] = {}
+
+    def noting(rows: Iterable[Row]) -> Iterator[Row]:
+        nonlocal atlas  # Atlas's values of the row front.entries is on (it takes one at a time)
+        for row in with_corrections(rows):
+            atlas = row.get("atlas_values") or {}
+            yield row
+
+    for cells, file_data, doc_type in front.entries(noting(rows)):
+        head, tail = cells[: size - 2], cells[size - 2:]
+        entries = field_entries(file_data, doc_type) or [(None, None, None)]
+        for name, value, confidence in entries:
+            yield [*head, name, atlas[name] if name in atlas else value, value, confidence, *tail]
+
+
+def _long_objects(rows: Iterable[Row], sheet: SheetColumns) -> Iterator[dict[str, Cell]]:
+    table = _long_table(rows, sheet)
+    header = next(table)
+    for line in table:
+        yield dict(zip(header, line, strict=True))
 
 
 def _missing(value: object) -> bool:
@@ -191,11 +382,13 @@ def _missing(value: object) -> bool:
 
 
 def documents_frame(
-    rows: Iterable[Row], layout: str = "wide", *, neutralise: bool = False
+    rows: Iterable[Row], layout: str = "wide", *, neutralise: bool = False,
+    sheet: SheetColumns | None = None,
 ) -> pd.DataFrame:
     """The documents as a DataFrame for the dashboard table (wide: flattened fields; or long)."""
     _check("csv", layout)
-    table = wide_table(rows) if layout == "wide" else _long_table(with_corrections(rows))
+    sheet = sheet or SheetColumns()
+    table = wide_table(rows, sheet) if layout == "wide" else _long_table(rows, sheet)
     header = next(table)
     records = list(table)
     frame = (
@@ -226,7 +419,9 @@ def _check(fmt: str, layout: str) -> None:
         )
 
 
-def _write_xlsx_table(table: Iterable[list[Cell]], target: IO[bytes], title: str) -> int:
+def _write_xlsx_table(
+    table: Iterable[list[Cell]], target: IO[bytes], title: str, sheet: SheetColumns
+) -> int:
     """An XLSX of a header and rows of raw cells, counted first in a spool (the sheet count)."""
     lines = iter(table)
     header = [xlsx_cell(c) for c in next(lines)]
@@ -237,62 +432,16 @@ def _write_xlsx_table(table: Iterable[list[Cell]], target: IO[bytes], title: str
             count += len(page)
         spool.seek(0)
         pages = (pickle.load(spool) for _ in range((count + SPOOL_PAGE - 1) // SPOOL_PAGE))
-        return _write_xlsx(header, _rows_of(pages), count, target, title)
+        ids = [xlsx_cell(sheet.id_header)]
+        return write_xlsx([XlsxSheet(title, header, _rows_of(pages), count, ids)], target)
 
 
-def _write_xlsx(
-    header: list[Any], lines: Iterator[Any], count: int, target: IO[bytes], title: str
-) -> int:
-    """Write ``count`` rows of cells ``xlsx_cell`` made, under ``header``, as one or more sheets."""
-    import rustpy_xlsxwriter  # imported here: only XLSX exports pay for it
-
-    if len(header) > XLSX_MAX_COLUMNS:
-        raise AtlasError(
-            f"This export needs {len(header):,} columns, more than Excel's {XLSX_MAX_COLUMNS:,}.",
-            hint="Export the long layout or CSV instead.",
-        )
-    header = _unique(header)
-    per_sheet = XLSX_MAX_ROWS - 1  # Excel stops at 1,048,576 rows: carry on in a new sheet
-    sheets = max(1, (count + per_sheet - 1) // per_sheet)
-    names = [title if n == 1 else f"{title} ({n})" for n in range(1, sheets + 1)]
-
-    def records(n: int) -> Any:
-        if not count:  # no rows: a frame with the columns only, so the header is still written
-            import pandas as pd
-
-            return pd.DataFrame(columns=header)
-        # the writer takes one dict per row; it reads the sheets one after the other, each
-        # taking its share of the same stream
-        return (dict(zip(header, line, strict=True)) for line in islice(lines, per_sheet))
-
-    rustpy_xlsxwriter.write_worksheets(
-        [(name, records(n)) for n, name in enumerate(names)],
-        cast(BinaryIO, target),  # it only writes
-        freeze_panes={"general": {"row": 1, "col": 0}},  # the header stays in view
-        autofilter=dict.fromkeys(names, True),  # and filters on it
-    )
-    return count
-
-
-def _unique(header: list[Any]) -> list[str]:
-    # the writer keys each row by column name: two names made equal by neutralising ("=a" and
-    # "'=a") would lose a column, so a repeat gets a number, as the walker numbers its clashes
-    seen: set[str] = set()
-    names = []
-    for name in header:
-        text, n = str(name), 1
-        while text in seen:
-            n += 1
-            text = f"{name}_{n}"
-        seen.add(text)
-        names.append(text)
-    return names
-
-
-def _json_object(row: Row) -> dict[str, Any]:
-    file_data = parse_file_data(row.get("file_data"))
+def _json_object(row: Row, sheet: SheetColumns) -> dict[str, Any]:
+    file_data = fields_of(row)
     obj: dict[str, Any] = fixed_cells(row, file_data)
-    obj["min_confidence"] = to_cell(row.get("min_confidence"))
+    status, review, lowest, _, _, corrected = result_cells(row, file_data, sheet.review_below)
+    obj.update(status=status, row=row.get("row_number"), needs_review=review, corrected_fields=corrected)
+    obj["min_confidence"] = to_cell(lowest)
     obj["file_data"] = file_data  # with a person's corrections laid over Atlas's values
     if row.get("atlas_values"):
         obj["atlas_values"] = row["atlas_values"]

@@ -26,6 +26,7 @@ from operator import itemgetter
 from typing import Any
 
 from .fields import field_ranks, part_rank
+from .meanings import MEANING_ORDER, renames_for
 
 FIXED_COLUMNS: tuple[str, ...] = (
     "document_id",
@@ -52,7 +53,11 @@ MAX_DEPTH = 6  # deeper objects become JSON text in one cell rather than dozens 
 
 Cell = str | int | float | None
 SortKey = tuple[Any, ...]
-_FIXED = frozenset(FIXED_COLUMNS)
+# A field may not take the name of a column every download has (results.layout): it would
+# read as that column.
+_FIXED = frozenset(
+    (*FIXED_COLUMNS, "row", "upload_id", "needs_review", "lowest_confidence", "corrected_fields")
+)
 # How a cell's value is read from file_data: the path of keys to it, and which conversion.
 Source = tuple[tuple[Any, ...], int]
 _NONE, _CELL, _CONFIDENCE = 0, 1, 2
@@ -231,11 +236,20 @@ def flatten_with_keys(file_data: Any) -> dict[str, tuple[Cell, SortKey]]:
     return _walk(file_data).cells
 
 
-def column_order(keys: Mapping[str, SortKey], document_types: Iterable[object] = ()) -> list[str]:
-    """Field columns in stable order: documented fields of the types present, then the rest."""
+def column_order(
+    keys: Mapping[str, SortKey], document_types: Iterable[object] = (), *, meanings: bool = False
+) -> list[str]:
+    """Field columns in stable order: documented fields of the types present, then the rest.
+
+    With ``meanings``, the common meanings' columns (``meanings.MEANING_ORDER``) come first.
+    """
     ranks = field_ranks(document_types)
+    if meanings:
+        first = {name: rank for rank, name in enumerate(MEANING_ORDER)}
+        ranks = first | {name: len(first) + r for name, r in ranks.items() if name not in first}
+    after = max(ranks.values(), default=-1) + 1  # unranked fields: after every ranked one
     return sorted(
-        keys, key=lambda column: (ranks.get(keys[column][0], len(ranks)), keys[column], column)
+        keys, key=lambda column: (ranks.get(keys[column][0], after), keys[column], column)
     )
 
 
@@ -334,7 +348,6 @@ class _Uncacheable(Exception):
 
 
 _LEAVES = frozenset({str, int, float, bool, list, type(None)})
-_STR_ONLY = {str}
 
 
 def _scan(value: dict, depth: int, nodes: list[Any]) -> Any:
@@ -343,11 +356,11 @@ def _scan(value: dict, depth: int, nodes: list[Any]) -> Any:
     # The value types are part of the shape too (cheaper to take than to sift). Every value
     # met is appended to ``nodes`` on the way, so the same pass that finds the shape also
     # gathers the values: a shape's plan reads its cells from ``nodes`` by position.
+    # Keys are taken as they are: a shape is only cached once ShapeCache has checked that every
+    # key is text (_text_keys), and a tuple of text keys never equals one holding another type.
     if depth > MAX_DEPTH:
         return True
     keys = tuple(value)
-    if keys and set(map(type, keys)) != _STR_ONLY:
-        raise _Uncacheable  # 1, 1.0 and True are one dict key but three column names
     children = value.values()
     kinds = tuple(map(type, children))
     nodes += children
@@ -364,14 +377,20 @@ def _scan(value: dict, depth: int, nodes: list[Any]) -> Any:
         grandchildren = child.values()
         inner = tuple(map(type, grandchildren))
         if depth < MAX_DEPTH and _LEAVES.issuperset(inner):
-            inner_keys = tuple(child)
-            if inner_keys and set(map(type, inner_keys)) != _STR_ONLY:
-                raise _Uncacheable
             nodes += grandchildren
-            parts.append((inner_keys, inner))
+            parts.append((tuple(child), inner))
         else:
             parts.append(_scan(child, depth + 1, nodes))
     return keys, kinds, tuple(parts)
+
+
+def _text_keys(value: dict, depth: int) -> bool:
+    # 1, 1.0 and True are one dict key but three column names: such a shape is never cached
+    if depth > MAX_DEPTH:
+        return True
+    if any(type(key) is not str for key in value):
+        return False
+    return all(_text_keys(child, depth + 1) for child in value.values() if type(child) is dict)
 
 
 def _scan_paths(value: dict, depth: int, path: tuple[Any, ...], paths: list[tuple[Any, ...]]) -> None:
@@ -450,19 +469,30 @@ class ShapeCache:
 
     def __init__(self, limit: int = 10_000) -> None:
         self.keys: dict[str, SortKey] = {}
-        self.columns: list[tuple[str, ...]] = []  # per shape id
+        self.columns: list[tuple[str, ...]] = []  # per shape id, common meanings renamed
+        self.own_columns: list[tuple[str, ...]] = []  # per shape id, Atlas's own names
+        self.types: list[Any] = []  # per shape id: the document type it was seen with
+        self.own_keys: dict[Any, dict[str, SortKey]] = {}  # per document type, own names
         self._plans: list[Plan] = []
         self._ids: dict[Any, int] = {}
         self._limit = limit  # past it, new shapes are walked every time (and not remembered)
 
-    def flatten(self, file_data: Any) -> tuple[int | None, Sequence[Cell] | dict[str, Cell]]:
-        """(shape id, that shape's cells in ``columns[id]`` order), or (None, column -> cell)."""
+    def flatten(
+        self, file_data: Any, document_type: Any = None
+    ) -> tuple[int | None, Sequence[Cell] | dict[str, Cell]]:
+        """(shape id, that shape's cells in ``columns[id]`` order), or (None, column -> cell).
+
+        Fields with a common meaning for ``document_type`` (``meanings.py``) take the meaning's
+        column; ``own_columns[id]`` names the same cells as Atlas did.
+        """
         nodes = [file_data]
         try:
             # a dict (nearly every document) is scanned here, without _top_shape's call
             shape = _scan(file_data, 0, nodes) if type(file_data) is dict else _top_shape(file_data, nodes)
         except (_Uncacheable, RecursionError):
             shape = _Uncacheable
+        if shape is not _Uncacheable:
+            shape = (document_type, shape)  # the type decides the renames and the type sheet
         shape_id = self._ids.get(shape) if shape is not _Uncacheable else None
         if shape_id is not None:
             getter, fixes = self._plans[shape_id]
@@ -476,17 +506,49 @@ class ShapeCache:
                 if type(value) is not float or value - value != 0.0:  # not a finite float
                     fixed[n] = convert(value)
             return shape_id, fixed
+        if shape is not _Uncacheable and type(file_data) is dict and not _text_keys(file_data, 0):
+            shape = _Uncacheable
         walker = _walk(file_data)
-        self._merge(walker.cells)
+        renamed = _renamed(walker.cells, renames_for(document_type))
+        _merge(self.keys, renamed.values())
+        _merge(self.own_keys.setdefault(document_type, {}), walker.cells.items())
         if shape is _Uncacheable or len(self._plans) >= self._limit:
-            return None, {column: value for column, (value, _) in walker.cells.items()}
+            self.odd_own = dict(zip(renamed, walker.cells, strict=True))
+            return None, {column: value for column, (value, _) in renamed.values()}
         self._ids[shape] = shape_id = len(self._plans)
-        self.columns.append(tuple(walker.cells))
+        self.columns.append(tuple(column for column, _ in renamed.values()))
+        self.own_columns.append(tuple(walker.cells))
+        self.types.append(document_type)
         self._plans.append(_plan(file_data, nodes, (walker.sources[c] for c in walker.cells)))
         return shape_id, [value for value, _ in walker.cells.values()]
 
-    def _merge(self, cells: Mapping[str, tuple[Cell, SortKey]]) -> None:
-        keys = self.keys
-        for column, (_, key) in cells.items():
-            if column not in keys or key < keys[column]:
-                keys[column] = key
+    odd_own: dict[str, str] = {}  # the last odd document's columns: renamed name -> own name
+
+
+def _renamed(
+    cells: Mapping[str, tuple[Cell, SortKey]], renames: Mapping[str, str]
+) -> dict[str, tuple[str, tuple[Cell, SortKey]]]:
+    """own column -> (column under its common meaning, (cell, sort key)); a rename that would
+    meet a column the document already has is not made."""
+    if not renames:
+        return {column: (column, item) for column, item in cells.items()}
+    tops = {key[0] for _, key in cells.values()}
+    out: dict[str, tuple[str, tuple[Cell, SortKey]]] = {}
+    taken = set(cells)
+    for column, (value, key) in cells.items():
+        top = key[0]
+        meaning = renames.get(top)
+        if meaning is not None and meaning not in tops and column.startswith(top):
+            new = meaning + column[len(top):]
+            if new not in taken:
+                taken.add(new)
+                out[column] = (new, (value, (meaning, *key[1:])))
+                continue
+        out[column] = (column, (value, key))
+    return out
+
+
+def _merge(keys: dict[str, SortKey], cells: Iterable[tuple[str, tuple[Cell, SortKey]]]) -> None:
+    for column, (_, key) in cells:
+        if column not in keys or key < keys[column]:
+            keys[column] = key

@@ -21,6 +21,7 @@ Row = Mapping[str, Any]
 SKIPPED_DISPOSITIONS = {
     "duplicate": "Skipped: this document_id had already been submitted by an earlier upload.",
     "held": "Held back by a pilot run; it can be queued later.",
+    "cancelled": "Held back by a pilot run, then cancelled: never sent.",
 }
 STATE_EXCEPTIONS = {  # state -> (count and exception kind, what it means)
     "extracted": ("extracted", ""),
@@ -88,6 +89,7 @@ def reconcile(upload_rows: Iterable[Row], documents: Iterable[Row]) -> Reconcili
     rows = sorted(upload_rows, key=_row_order)
     latest = latest_attempts(documents)
     by_id = _by_document_id(latest)
+    by_row = _by_row_number(latest)
     counts = dict.fromkeys(COUNT_NAMES, 0)
     issues: list[ReconciliationIssue] = []
     matched: set[int] = set()  # id() of the latest attempts that a row claimed
@@ -100,14 +102,15 @@ def reconcile(upload_rows: Iterable[Row], documents: Iterable[Row]) -> Reconcili
             )
             continue
         counts["valid"] += 1
-        key = _key(row.get("document_id"))
-        doc = by_id.get(key) if key is not None else None
+        disposition = str(row.get("disposition") or "queued")
+        # A row left out on purpose (duplicate, held, cancelled) is left out whatever the ledger
+        # holds: an earlier row's document with the same id is that row's, not this one's.
+        doc = None if disposition in SKIPPED_DISPOSITIONS else _row_document(row, by_row, by_id)
         if doc is None:
-            disposition = str(row.get("disposition") or "")
             kind = "skipped" if disposition in SKIPPED_DISPOSITIONS else "missing"
             counts[kind] += 1
             detail = SKIPPED_DISPOSITIONS.get(
-                disposition, "Valid, but never queued: it is not in the ledger."
+                disposition, "Valid and queued to be sent, but it has no document in the ledger."
             )
             issues.append(_issue(kind, row, None, detail))
             continue
@@ -144,7 +147,8 @@ def latest_attempts(documents: Iterable[Row]) -> list[dict[str, Any]]:
     ``_document_ids`` (every document_id its attempts used).
     """
     # file_data is not needed here: leaving it out keeps 200,000 documents to ~100 MB, not 1 GB
-    docs = [{k: v for k, v in doc.items() if k != "file_data"} for doc in documents]
+    docs = [dict(doc) if "file_data" not in doc else
+            {k: v for k, v in doc.items() if k != "file_data"} for doc in documents]
     parent = list(range(len(docs)))
 
     def find(i: int) -> int:
@@ -154,12 +158,15 @@ def latest_attempts(documents: Iterable[Row]) -> list[dict[str, Any]]:
         return i
 
     by_row_id: dict[Any, int] = {}
-    by_document_id: dict[str, int] = {}
+    by_document_id: dict[tuple[str, Any], int] = {}
     for i, doc in enumerate(docs):
         if doc.get("id") is not None:
             by_row_id.setdefault(doc["id"], i)
-        key = _key(doc.get("document_id"))
-        if key is not None:
+        # Attempts of one sheet row share its row number; without one, its document_id. Two rows
+        # of a forced upload may hold the same id: their documents stay apart by row.
+        number = _int(doc.get("row_number"))
+        key = ("row", number) if number is not None else ("id", _key(doc.get("document_id")))
+        if key[1] is not None:
             parent[find(i)] = find(by_document_id.setdefault(key, i))
     for i, doc in enumerate(docs):
         original = by_row_id.get(doc.get("retry_of"))
@@ -213,6 +220,27 @@ def failed_documents_file(
             [*(original.get(column) for column in header), doc.get("error") or doc.get("state")]
         )
     return _csv_bytes(table)
+
+
+def _by_row_number(latest: Iterable[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    found: dict[int, dict[str, Any]] = {}
+    for doc in latest:
+        number = _int(doc.get("row_number"))
+        if number is not None:
+            found.setdefault(number, doc)
+    return found
+
+
+def _row_document(
+    row: Row, by_row: Mapping[int, dict[str, Any]], by_id: Mapping[str, dict[str, Any]]
+) -> dict[str, Any] | None:
+    """A row's latest document: by its row number, else (documents with no row) by its id."""
+    number = _int(row.get("row_number"))
+    if number is not None and number in by_row:
+        return by_row[number]
+    key = _key(row.get("document_id"))
+    doc = by_id.get(key) if key is not None else None
+    return doc if doc is not None and _int(doc.get("row_number")) is None else None
 
 
 def _by_document_id(latest: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:

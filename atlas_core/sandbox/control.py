@@ -88,6 +88,15 @@ def _truth(sandbox: SandboxServer, request: Request, body: dict[str, Any]) -> Re
         return Reply(404, {"error": f"No batch {batch_id!r} in this sandbox."})
 
 
+def _concurrency(sandbox: SandboxServer, request: Request, body: dict[str, Any]) -> Reply:
+    return Reply(200, sandbox.upload_concurrency())
+
+
+def _reset_concurrency(sandbox: SandboxServer, request: Request, body: dict[str, Any]) -> Reply:
+    sandbox.reset_upload_concurrency()
+    return Reply(200, sandbox.upload_concurrency())
+
+
 def _requests(sandbox: SandboxServer, request: Request, body: dict[str, Any]) -> Reply:
     return Reply(200, {"requests": sandbox.request_log()})
 
@@ -101,4 +110,6 @@ _ROUTES = {
     ("GET", "received"): _received,
     ("GET", "truth"): _truth,
     ("GET", "requests"): _requests,
+    ("GET", "concurrency"): _concurrency,  # multiuploads in flight now and at most (issue 13)
+    ("POST", "concurrency/reset"): _reset_concurrency,
 }

@@ -14,6 +14,8 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -64,6 +66,10 @@ class SandboxServer:
         self.endpoints = Endpoints(self.store, self.tokens, client_id, client_secret)
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+        # Issue 13: multiupload requests being answered now, and the most at once (the shared
+        # submit budget caps what all workers together have in flight).
+        self._in_flight = self._in_flight_peak = 0
+        self._in_flight_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"SandboxServer(url={self.url!r}, state_path={self.state_path!r})"
@@ -176,6 +182,31 @@ class SandboxServer:
         """Every request seen: method, path, status (or "dropped"), fault, at."""
         with self._log_lock:
             return list(self._log)
+
+    def upload_concurrency(self) -> dict[str, int]:
+        """Multiupload requests in flight now and the most at once since the last reset."""
+        with self._in_flight_lock:
+            return {"in_flight": self._in_flight, "peak": self._in_flight_peak}
+
+    def reset_upload_concurrency(self) -> None:
+        """Start counting the peak afresh (from the requests in flight now)."""
+        with self._in_flight_lock:
+            self._in_flight_peak = self._in_flight
+
+    @contextmanager
+    def counting_upload(self, path: str) -> Iterator[None]:
+        """Count a multiupload request as in flight for the block (other paths are not counted)."""
+        if path not in MULTIUPLOAD_PATHS:
+            yield
+            return
+        with self._in_flight_lock:
+            self._in_flight += 1
+            self._in_flight_peak = max(self._in_flight_peak, self._in_flight)
+        try:
+            yield
+        finally:
+            with self._in_flight_lock:
+                self._in_flight -= 1
 
     # Request handling
 
@@ -338,17 +369,18 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith(control.PREFIX):
             self._send(control.handle(sandbox, request))  # controls stay out of the request log
             return
-        try:
-            reply = sandbox.handle_api(request)
-        except Exception:  # a bug in the sandbox must show as a 500, not a hung client
-            logger.exception("sandbox failed on %s %s", method, path)
-            reply = Reply(500, {"error": "Internal sandbox error."})
-        if reply.drop:
-            sandbox.record(method, path, "dropped", reply.fault)
-            self.close_connection = True  # no answer at all: the client sees the socket close
-            return
-        sandbox.record(method, path, reply.status, reply.fault)
-        self._send(reply)
+        with sandbox.counting_upload(path):  # until the answer is sent, as a client sees it
+            try:
+                reply = sandbox.handle_api(request)
+            except Exception:  # a bug in the sandbox must show as a 500, not a hung client
+                logger.exception("sandbox failed on %s %s", method, path)
+                reply = Reply(500, {"error": "Internal sandbox error."})
+            if reply.drop:
+                sandbox.record(method, path, "dropped", reply.fault)
+                self.close_connection = True  # no answer at all: the client sees the socket close
+                return
+            sandbox.record(method, path, reply.status, reply.fault)
+            self._send(reply)
 
     def _read_body(self) -> bytes | None:
         try:
