@@ -15,9 +15,9 @@ NO_SAMPLE = ReviewPolicy(threshold=0.8, sample_rate=0.0, lease=60.0)
 
 
 @pytest.fixture
-def ledger(tmp_path):
-    """A fresh ledger file under tmp_path, closed after."""
-    ledger = Ledger(tmp_path / "atlas.db")
+def ledger(ledger_location):
+    """A fresh ledger on each engine (SQLite under tmp_path, a PostgreSQL database), closed after."""
+    ledger = Ledger(ledger_location)
     yield ledger
     ledger.close()
 

@@ -41,8 +41,8 @@ def _confidences() -> list[float]:
     return [0.1 + (i % 7) / 10 for i in range(DOCUMENTS)]  # every one under 0.8
 
 
-def test_two_threads_racing_for_the_queue_never_share_a_document(tmp_path):
-    ledger = Ledger(tmp_path / "atlas.db")
+def test_two_threads_racing_for_the_queue_never_share_a_document(ledger_location):
+    ledger = Ledger(ledger_location)  # on each engine
     docs = extracted_upload(ledger, _confidences())
     start = threading.Barrier(2)
     taken: dict[str, list[int]] = {"asha": [], "ravi": []}
