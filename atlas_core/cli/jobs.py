@@ -143,8 +143,6 @@ def runtime_for(args: argparse.Namespace, *, ledger_only: bool = False) -> Itera
     try:
         opened = open_runtime(settings, ledger_only=ledger_only)
     except paths.OPENING_ERRORS as exc:
-        # Imported here, not at the top, so the shared import line stays as it was.
-
         if settings.database_url and isinstance(exc, LedgerError):
             raise  # the database's own plain message (which server, and why), not a file's
         raise paths.runtime_path_error(settings.db_path, settings.sandbox_state_path, exc) from None
