@@ -18,6 +18,13 @@ What it does, all as separate processes the way production runs them:
      then runs ``python -m atlas_core refresh`` until every batch is finished;
   5. checks the ledger against the sandbox's own record (/_sandbox/received, /_sandbox/truth) and
      the logs, and prints the figures. Exit status 1 when an invariant is broken.
+
+With ``--engine postgresql`` the ledger is a throwaway PostgreSQL cluster of the run's own
+(benchmarks/soak_postgres.py), and two more faults play mid-run: every connection of one live
+worker is cut with ``pg_terminate_backend``, and later the server is restarted. Every chunk must
+end final (sent, rejected, cancelled) or ``uncertain``, on either engine.
+
+    python benchmarks/soak.py --engine postgresql --workers 3 --documents 20000
 """
 
 from __future__ import annotations
@@ -57,6 +64,8 @@ from soak_checks import (  # noqa: E402
     sandbox_post,
 )
 from soak_refusal import Refusal  # noqa: E402
+
+from atlas_core.errors import LedgerError  # noqa: E402
 
 # Every fault on at once. Rates are per request; drop_after_accept hits multiupload only.
 FAULTS = {
@@ -262,7 +271,8 @@ def run_soak(
     processing_seconds: float = 3.0, chunk_size: int = 100, resend_share: float = 0.5,
     latency: float = FAULTS["latency"], kill_gap: float | None = None,
     refuse_for: float = REFUSE_FOR, refuse_at: float = REFUSE_AT,
-    timeout: float = 1800.0, folder: Path | None = None,
+    timeout: float = 1800.0, folder: Path | None = None, engine: str = "sqlite",
+    pg_restarts: int = 1,
 ) -> dict[str, Any]:
     """Run the whole soak in ``folder`` (a temporary one by default) and return the figures."""
     if folder is None:
@@ -271,28 +281,42 @@ def run_soak(
                             seed=seed, processing_seconds=processing_seconds,
                             chunk_size=chunk_size, resend_share=resend_share, latency=latency,
                             kill_gap=kill_gap, refuse_for=refuse_for, refuse_at=refuse_at,
-                            timeout=timeout, folder=Path(tmp))
+                            timeout=timeout, folder=Path(tmp), engine=engine,
+                            pg_restarts=pg_restarts)
     rng = random.Random(seed)
     started = time.monotonic()
     deadline = started + timeout
     folder.mkdir(parents=True, exist_ok=True)
     behaviour = {**FAULTS, "processing_seconds": processing_seconds, "seed": seed,
                  "latency": latency}
+    cluster = pg_faults = None
+    if engine == "postgresql":
+        import soak_postgres
+
+        cluster = soak_postgres.start_cluster()
+        location = cluster.fresh_database()
+        where = {"ATLAS_DATABASE_URL": location}
+    else:
+        location = str(folder / "atlas.db")
+        where = {"ATLAS_DB_PATH": location}
     sandbox, url = start_sandbox(folder, behaviour)
-    db_path = folder / "atlas.db"
-    env = {**os.environ, **WORKER_ENV, "PYTHONPATH": str(ROOT), "ATLAS_BASE_URL": url,
-           "ATLAS_DB_PATH": str(db_path), "ATLAS_CHUNK_SIZE": str(chunk_size)}
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("ATLAS_")}, **WORKER_ENV,
+           "PYTHONPATH": str(ROOT), "ATLAS_BASE_URL": url, **where,
+           "ATLAS_CHUNK_SIZE": str(chunk_size)}
     pool: Workers | None = None
     try:
         made = make_sheets(folder, documents, sheets, rng)
-        ledger = Ledger(db_path)
+        ledger = Ledger(location)
         queued = queue_sheets(ledger, made["paths"], chunk_size)
         refusal = Refusal(url, refuse_for, refuse_at)
         refusal.arm(ledger)  # before any request: the sandbox starts the refusal mid-run itself
+        if cluster is not None:
+            pg_faults = soak_postgres.PgFaults(cluster, location, restarts=pg_restarts)
+            pg_faults.arm(ledger)
         pool = Workers(workers, env, folder)
         drive = drive_until_done(ledger, pool, env, url, folder, rng, kills=kills,
                                  gap=kill_gap or max(1.5, documents / 4000), resend_share=resend_share,
-                                 refusal=refusal, deadline=deadline)
+                                 refusal=refusal, deadline=deadline, pg_faults=pg_faults)
         workers_exited = pool.exited
         exit_codes = pool.stop()
         pool = None
@@ -304,7 +328,10 @@ def run_soak(
             seconds=round(elapsed, 1), worker_exit_codes=exit_codes, behaviour=behaviour,
             finished_in_time=sending_over(ledger) and not unfinished(ledger),
             workers_exited=len(workers_exited), workers_exited_detail=workers_exited,
+            engine=engine, chunk_states=chunk_states(ledger),
+            postgres=pg_faults.figures if pg_faults is not None else None,
         )
+        report["chunks_not_final"] = chunks_not_final(report["chunk_states"])
         logs = [*worker_logs(folder), folder / "refresh.log"]
         report["log_problems"] = log_problems(logs)
         report["retries"] = count_retries(logs)
@@ -316,12 +343,14 @@ def run_soak(
             pool.stop()
         sandbox.terminate()
         sandbox.wait(timeout=30)
+        if cluster is not None:
+            cluster.remove()
 
 
 def drive_until_done(
     ledger: Ledger, pool: Workers, env: dict[str, str], url: str, folder: Path,
     rng: random.Random, *, kills: int, gap: float, resend_share: float, refusal: Refusal,
-    deadline: float,
+    deadline: float, pg_faults: Any = None,
 ) -> dict[str, Any]:
     """Expire tokens, kill workers at random moments, resend, refresh; until all is finished."""
     refresh_log = folder / "refresh.log"
@@ -332,12 +361,22 @@ def drive_until_done(
     rounds = 0
     while time.monotonic() < deadline:
         now = time.monotonic()
-        sent_all = sending_over(ledger)
-        open_batches = unfinished(ledger)
+        try:
+            sent_all = sending_over(ledger)
+            open_batches = unfinished(ledger)
+            if pg_faults is not None:
+                pg_faults.step(ledger, pool, now)
+        except LedgerError:
+            # The soak's own look at the ledger while PostgreSQL restarts: look again shortly.
+            time.sleep(0.5)
+            continue
         if now >= next_expiry:
             sandbox_post(url, "/_sandbox/expire-tokens")
             next_expiry = now + EXPIRE_EVERY
-        refusal.step(ledger, now)  # looks four times a second at most
+        try:
+            refusal.step(ledger, now)  # looks four times a second at most
+        except LedgerError:
+            continue
         pool.restart_ended()
         if pool.kills < kills and now >= next_kill and (not sent_all or open_batches):
             if pool.kill_one(rng, min_age=1.0):
@@ -359,6 +398,16 @@ def drive_until_done(
         refresh.wait(timeout=600)
     return {"kills": pool.kills, "refresh_rounds": rounds, "uncertain_chunks_resent": resent or 0,
             "refusal": refusal.figures, "rejected_while_refused": refusal.rejected_while_refused}
+
+
+def chunk_states(ledger: Ledger) -> dict[str, int]:
+    """Chunks per state at the end, from the ledger's own reads."""
+    return {state: n for state in S.CHUNK_STATES if (n := len(ledger.chunks_in_state(state)))}
+
+
+def chunks_not_final(states: dict[str, int]) -> int:
+    """Chunks neither final (sent, rejected, cancelled) nor uncertain: still queued or sending."""
+    return states.get(S.QUEUED, 0) + states.get(S.SENDING, 0)
 
 
 def worker_logs(folder: Path) -> list[Path]:
@@ -402,6 +451,11 @@ def main() -> int:
     parser.add_argument("--refuse-at", type=float, default=REFUSE_AT,
                         help="share of the requests sent before the credentials are refused")
     parser.add_argument("--timeout", type=float, default=1800.0)
+    parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="the ledger's engine (postgresql: a throwaway cluster, its connections"
+                             " cut and the server restarted mid-run)")
+    parser.add_argument("--pg-restarts", type=int, default=1,
+                        help="PostgreSQL restarts mid-run (--engine postgresql)")
     parser.add_argument("--folder", type=Path, help="keep the ledger, journal and logs here")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = parser.parse_args()
@@ -410,7 +464,8 @@ def main() -> int:
                       chunk_size=args.chunk_size, resend_share=args.resend_share,
                       latency=args.latency, kill_gap=args.kill_gap,
                       refuse_for=args.refuse_for, refuse_at=args.refuse_at,
-                      timeout=args.timeout, folder=args.folder)
+                      timeout=args.timeout, folder=args.folder, engine=args.engine,
+                      pg_restarts=args.pg_restarts)
     broken = broken_invariants(report)
     if args.json:
         print(json.dumps({**report, "broken": broken}, indent=2))

@@ -136,6 +136,7 @@ def broken_invariants(report: dict[str, Any]) -> list[str]:
         "unhandled errors or locked-database lines in the logs": len(report["log_problems"]),
         "workers that ended on their own": report.get("workers_exited", 0),
         "documents rejected while the credentials were refused": report.get("rejected_while_refused", 0),
+        "requests still queued or sending at the end": report.get("chunks_not_final", 0),
     }
     broken = [f"{name}: {count}" for name, count in rules.items() if count]
     refusal = report.get("refusal") or {}
@@ -143,6 +144,12 @@ def broken_invariants(report: dict[str, Any]) -> list[str]:
         broken.append("the credentials were never refused (the run ended before the phase)")
     if refusal.get("played") and not refusal.get("resumed_after"):
         broken.append("no document was sent after the credentials worked again")
+    postgres = report.get("postgres")
+    if postgres is not None:
+        if not postgres["connections_terminated"]:
+            broken.append("no live worker's connection was cut (the run ended before the fault)")
+        if postgres["restarts"] < postgres.get("restarts_asked", 1):
+            broken.append("PostgreSQL was not restarted mid-run (the run ended before the fault)")
     if not report["finished_in_time"]:
         broken.append("work was still unfinished at the timeout")
     return broken
@@ -172,6 +179,13 @@ def print_report(report: dict[str, Any], broken: list[str]) -> None:
               f"sending again {refusal['resumed_after']} s after")
         print(f"  rejected while refused / workers ended    {report['rejected_while_refused']} / "
               f"{report['workers_exited']}  (must be 0 / 0)")
+    print(f"  requests per state at the end             {report.get('chunk_states')}")
+    postgres = report.get("postgres")
+    if postgres is not None:
+        print(f"  PostgreSQL: connections cut / restarts    {postgres['connections_terminated']} of "
+              f"worker {postgres['terminated_worker']} / {postgres['restarts']} "
+              f"(down {postgres['restart_seconds']} s)")
+    print(f"  engine                                    {report.get('engine', 'sqlite')}")
     print(f"  time                                      {report['seconds']} s")
     for outcome, count in report["request_outcomes"].items():
         print(f"    {outcome:<32} {count}")

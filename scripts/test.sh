@@ -22,6 +22,14 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
 fi
 
+# The replica tests put Debian's nginx in front of two dashboards (deploy/nginx/atlas-dashboard.conf).
+if [ ! -x /usr/sbin/nginx ]; then
+  echo "Installing Debian's nginx for the replica tests..."
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx >/dev/null
+fi
+
 # The README's first command made .venv (a stock Debian/Ubuntu Python refuses a bare pip install,
 # PEP 668): use it when no virtual environment is active. CI (a fresh clone, run as root) has no
 # .venv and keeps its own python.

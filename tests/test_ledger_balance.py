@@ -8,6 +8,7 @@ import sqlite3
 import pytest
 from ledger_support import record_results
 from test_ledger_page_queries import busy as busy_ledger
+from test_ledger_page_queries import busy_file as busy_file_ledger
 from test_ledger_page_queries import recount, result, send
 
 from atlas_core.ledger import CellFix, Ledger, RowRecord, UploadRecord, format_balance
@@ -16,6 +17,8 @@ from atlas_core.ledger.balance import UploadBalance, balance_warning
 from atlas_core.ledger.schema import MIGRATION_NAMES
 
 busy = pytest.fixture(busy_ledger.__wrapped__, name="busy")  # the page queries' ledger in every state
+# The same in a SQLite file, for what only SQLite has (its file, EXPLAIN QUERY PLAN).
+busy_file = pytest.fixture(busy_file_ledger.__wrapped__, name="busy_file")
 
 
 def sheet_rows(prefix: str, n: int, *, invalid: set[int] = frozenset()) -> list[RowRecord]:
@@ -180,8 +183,8 @@ def test_a_refused_upload_records_no_fixed_cells(tmp_path):
     assert recount(ledger, "SELECT count(*) FROM cell_fixes") == [(0,)]
 
 
-def test_the_balance_migration_upgrades_an_existing_ledger(busy):
-    ledger, a, _ = busy
+def test_the_balance_migration_upgrades_an_existing_ledger(busy_file):
+    ledger, a, _ = busy_file
     before = ledger.upload_balance(a)
     ledger.close()
     conn = sqlite3.connect(ledger.path)
@@ -198,8 +201,8 @@ def test_the_balance_migration_upgrades_an_existing_ledger(busy):
     assert reopened.cell_fixes(a) == []
 
 
-def test_the_missing_check_reads_indexes_only(busy):
-    ledger, a, _ = busy
+def test_the_missing_check_reads_indexes_only(busy_file):
+    ledger, a, _ = busy_file
     plan = " ".join(str(r) for r in recount(
         ledger, "EXPLAIN QUERY PLAN SELECT count(*) FROM upload_rows r WHERE r.upload_id = ?"
         " AND r.disposition = 'queued' AND NOT EXISTS (SELECT 1 FROM documents d"
@@ -209,13 +212,13 @@ def test_the_missing_check_reads_indexes_only(busy):
     assert "COVERING INDEX documents_upload_row" in plan, plan
 
 
-def test_no_statement_of_a_balancing_upload_reads_a_table_row(busy):
+def test_no_statement_of_a_balancing_upload_reads_a_table_row(busy_file):
     """Every count of an upload that adds up is read in an index (covering), never in the
     documents' or rows' tables, whose rows carry results and sheet cells. (The states come from
     the pages' own counters, queries.py's ``_state_counts``, tested with the page queries.)"""
     from atlas_core.ledger.balance import _balances
 
-    ledger, a, b = busy
+    ledger, a, b = busy_file
     statements: list[str] = []
     with ledger.reading() as db:
         db.conn.set_trace_callback(statements.append)

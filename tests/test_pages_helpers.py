@@ -164,9 +164,13 @@ def test_safe_url_drops_credentials_and_query(url, shown):
 
 
 def test_download_names_hold_only_safe_characters_of_a_hostile_batch_id():
+    from atlas_core.results.downloads import DocumentFilters
     from ui import results_view
 
-    makers = results_view.download_makers(None, {"id": 3}, "B-1 ![b](http://x/y.png)\x1b]0;t\x07/../")
+    hostile = "B-1 ![b](http://x/y.png)\x1b]0;t\x07/../"
+    makers = results_view.download_makers(
+        None, {"id": 3}, DocumentFilters(upload_id=3, batch_id=hostile), total=5, review_below=0.8
+    )
     names = {name for _, name, _ in makers.values()}
-    assert "upload-3-B-1_b_http_x_y.png_0_t.csv" in names
+    assert "upload-3-B-1_b_http_x_y.png_0_t-filtered.csv" in names
     assert all(re.fullmatch(r"[A-Za-z0-9._-]+", name) for name in names)

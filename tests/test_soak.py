@@ -100,3 +100,41 @@ def test_the_log_scan_finds_locked_databases_and_tracebacks(soak, tmp_path):
     log.write_text("INFO fine\nsqlite3.OperationalError: database is locked\n"
                    "Traceback (most recent call last):\nINFO minted a token valid for 3 s\n")
     assert len(soak.log_problems([log])) == 2
+
+
+# --- PostgreSQL: three workers, a live worker's connections cut, the server restarted ---------
+
+
+@pytest.fixture(scope="module")
+def pg_report(soak, pg_cluster, tmp_path_factory):
+    """One short soak on PostgreSQL (a cluster of the run's own, restarted mid-run)."""
+    from pg_support import unavailable
+
+    if isinstance(pg_cluster, str):
+        unavailable(pg_cluster)
+    folder = tmp_path_factory.mktemp("soak-pg")
+    return soak.run_soak(documents=600, sheets=3, workers=3, kills=2, seed=7,
+                         processing_seconds=2.0, chunk_size=10, resend_share=0.5,
+                         refuse_for=0.0, timeout=240.0, folder=folder, engine="postgresql")
+
+
+def test_on_postgresql_every_fault_played_and_every_invariant_holds(soak, pg_report):
+    postgres = pg_report["postgres"]
+    assert postgres["connections_terminated"] > 0 and postgres["restarts"] == 1, postgres
+    assert pg_report["kills"] >= 1
+    assert soak.broken_invariants(pg_report) == [], pg_report
+
+
+def test_on_postgresql_nothing_twice_nothing_lost_results_exact(pg_report):
+    assert pg_report["accepted_twice"] == 0, pg_report["accepted_twice_ids"]
+    assert pg_report["accepted_more_than_twice"] == 0 and pg_report["recorded_twice"] == 0
+    assert pg_report["lost"] == 0 and pg_report["not_in_ledger"] == 0, pg_report["lost_ids"]
+    assert pg_report["result_mismatches"] == 0, pg_report["result_mismatch_examples"]
+
+
+def test_on_postgresql_every_request_ends_final_or_uncertain(pg_report):
+    states = pg_report["chunk_states"]
+    assert pg_report["chunks_not_final"] == 0 and not states.get("queued") and not states.get("sending")
+    assert set(states) <= {"sent", "uncertain", "rejected", "cancelled"}, states
+    assert pg_report["log_problems"] == [], pg_report["log_problems"][:5]
+    assert all(code == 0 for code in pg_report["worker_exit_codes"])

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from ..config import DEFAULT_REVIEW_THRESHOLD, Settings
-from ..errors import AtlasError, ConfigError, PathError
+from ..errors import AtlasError, ConfigError, LedgerError, PathError
 from ..ledger import Ledger
 from ..ledger import states as S
 from ..ledger.balance import UploadBalance
@@ -143,9 +143,6 @@ def runtime_for(args: argparse.Namespace, *, ledger_only: bool = False) -> Itera
     try:
         opened = open_runtime(settings, ledger_only=ledger_only)
     except paths.OPENING_ERRORS as exc:
-        # Imported here, not at the top, so the shared import line stays as it was.
-        from ..errors import LedgerError
-
         if settings.database_url and isinstance(exc, LedgerError):
             raise  # the database's own plain message (which server, and why), not a file's
         raise paths.runtime_path_error(settings.db_path, settings.sandbox_state_path, exc) from None
@@ -600,10 +597,13 @@ def run_worker(args: argparse.Namespace) -> int:
     """Submit and refresh until SIGTERM (exit 0) or Ctrl-C (exit 130); nothing else ends it."""
     from ..engine import Worker
 
+    received: list[int] = []
+    if not _wait_for_database(args, received):  # a signal came while the database was away
+        print("worker stopped.", file=sys.stderr)
+        return exitcodes.INTERRUPTED if signal.SIGINT in received else exitcodes.OK
     with runtime_for(args) as runtime:  # a configuration error ends it here, before any work
         waits = {"error_wait": args.retry_wait, "error_wait_cap": args.retry_wait_cap}
         worker = Worker(runtime, **{k: v for k, v in waits.items() if v is not None})
-        received: list[int] = []
 
         def stop(signum: int, frame: Any) -> None:
             received.append(signum)
@@ -620,3 +620,46 @@ def run_worker(args: argparse.Namespace) -> int:
                 signal.signal(sig, handler)
     print("worker stopped.", file=sys.stderr)
     return exitcodes.INTERRUPTED if signal.SIGINT in received else exitcodes.OK
+
+
+DATABASE_WAIT_CAP = 30.0  # seconds between tries while the ledger's database is away at start
+
+
+def _wait_for_database(args: argparse.Namespace, received: list[int]) -> bool:
+    """On PostgreSQL, wait while the ledger's database cannot be reached at start (a restart, a
+    server still booting); True once it answers, False when SIGTERM or Ctrl-C came first.
+
+    A worker service outlives the database's outages once running; at start it must too, or a
+    restart that lands on its boot ends it (found by the PostgreSQL soak).
+    """
+    import threading
+
+    from ..engine.runtime import refuse_private_sandbox
+    from ..ledger import Ledger
+
+    settings = settings_from(args)
+    if not settings.database_url:
+        return True  # a SQLite file either opens or says why at once
+    refuse_private_sandbox(settings)  # a configuration error still ends it at once (exit 3)
+    stopped = threading.Event()
+
+    def stop(signum: int, frame: Any) -> None:
+        received.append(signum)
+        stopped.set()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        wait = 1.0
+        while not stopped.is_set():
+            try:
+                Ledger(settings.database_url).close()
+                return True
+            except LedgerError as exc:
+                print(f"warning: {exc.message} Trying again in {wait:.0f} s.", file=sys.stderr)
+            stopped.wait(wait)
+            wait = min(wait * 2, DATABASE_WAIT_CAP)
+        return False
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+

@@ -34,6 +34,11 @@ class SubmitBudget:
         self.peak_waiters = 0  # lanes of this worker seen waiting at once (for logs and tests)
         self._waiting = 0
         self._lock = threading.Lock()
+        # Slots whose give-back failed (the ledger unreachable for a moment). The heartbeat renews
+        # every lease of this holder, so such a slot would never expire while the worker lives:
+        # it is given back at the next look for a slot instead (issue 13 soak: a PostgreSQL
+        # restart leaked every slot and all workers waited for ever).
+        self._unreleased: set[int] = set()
 
     @contextmanager
     def slot(self, *, still_wanted: Callable[[], bool],
@@ -49,8 +54,25 @@ class SubmitBudget:
             if slot is not None:
                 try:
                     self.ledger.release_lease(self.holder, slot)
-                except Exception:  # it expires by itself; the budget shrinks for ttl at most
-                    log.warning("could not give back submit slot %s", slot, exc_info=True)
+                except Exception as exc:  # given back at the next look for a slot
+                    with self._lock:
+                        self._unreleased.add(slot)
+                    log.warning("could not give back submit slot %s (%s); giving it back later",
+                                slot, exc)
+
+    def give_back_unreleased(self) -> int:
+        """Give back the slots whose give-back failed before; how many are still held."""
+        with self._lock:
+            pending, self._unreleased = self._unreleased, set()
+        failed = set()
+        for slot in sorted(pending):
+            try:
+                self.ledger.release_lease(self.holder, slot)
+            except Exception:  # still unreachable: the next look tries again
+                failed.add(slot)
+        with self._lock:
+            self._unreleased |= failed
+        return len(failed)
 
     def renew(self) -> None:
         """Keep this worker's leases alive (a long request outliving the ttl keeps its slot)."""
@@ -63,6 +85,8 @@ class SubmitBudget:
             while True:
                 if stop is not None and stop.is_set():
                     return None
+                if self._unreleased:
+                    self.give_back_unreleased()
                 slot = self.ledger.acquire_lease(self.holder, self.size, ttl=self.ttl)
                 if slot is not None:
                     return slot

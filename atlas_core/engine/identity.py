@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..errors import LedgerError
 from ..ledger import Ledger
 from ..ledger.presence import WorkerLock
 
@@ -126,8 +127,8 @@ class Heartbeat:
                 self.ledger.heartbeat(self.identity.worker_id, activity=doing)
                 # A lease lives LEASE_TTL unless renewed: a killed worker's slots come back.
                 self.ledger.renew_leases(self.identity.worker_id)
-            except Exception:  # a busy ledger must not kill the heartbeat; the next beat retries
-                log.warning("heartbeat failed", exc_info=True)
+            except Exception as exc:  # a busy ledger must not kill the heartbeat; the next beat retries
+                log.warning("heartbeat failed (%s)", exc, exc_info=not isinstance(exc, LedgerError))
 
 
 def recover_orphans(

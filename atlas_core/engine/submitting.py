@@ -39,6 +39,7 @@ from ..errors import (
     AuthError,
     ConnectFailedError,
     GoneError,
+    LedgerError,
     OutcomeUnknownError,
     ProtocolError,
     RateLimitedError,
@@ -52,6 +53,9 @@ log = logging.getLogger(__name__)
 
 REQUEUE_CAP = 300.0  # seconds: a chunk refused by a busy Atlas is tried again at least this often
 SENDING_POLL = 0.2  # seconds between looks at chunks another worker is sending
+# Atlas's answer is in hand but the ledger is unreachable (a PostgreSQL restart, a cut
+# connection): keep trying to record it this long before settling for 'uncertain'.
+RECORD_RETRY_SECONDS = 60.0
 
 
 @dataclass
@@ -170,6 +174,18 @@ def send_chunk(
             )
         else:
             batches = ledger.record_sent(chunk.chunk_id, answer, documents=chunk.documents)
+    except LedgerError as first:
+        # The ledger, not the answer, failed: record the answer once the ledger is back, rather
+        # than leave documents Atlas holds 'uncertain' (or 'sending', if marking them fails too).
+        try:
+            batches = _record_when_back(ledger, chunk.chunk_id, answer, first)
+        except BaseException as exc:
+            log.error("recording the receipts of chunk %s failed: %s", chunk.chunk_id, exc)
+            reason = exc.message if isinstance(exc, AtlasError) else f"{type(exc).__name__}; logged"
+            settle_uncertain(ledger, chunk, f"Atlas accepted these documents as batch "
+                             f"{receipts[0].batch_id}, but recording that failed ({reason}).")
+            summary.add(uncertain=len(items))
+            raise
     except BaseException as exc:
         log.exception("recording the receipts of chunk %s failed", chunk.chunk_id)
         reason = exc.message if isinstance(exc, AtlasError) else f"{type(exc).__name__}; logged"
@@ -181,6 +197,25 @@ def send_chunk(
     with summary._lock:
         summary.batches.extend(batches)
     return following
+
+
+def _record_when_back(ledger: Ledger, chunk_id: int, answer: list[tuple[str, str, str]],
+                      first: LedgerError) -> list[str]:
+    """Record Atlas's answer, trying again while the ledger is unreachable (RECORD_RETRY_SECONDS)."""
+    log.warning("recording the receipts of chunk %s failed (%s); trying again", chunk_id, first)
+    deadline = time.monotonic() + RECORD_RETRY_SECONDS
+    attempt = 0
+    while True:
+        time.sleep(backoff_delay(attempt, 0.25, 5.0))
+        attempt += 1
+        try:
+            batches = ledger.record_sent(chunk_id, answer)
+        except LedgerError:
+            if time.monotonic() >= deadline:
+                raise
+            continue
+        log.info("recorded the receipts of chunk %s after %d more tries", chunk_id, attempt)
+        return batches
 
 
 def settle_uncertain(ledger: Ledger, chunk: ClaimedChunk, reason: str) -> None:

@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from ..errors import LedgerError
 from ..ledger import Ledger
 from ..ledger.signals import REFRESH, WORK
 
@@ -37,9 +38,9 @@ class SignalWatcher:
             seen = self.ledger.signal_serials()  # what came before this worker started
             with self._lock:
                 self._seen = seen
-        except Exception:
+        except Exception as exc:  # a LedgerError says it all in words: no traceback for it
             log.warning("could not read the ledger's signals; watching from the next look",
-                        exc_info=True)
+                        exc_info=not isinstance(exc, LedgerError))
         self._thread = threading.Thread(target=self._run, name="atlas-signals", daemon=True)
         self._thread.start()
         return self
@@ -82,8 +83,9 @@ class SignalWatcher:
                     break
                 try:
                     self.look()
-                except Exception:  # a busy ledger must not end the watching; the next look retries
-                    log.warning("could not read the ledger's signals", exc_info=True)
+                except Exception as exc:  # a busy ledger must not end the watching; the next look retries
+                    log.warning("could not read the ledger's signals (%s)", exc,
+                                exc_info=not isinstance(exc, LedgerError))
         finally:
             if listener is not None:
                 listener.close()

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from ..backoff import backoff_delay
-from ..errors import AtlasError, AuthError
+from ..errors import AtlasError, AuthError, LedgerError
 from ..ledger import now_ts
 from .budget import SubmitBudget
 from .health import (
@@ -97,6 +97,7 @@ class Worker:
         self._last_error: str | None = None
         self._force_refresh = False
         self._failures = 0  # cycles failed in a row, for the backoff
+        self._claims_to_release = False  # a cycle ended on the ledger failing (see run_once)
         self._reason: str | None = None
         self._next_try_at: float | None = None
         self._state = RUNNING
@@ -203,12 +204,16 @@ class Worker:
             try:
                 self.runtime.ledger.heartbeat(self.identity.worker_id,
                                               error=f"{health.headline()}: {health.reason}")
-            except Exception:
-                log.warning("could not record Atlas's state", exc_info=True)
+            except Exception as exc:  # a LedgerError says it all in words: no traceback for it
+                log.warning("could not record Atlas's state (%s)", exc,
+                            exc_info=not isinstance(exc, LedgerError))
 
     def run_once(self, *, force_refresh: bool = False) -> tuple[SendSummary, RefreshSummary]:
         """One cycle: recover orphans, send what is queued, poll what is due."""
         ledger, settings = self.runtime.ledger, self.runtime.settings
+        if self._claims_to_release:  # between cycles: none of this worker's lanes is sending
+            release_own_claims(ledger, self.identity.worker_id)
+            self._claims_to_release = False
         recover_orphans(ledger)
         self._cycle_stop = cycle_stop = threading.Event()
         if self._stop.is_set():  # stop() came before this cycle's event existed
@@ -277,6 +282,11 @@ class Worker:
             except AtlasError as exc:
                 self._note_health(probe_error(exc))
                 wait = self._paused(exc, exc.message.rstrip("."))
+                if isinstance(exc, LedgerError):
+                    # The ledger failed mid-cycle (a restart, a cut connection): a chunk whose
+                    # answer could not be recorded may still say 'sending', and recover_orphans
+                    # never takes a live worker's chunks; the next cycle marks them uncertain.
+                    self._claims_to_release = True
             except Exception as exc:  # a bug in a cycle or a send lane: the worker outlives it
                 wait = self._crashed(exc)
             if self._state == RUNNING:
@@ -320,5 +330,6 @@ class Worker:
         try:
             self.runtime.ledger.heartbeat(self.identity.worker_id, error=message,
                                           activity=self.activity())
-        except Exception:
-            log.warning("could not record the worker's error", exc_info=True)
+        except Exception as exc:  # a LedgerError says it all in words: no traceback for it
+            log.warning("could not record the worker's error (%s)", exc,
+                        exc_info=not isinstance(exc, LedgerError))

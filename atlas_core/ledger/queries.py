@@ -72,7 +72,9 @@ def _state_counts(db: sqlite_utils.Database, upload_ids: list[int] | None) -> di
         row["documents"] += n
 
     for up, documents, extracted, failed in db.execute(
-        "SELECT upload_id, sum(documents), sum(extracted), sum(failed) FROM batches"
+        # CAST: PostgreSQL's sum of a bigint is numeric (a Decimal); the pages want ints.
+        "SELECT upload_id, CAST(sum(documents) AS INTEGER), CAST(sum(extracted) AS INTEGER),"
+        " CAST(sum(failed) AS INTEGER) FROM batches"
         f" WHERE upload_id IN {scope} GROUP BY upload_id", {"ids": ids},
     ):
         add(up, S.EXTRACTED, extracted)
@@ -352,7 +354,7 @@ class QueryLedger(LedgerCore):
             # ledger), then the few superseded attempts are taken off: for one upload the planner
             # would read all its documents through (upload_id, state) without INDEXED BY.
             return [cast(TypeStateCount, dict(r)) for r in db.execute(
-                f"""SELECT document_type, state, sum(n) AS documents FROM (
+                f"""SELECT document_type, state, CAST(sum(n) AS INTEGER) AS documents FROM (
                     SELECT state, finished_at, document_type, count(*) AS n FROM documents
                     WHERE {scope} GROUP BY state, finished_at, document_type
                     UNION ALL
@@ -442,8 +444,8 @@ class QueryLedger(LedgerCore):
             # results at one time, so it hands on a few rows per poll, not one per document.
             return [cast(FinishedBucket, dict(r)) for r in db.execute(
                 f"""SELECT CAST(finished_at / :size AS INTEGER) * :size AS bucket,
-                    sum(CASE WHEN state = {extracted} THEN n ELSE 0 END) AS extracted,
-                    sum(CASE WHEN state = {failed} THEN n ELSE 0 END) AS failed
+                    CAST(sum(CASE WHEN state = {extracted} THEN n ELSE 0 END) AS INTEGER) AS extracted,
+                    CAST(sum(CASE WHEN state = {failed} THEN n ELSE 0 END) AS INTEGER) AS failed
                 FROM (SELECT state, finished_at, count(*) AS n FROM documents {index}
                       WHERE state IN ({finished}) AND finished_at >= :since {scope}
                       GROUP BY state, finished_at

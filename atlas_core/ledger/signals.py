@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ..errors import redact
 from .clock import db_clock, is_postgres
 from .store import LedgerCore
 
@@ -37,8 +38,10 @@ class SignalListener:
             if self._conn is None or self._conn.closed:
                 self._connect()
             return any(True for _ in self._conn.notifies(timeout=timeout, stop_after=1))
-        except Exception:  # noqa: BLE001 - a cut connection or a restart: poll until it is back
-            log.warning("listening for the ledger's signals failed; polling instead", exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - a cut connection or a restart: poll until it is back
+            # The driver's message in one line (it names host and port, never the password).
+            log.warning("listening for the ledger's signals failed (%s); polling instead",
+                        redact(" ".join(str(exc).split())))
             self.close()
             time.sleep(max(timeout - (time.monotonic() - started), 0))
             return False
