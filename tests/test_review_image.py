@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from review_support import presigned
+from review_page_support import presigned
 from streamlit.testing.v1 import AppTest
 
 from atlas_core.intake.presigned import expiry_of
