@@ -20,6 +20,7 @@ ACTION_MESSAGE = "action_message"  # what the last retry/resolve/cancel did, sho
 REVIEWER_NAME = "reviewer_name"  # who decides, when nobody is signed in (typed once a session)
 REVIEWER_INPUT = "reviewer_input"  # the text_input widget for it
 REVIEW_HISTORY = "review_history"  # document row ids this session was shown, oldest first
+REVIEW_SKIPPED = "review_skipped"  # document row ids this session skipped (let go of)
 REVIEW_POSITION = "review_position"  # index into REVIEW_HISTORY of the document shown
 REVIEW_MESSAGE = "review_message"  # (kind, text) of what the last decision did, shown once
 REVIEW_QC_RATE = "review_qc_rate"  # the QC sample rate slider

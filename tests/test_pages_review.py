@@ -1,0 +1,227 @@
+"""The Review page under AppTest: one document at a time, decisions, skips, two reviewers, errors.
+
+The ledger is filled through its own API with the sandbox's realistic results
+(review_page_support.fill_reviews), then the dashboard opens on it; decisions are checked in
+the ledger file, read independently of the app.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from streamlit.elements.lib.shortcut_utils import normalize_shortcut
+from review_page_support import fill_reviews, presigned
+from test_pages_support import ledger_of, open_app, released_runtimes, texts  # noqa: F401 (a fixture)
+
+from atlas_core.ledger import states as S
+from atlas_core.review import ReviewPolicy
+from ui import review_keys
+
+pytestmark = pytest.mark.usefixtures("released_runtimes")
+
+DOCUMENTS = 30
+POLICY = ReviewPolicy()  # the settings' rule: threshold 0.80, the default sample
+
+
+@pytest.fixture
+def reviews(tmp_path):
+    """A ledger holding one finished upload of 30 documents (about half need review)."""
+    fill_reviews(tmp_path / "atlas.db", DOCUMENTS).close()
+    return tmp_path
+
+
+def open_review(tmp_path, monkeypatch, name: str | None = "Asha"):
+    """The Review page, with ``name`` typed as the reviewer's name."""
+    at = open_app(tmp_path, monkeypatch, "Review")
+    assert not at.exception, [e.value for e in at.exception]
+    if name:
+        at.text_input(key="reviewer_input").input(name).run()
+    return at
+
+
+def shown_document(at) -> str:
+    """The document id in the page's subheader ("Document R00012")."""
+    heads = [s.value for s in at.subheader if s.value.startswith("Document ")]
+    assert heads, texts(at)
+    return heads[0].removeprefix("Document ").replace("\\", "")
+
+
+def row_of(ledger, document_id: str) -> int:
+    rows, _ = ledger.documents_page(search=document_id)
+    return int(rows[0]["id"])
+
+
+def test_the_page_asks_for_a_name_then_shows_one_document_with_weak_fields(reviews, monkeypatch):
+    at = open_review(reviews, monkeypatch, name=None)
+    assert "Type your name" in texts(at, "info")
+    assert not [s for s in at.subheader if s.value.startswith("Document ")]
+    at.text_input(key="reviewer_input").input("Asha").run()
+    doc = shown_document(at)
+    item = ledger_of(reviews).review_item(row_of(ledger_of(reviews), doc), POLICY)
+    assert item.claimed_by == "Asha" and item.state == S.TO_REVIEW
+    labels = [t.label for t in at.text_input if t.key and t.key.startswith("review_field_")]
+    assert len(labels) == len(item.fields)
+    weak = [f for f in item.fields if f.weak]
+    assert weak, "a document in the queue below the threshold has a weak field"
+    assert sum("**weak**" in label for label in labels) == len(weak)
+    values = [t.value for t in at.text_input if t.key and t.key.startswith("review_field_")]
+    assert values[0] == str(item.fields[0].value)
+
+
+def test_every_decision_key_is_on_its_button_and_in_the_legend(reviews, monkeypatch):
+    at = open_review(reviews, monkeypatch)
+    shortcuts = {
+        key: at.button(key=key).proto.shortcut
+        for key in ("review_confirm", "review_reject", "review_next", "review_previous")
+    }
+    assert shortcuts == {
+        "review_confirm": normalize_shortcut(review_keys.CONFIRM),
+        "review_reject": normalize_shortcut(review_keys.REJECT),
+        "review_next": normalize_shortcut(review_keys.NEXT),
+        "review_previous": normalize_shortcut(review_keys.PREVIOUS),
+    }
+    legend = texts(at, "caption")
+    for key, _ in review_keys.LEGEND:
+        assert key in legend
+
+
+def test_confirm_correct_and_reject_are_stored_beside_atlas_answer(reviews, monkeypatch):
+    at = open_review(reviews, monkeypatch)
+    ledger = ledger_of(reviews)
+    first = shown_document(at)
+    at.button(key="review_confirm").click().run()
+    assert f"Confirmed document {first}" in texts(at, "success")
+
+    second = shown_document(at)
+    assert second != first
+    box = next(t for t in at.text_input if t.key and t.key.startswith("review_field_"))
+    field_name = ledger.review_item(row_of(ledger, second), POLICY).fields[0].name
+    atlas_value = box.value
+    box.input("CORRECTED VALUE")
+    at.button(key="review_confirm").click().run()
+    assert f"Saved 1 correction to document {second}" in texts(at, "success")
+
+    third = shown_document(at)
+    at.button(key="review_reject").click().run()
+    assert f"Rejected document {third}" in texts(at, "success")
+
+    states = {d: ledger.review_item(row_of(ledger, d), POLICY) for d in (first, second, third)}
+    assert states[first].state == S.CONFIRMED and states[first].decided_by == "Asha"
+    assert states[second].state == S.CORRECTED
+    assert states[second].corrections == {field_name: "CORRECTED VALUE"}
+    assert str(states[second].fields[0].value) == atlas_value  # Atlas's answer, verbatim
+    assert states[third].state == S.REVIEW_REJECTED
+    assert "3" in [m.value for m in at.metric if m.label == "Done today by you"][0]
+
+
+def test_next_skips_and_lets_go_previous_goes_back_to_a_decided_one(reviews, monkeypatch):
+    at = open_review(reviews, monkeypatch)
+    ledger = ledger_of(reviews)
+    first = shown_document(at)
+    at.button(key="review_confirm").click().run()
+    skipped = shown_document(at)
+    at.button(key="review_next").click().run()
+    after_skip = shown_document(at)
+    assert after_skip not in (first, skipped)
+    assert ledger.review_item(row_of(ledger, skipped), POLICY).claimed_by is None  # others may take it
+    at.button(key="review_previous").click().run()
+    assert shown_document(at) == first  # the decided one, not the skipped one
+    assert "Confirmed by Asha" in texts(at, "info")
+    at.button(key="review_next").click().run()
+    assert shown_document(at) == after_skip
+
+
+def test_two_reviewers_never_get_the_same_document(reviews, monkeypatch):
+    asha = open_review(reviews, monkeypatch, "Asha")
+    ravi = open_review(reviews, monkeypatch, "Ravi")
+    asha.run()
+    assert shown_document(asha) != shown_document(ravi)
+    held = {c["claimed_by"]: c["document_id"] for c in ledger_of(reviews).review_claims()}
+    assert held == {"Asha": shown_document(asha), "Ravi": shown_document(ravi)}
+
+
+def test_a_document_decided_by_someone_else_meanwhile_is_not_overwritten(reviews, monkeypatch):
+    at = open_review(reviews, monkeypatch)
+    ledger = ledger_of(reviews)
+    doc = shown_document(at)
+    row = row_of(ledger, doc)
+    # Asha walked away; her hold lapsed, and Ravi took the document and confirmed it.
+    later = ledger.review_item(row, POLICY).claim_expires_at + 1
+    taken = ledger.claim_next_review("Ravi", POLICY, now=later)
+    assert taken.document == row
+    ledger.decide_review(row, "Ravi", "confirm", version=taken.version, now=later)
+    box = next(t for t in at.text_input if t.key and t.key.startswith("review_field_"))
+    box.input("ASHA'S LATE CORRECTION")
+    at.button(key="review_confirm").click().run()
+    assert f"Ravi decided document {doc} meanwhile" in texts(at, "warning")
+    assert shown_document(at) != doc
+    item = ledger.review_item(row, POLICY)
+    assert (item.state, item.decided_by, item.corrections) == (S.CONFIRMED, "Ravi", {})
+    assert not at.exception
+
+
+def test_a_document_another_reviewer_holds_is_refused_plainly(reviews, monkeypatch):
+    at = open_review(reviews, monkeypatch)
+    ledger = ledger_of(reviews)
+    doc = shown_document(at)
+    row = row_of(ledger, doc)
+    later = ledger.review_item(row, POLICY).claim_expires_at + 1
+    assert ledger.claim_next_review("Ravi", POLICY, now=later).document == row  # Ravi holds it now
+    # Asha's page still shows it; her decision is refused, in words.
+    at.button(key="review_reject").click().run()
+    assert f"Ravi is reviewing document {doc} right now" in texts(at, "warning")
+    assert ledger.review_item(row, POLICY).state == S.TO_REVIEW
+
+
+def test_a_busy_ledger_says_so_and_saves_nothing(reviews, monkeypatch):
+    at = open_review(reviews, monkeypatch)
+    doc = shown_document(at)
+    blocker = sqlite3.connect(reviews / "atlas.db", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another process writing, for longer than the busy timeout
+    try:
+        at.button(key="review_confirm").click().run(timeout=120)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert "The ledger is busy" in texts(at, "error")
+    assert not at.exception
+    ledger = ledger_of(reviews)
+    assert ledger.review_item(row_of(ledger, doc), POLICY).state == S.TO_REVIEW
+    at.run()
+    assert shown_document(at) == doc  # still Asha's, to decide again
+
+
+def test_an_expired_image_link_is_said_to_be_expired(tmp_path, monkeypatch):
+    signed = datetime.now(UTC) - timedelta(days=2)
+    fill_reviews(
+        tmp_path / "atlas.db", 12,
+        url_for=lambda doc: presigned("https://kyc.s3.amazonaws.com", f"{doc}.jpg", signed=signed),
+    ).close()  # fmt: skip
+    at = open_review(tmp_path, monkeypatch)
+    assert "The link to this image expired at" in texts(at, "info")
+    assert not at.get("html")  # no <img> the browser would fail on
+
+
+def test_a_fresh_image_link_goes_to_the_browser_as_it_is(tmp_path, monkeypatch):
+    signed = datetime.now(UTC) - timedelta(minutes=1)
+    fill_reviews(
+        tmp_path / "atlas.db", 12,
+        url_for=lambda doc: presigned("https://kyc.s3.amazonaws.com", f"{doc}.jpg", signed=signed),
+    ).close()  # fmt: skip
+    at = open_review(tmp_path, monkeypatch)
+    body = at.get("html")[0].proto.body
+    assert body.startswith('<img src="https://kyc.s3.amazonaws.com/') and "X-Amz-Expires=3600" in body
+
+
+def test_the_threshold_is_shared_and_changes_the_queue(reviews, monkeypatch):
+    at = open_review(reviews, monkeypatch)
+    before = int(at.metric[0].value.replace(",", ""))
+    at.slider(key="review_page_threshold").set_value(0.0).run()
+    at.slider(key="review_qc_rate").set_value(0.0).run()
+    # Nothing is below 0 and nothing is sampled; only the document Asha holds stays.
+    assert int(at.metric[0].value.replace(",", "")) < before
+    ravi = open_review(reviews, monkeypatch, "Ravi")
+    assert ravi.slider(key="review_page_threshold").value == 0.0  # the same rule for everyone
+    assert "Nothing left to review" in texts(ravi, "success")
