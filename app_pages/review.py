@@ -13,7 +13,6 @@ from ui import (
     untrusted,
 )
 from ui import review_queue as queue
-from ui.errors import shown_errors
 from ui.runtime import runtime
 
 rt = runtime()
@@ -40,15 +39,17 @@ if not who:
     st.stop()
 
 rule = review_panels.controls(ledger, rt.settings)
-with shown_errors("counting the review queue"):
-    review_panels.counts(ledger, who, rule)
+figures, notice = st.container(), st.container()  # filled after the claim below
 
-if message := queue.take_message():
-    review_panels.message(*message)
 
 item, found = None, False
-with shown_errors("finding the next document to review"):
+with queue.shown_errors("finding the next document to review"):
     item, found = review_actions.shown_item(ledger, who, rule), True
+with figures, queue.shown_errors("counting the review queue"):
+    review_panels.counts(ledger, who, rule)  # after the claim: "held now" counts this reviewer's
+if message := queue.take_message():
+    with notice:
+        review_panels.message(*message)
 
 if not found:
     pass  # the error is on the page already
@@ -60,7 +61,7 @@ elif item is None:
     )
 else:
     review_form.heading(item)
-    picture, fields = st.columns([3, 2], gap="large")
+    picture, fields = st.columns(2, gap="large")
     with picture:
         review_image.image_panel(item.file_url, item.document_id)
     with fields:
@@ -69,9 +70,9 @@ else:
 review_keys.legend()
 
 with st.expander("Who is reviewing what", icon=":material/group:"):
-    with shown_errors("listing the claimed documents"):
+    with queue.shown_errors("listing the claimed documents"):
         review_panels.claims(ledger)
 
 with st.expander("Review in Excel (download the queue, upload your corrections)", icon=":material/table:"):
-    with shown_errors("working on the review spreadsheet"):
+    with queue.shown_errors("working on the review spreadsheet"):
         review_excel.section(ledger, who, rule)

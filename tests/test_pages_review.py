@@ -11,8 +11,8 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from streamlit.elements.lib.shortcut_utils import normalize_shortcut
 from review_page_support import fill_reviews, presigned
+from streamlit.elements.lib.shortcut_utils import normalize_shortcut
 from test_pages_support import ledger_of, open_app, released_runtimes, texts  # noqa: F401 (a fixture)
 
 from atlas_core.ledger import states as S

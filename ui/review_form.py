@@ -105,7 +105,7 @@ def navigation(ledger: Ledger, item: ReviewItem, who: str) -> None:
 
 def _label(field: ReviewField) -> str:
     score = f" · {field.confidence:.2f}" if isinstance(field.confidence, int | float) else ""
-    mark = ":material/warning: **weak** · " if field.weak else ""
+    mark = ":orange-background[:material/warning: **weak**] · " if field.weak else ""
     fixed = " · corrected" if field.corrected is not None else ""
     return f"{mark}{untrusted.text(field.name)}{score}{fixed}"
 

@@ -10,6 +10,8 @@ would reach the screen as a traceback), they leave a plain message instead.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import streamlit as st
@@ -17,6 +19,7 @@ import streamlit as st
 from atlas_core.errors import AtlasError, LedgerError
 
 from . import auth, state
+from .errors import show_error
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +84,25 @@ def plain_error(exc: BaseException, doing: str) -> str:
         f"Something went wrong while {doing}; nothing was saved. Reload the page and try again; "
         "if it happens again, tell the team that runs this dashboard."
     )
+
+
+@contextmanager
+def shown_errors(doing: str) -> Iterator[None]:
+    """ui.errors.shown_errors, with a busy ledger said as such (not as a path and "locked")."""
+    try:
+        yield
+    except LedgerError as exc:
+        if not _is_busy(exc):
+            show_error(exc, doing)
+            return
+        logger.warning("Ledger busy while %s: %s", doing, exc.message)
+        st.error(
+            "The ledger is busy with other work right now, so the queue could not be read. "
+            "Reload the page in a few seconds.",
+            icon=":material/hourglass:",
+        )
+    except Exception as exc:  # noqa: BLE001 - no traceback on screen
+        show_error(exc, doing)
 
 
 def _is_busy(exc: LedgerError) -> bool:
