@@ -11,13 +11,14 @@ from .batches import BatchLedger, BatchProgress, poll_delay
 from .chunks import ChunkLedger
 from .queries import QueryLedger
 from .records import ClaimedChunk, Interpreted, QueuedUpload, RowRecord, UploadRecord
+from .reviews import ReviewLedger
 from .store import now_ts
 from .streams import StreamLedger
 from .uploads import UploadLedger
 from .workers import WorkerLedger
 
 
-class Ledger(UploadLedger, ChunkLedger, BatchLedger, QueryLedger, StreamLedger, WorkerLedger):
+class Ledger(UploadLedger, ChunkLedger, BatchLedger, QueryLedger, StreamLedger, WorkerLedger, ReviewLedger):
     """The ledger file and every operation on it."""
 
 

@@ -165,6 +165,7 @@ class DocumentRow(TypedDict):
     file_uuid: str | None
     submitted_at: float | None
     finished_at: float | None
+    corrections: NotRequired[dict[str, str]]  # a person's corrections {field: value}, when any
 
 
 class DocumentListed(TypedDict):

@@ -9,6 +9,7 @@ from operator import itemgetter
 from typing import Any, cast
 
 from .jsontext import load_stored
+from .reviews import corrections_for
 from .rows import DocumentRow, UploadRowRead
 from .store import LedgerCore
 
@@ -66,9 +67,13 @@ class StreamLedger(LedgerCore):
                     " ORDER BY id LIMIT :size",
                     params | {"last": last, "size": page_size},
                 ).fetchall()
+                # A person's corrections ride along ({field: value}); exports lay them over file_data.
+                corrected = corrections_for(db, [row[0] for row in rows])
             for row in rows:
                 item = dict(row)
                 item["file_data"] = load_stored(item["file_data"])
+                if corrected and item["id"] in corrected:
+                    item["corrections"] = corrected[item["id"]]
                 yield cast(DocumentRow, item)
             if len(rows) < page_size:
                 return
