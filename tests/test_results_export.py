@@ -18,6 +18,8 @@ from atlas_core.results import export
 from atlas_core.results.export import documents_frame, export_documents, write_documents
 from atlas_core.results.flatten import FIXED_COLUMNS, LONG_COLUMNS, long_rows
 
+F = len(FIXED_COLUMNS)  # the first field column
+
 BOM = b"\xef\xbb\xbf"
 FORMULAS = [
     "=cmd|' /C calc'!A0",
@@ -74,6 +76,7 @@ def test_fixed_columns_hold_the_row_and_status_is_its_state():
         "failed",
         "",
         "INVALID_DOC",
+        "",  # corrected_fields: nobody corrected it
     ]
 
 
@@ -110,7 +113,7 @@ def test_csv_round_trips_devanagari_and_numbers_through_pandas():
     assert (
         frame.loc[0, "formatted_address.postcode"] == 400001
     )  # text of digits, read as pandas likes
-    assert list(frame.columns[:6]) == list(FIXED_COLUMNS)
+    assert list(frame.columns[:F]) == list(FIXED_COLUMNS)
 
 
 def test_csv_quotes_text_and_leaves_numbers_bare():
@@ -128,15 +131,15 @@ def test_csv_neutralises_formula_text_in_values_errors_and_headers(formula):
         export_documents([document_row(data, error=formula, document_id=formula)])
     )
     header, row = records
-    assert header[6] == "'" + formula
-    assert row[0] == "'" + formula and row[5] == "'" + formula and row[6] == "'" + formula
-    assert row[7] == "0.5"
+    assert header[F] == "'" + formula
+    assert row[0] == "'" + formula and row[5] == "'" + formula and row[F] == "'" + formula
+    assert row[F + 1] == "0.5"
 
 
 def test_a_real_negative_number_is_not_neutralised():
     data = {"document_type": "X", "amount": {"value": -5, "confidence_score": -0.0}}
     row = _csv_records(export_documents([document_row(data)]))[1]
-    assert row[6:8] == ["-5", "-0.0"]
+    assert row[F:F + 2] == ["-5", "-0.0"]
 
 
 def test_xlsx_keeps_numbers_numeric_and_neutralises_formulas():
@@ -182,7 +185,7 @@ def test_xlsx_takes_every_hostile_value(name):
 )
 def test_xlsx_respects_excel_limits(value, expected):
     _, sheet = _sheet(export_documents([document_row({"f": {"value": value}})], fmt="xlsx"))
-    cell = sheet.cell(row=2, column=7)
+    cell = sheet.cell(row=2, column=F + 1)
     assert cell.data_type == expected[0]
     if expected[1] is not None:
         assert len(cell.value) == expected[1]
@@ -335,8 +338,8 @@ def test_a_lone_surrogate_from_upstream_does_not_break_the_file(fmt):
     }
     out = export_documents([document_row(data)], fmt=fmt)
     if fmt == "csv":
-        assert _csv_records(out)[1][6] == "ab?cd"
+        assert _csv_records(out)[1][F] == "ab?cd"
     elif fmt == "xlsx":
-        assert _sheet(out)[1].cell(row=2, column=7).value == "ab\ufffdcd"
+        assert _sheet(out)[1].cell(row=2, column=F + 1).value == "ab\ufffdcd"
     else:
         assert json.loads(out)[0]["file_data"]["name_as_per_pan"]["value"] == "ab?cd"

@@ -205,7 +205,7 @@ class ReviewLedger(LedgerCore):
             return self._item(db, document, policy)
 
     def _item(self, db: sqlite_utils.Database, document: int, policy: ReviewPolicy | None) -> ReviewItem | None:
-        from ..review.fields import review_fields
+        from ..results.corrections import review_fields
         from ..review.models import ReviewField, ReviewItem
         from ..review.queue import ReviewPolicy, why_review
 
@@ -312,7 +312,7 @@ class ReviewLedger(LedgerCore):
     @staticmethod
     def _corrections_to_store(db: sqlite_utils.Database, row: Any, given: dict[str, Any]) -> dict[str, tuple[str, str]]:
         """{field: (Atlas's value as text, the corrected value)} for the values that differ from Atlas's."""
-        from ..review.fields import review_fields, value_text
+        from ..results.corrections import review_fields, value_text
 
         atlas = {spot.name: spot.value for spot in review_fields(load_stored(row["file_data"]), row["document_type"])}
         unknown = sorted(set(given) - set(atlas))

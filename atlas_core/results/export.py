@@ -47,6 +47,7 @@ from ..neutralise import (
     xlsx_cell,
     xlsx_cells,
 )
+from .corrections import with_corrections
 from .flatten import (
     FIXED_COLUMNS,
     LONG_COLUMNS,
@@ -90,6 +91,7 @@ def write_documents(
     if isinstance(target, str | os.PathLike):
         with open(target, "wb") as handle:
             return write_documents(rows, handle, fmt=fmt, layout=layout)
+    rows = with_corrections(rows)  # the final values: a person's corrections over Atlas's
     if fmt == "json":
         objects = (_json_object(row) for row in rows) if layout == "wide" else iter_long_rows(rows)
         return _write_json(objects, target)
@@ -108,7 +110,7 @@ def write_documents(
 
 def wide_table(rows: Iterable[Row]) -> Iterator[list[Cell]]:
     """The wide layout as a header list followed by one list of cells per document."""
-    pages = _wide_pages(rows, list, None)
+    pages = _wide_pages(with_corrections(rows), list, None)
     yield list(next(pages)[0])
     next(pages)  # the count
     for page in pages:
@@ -193,7 +195,7 @@ def documents_frame(
 ) -> pd.DataFrame:
     """The documents as a DataFrame for the dashboard table (wide: flattened fields; or long)."""
     _check("csv", layout)
-    table = wide_table(rows) if layout == "wide" else _long_table(rows)
+    table = wide_table(rows) if layout == "wide" else _long_table(with_corrections(rows))
     header = next(table)
     records = list(table)
     frame = (
@@ -291,7 +293,9 @@ def _json_object(row: Row) -> dict[str, Any]:
     file_data = parse_file_data(row.get("file_data"))
     obj: dict[str, Any] = fixed_cells(row, file_data)
     obj["min_confidence"] = to_cell(row.get("min_confidence"))
-    obj["file_data"] = file_data
+    obj["file_data"] = file_data  # with a person's corrections laid over Atlas's values
+    if row.get("atlas_values"):
+        obj["atlas_values"] = row["atlas_values"]
     return obj
 
 

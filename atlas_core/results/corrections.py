@@ -1,5 +1,8 @@
 """A document's fields as a reviewer sees them, and a person's corrections laid over Atlas's answer.
 
+Every export takes its rows through ``with_corrections`` (the one hook), so each gives the final
+value; the review queue (``atlas_core/review``) and the ledger list fields with ``review_fields``.
+
 Field names are the long export's ``field`` names: a field object's name (``name``), an address
 part as ``formatted_address.city``. Each name has a path into ``file_data`` to the value it
 shows, so a correction lands exactly where Atlas's value was; extra keys of a field object
@@ -16,8 +19,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..results.fields import field_ranks, part_rank
-from ..results.flatten import MAX_DEPTH, Cell, to_cell, to_confidence
+from .fields import field_ranks, part_rank
+from .flatten import MAX_DEPTH, Cell, to_cell, to_confidence
 
 
 @dataclass(frozen=True)
@@ -112,8 +115,9 @@ def with_corrections(rows: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[str,
         file_data = row.get("file_data")
         atlas = {spot.name: spot.value for spot in review_fields(file_data, row.get("document_type"))}
         applied = {name: value for name, value in corrections.items() if name in atlas}
+        # "corrections" is left out of the row given on, so a second pass changes nothing.
         yield {
-            **row,
+            **{key: value for key, value in row.items() if key != "corrections"},
             "file_data": apply_corrections(file_data, applied),
             "atlas_values": {name: atlas[name] for name in applied},
             "corrected_fields": ", ".join(name for name in atlas if name in applied),
