@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from atlas_core.ledger import Ledger
+from atlas_core.results.corrections import value_text
 from atlas_core.review import ReviewField, ReviewItem
-from atlas_core.review.fields import value_text
 
 from . import review_actions, review_keys, untrusted
 from . import review_queue as queue
