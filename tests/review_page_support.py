@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from ledger_fill import answer_chunk  # noqa: E402
 
-from atlas_core.ledger import Ledger, RowRecord, UploadRecord  # noqa: E402
+from atlas_core.ledger import Interpreted, Ledger, RowRecord, UploadRecord  # noqa: E402
 from atlas_core.ledger.targets import SANDBOX_TARGET  # noqa: E402
 
 CHUNK = 50
@@ -44,11 +44,17 @@ def fill_reviews(
     prefix: str = "R",
     submitted_by: str = "Asha",
     file_name: str = "kyc-north.csv",
+    ids: list[str] | None = None,
+    answer: Callable[[str], Interpreted] | None = None,
 ) -> Ledger:
-    """One upload of ``count`` finished documents in the ledger at ``path`` (sandbox target), open."""
+    """One upload of ``count`` finished documents in the ledger at ``path`` (sandbox target), open.
+
+    ``ids`` names the documents (else R00000, R00001, ...); ``answer`` gives a document's result
+    instead of the sandbox's (a hostile Atlas).
+    """
     url_for = url_for or (lambda doc: f"https://kyc.example/{doc}.jpg")
     ledger = Ledger(path, target=SANDBOX_TARGET)
-    ids = [f"{prefix}{i:05d}" for i in range(count)]
+    ids = ids or [f"{prefix}{i:05d}" for i in range(count)]
     rows = [
         RowRecord(i + 2, doc, url_for(doc), True, original={"document_id": doc, "file_url": url_for(doc)})
         for i, doc in enumerate(ids)
@@ -60,7 +66,12 @@ def fill_reviews(
     )
     upload_id = upload.upload_id
     while (chunk := ledger.claim_chunk("fill", upload_id=upload_id)) is not None:
-        answer_chunk(ledger, chunk, f"BATCH-{prefix}-{chunk.chunk_id:05d}")
+        batch_id = f"BATCH-{prefix}-{chunk.chunk_id:05d}"
+        if answer is None:
+            answer_chunk(ledger, chunk, batch_id)
+            continue
+        ledger.record_sent(chunk.chunk_id, [(batch_id, d, f"uuid-{d}") for _, d, _ in chunk.documents])
+        ledger.finish_poll(batch_id, ledger.record_documents(batch_id, [answer(d) for _, d, _ in chunk.documents]))
     return ledger
 
 

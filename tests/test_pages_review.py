@@ -13,11 +13,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from review_page_support import fill_reviews, presigned
 from streamlit.elements.lib.shortcut_utils import normalize_shortcut
+from test_pages_markup import MARKDOWN_ELEMENTS, live_markup
 from test_pages_support import ledger_of, open_app, released_runtimes, texts  # noqa: F401 (a fixture)
 
+from atlas_core.ledger import Interpreted
 from atlas_core.ledger import states as S
 from atlas_core.review import ReviewPolicy
 from ui import review_keys
+from ui.review_form import WEAK_MARK
 
 pytestmark = pytest.mark.usefixtures("released_runtimes")
 
@@ -225,3 +228,39 @@ def test_the_threshold_is_shared_and_changes_the_queue(reviews, monkeypatch):
     ravi = open_review(reviews, monkeypatch, "Ravi")
     assert ravi.slider(key="review_page_threshold").value == 0.0  # the same rule for everyone
     assert "Nothing left to review" in texts(ravi, "success")
+
+
+BEACON = "http://beacon.invalid/b.png"
+HOSTILE_ID = f"![x]({BEACON}) <img src={BEACON}> :red[ID]"
+
+
+def hostile_answer(document_id: str) -> Interpreted:
+    """Atlas answering with markup in the type, a field's name and its value (and a NaN-free score)."""
+    file_data = {
+        "document_type": f"PAN [t]({BEACON})",
+        f"name <img src={BEACON}>": {"value": f"**A** ![v]({BEACON})", "confidence_score": 0.41},
+        "pan_number": {"value": "ABCDE1234F", "confidence_score": 0.99},
+    }
+    return Interpreted(document_id, S.EXTRACTED, file_data["document_type"], None, file_data, 0.41)
+
+
+def test_markup_from_atlas_or_the_sheet_is_shown_as_text(tmp_path, monkeypatch):
+    fill_reviews(
+        tmp_path / "atlas.db", 1, ids=[HOSTILE_ID], answer=hostile_answer,
+        url_for=lambda doc: f'https://kyc.example/a.jpg?x="><img src={BEACON}>',
+    ).close()  # fmt: skip
+    at = open_review(tmp_path, monkeypatch)
+    bodies = [(kind, str(e.value)) for kind in MARKDOWN_ELEMENTS for e in getattr(at, kind)]
+    bodies += [("label", t.label.removeprefix(WEAK_MARK)) for t in at.text_input]
+    bodies += [("help", t.help or "") for t in at.text_input]
+    assert [(kind, live_markup(b)) for kind, b in bodies if live_markup(b)] == []
+    assert any("beacon" in b for _, b in bodies)  # the hostile text is there, as text
+    (tag,) = [e.proto.body for e in at.get("html")]
+    assert tag.count("<") == 1 and tag.startswith("<img ")  # the link stays inside the attribute
+    box = next(t for t in at.text_input if t.key and t.key.startswith("review_field_"))
+    assert box.value == f"**A** ![v]({BEACON})"  # a value in a box is shown exactly as Atlas sent it
+    box.input("A SHARMA")
+    at.button(key="review_confirm").click().run()
+    ledger = ledger_of(tmp_path)
+    (row,) = ledger.documents_page(upload_id=1)[0]
+    assert ledger.review_item(int(row["id"])).corrections == {f"name <img src={BEACON}>": "A SHARMA"}

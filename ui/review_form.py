@@ -13,6 +13,7 @@ from atlas_core.review import ReviewField, ReviewItem
 from . import review_actions, review_keys, untrusted
 from . import review_queue as queue
 
+WEAK_MARK = ":orange-background[:material/warning: **weak**] · "  # in a weak field's label
 DECISION_WORDS = {"confirmed": "Confirmed", "corrected": "Corrected", "rejected": "Rejected"}
 
 
@@ -105,7 +106,7 @@ def navigation(ledger: Ledger, item: ReviewItem, who: str) -> None:
 
 def _label(field: ReviewField) -> str:
     score = f" · {field.confidence:.2f}" if isinstance(field.confidence, int | float) else ""
-    mark = ":orange-background[:material/warning: **weak**] · " if field.weak else ""
+    mark = WEAK_MARK if field.weak else ""
     fixed = " · corrected" if field.corrected is not None else ""
     return f"{mark}{untrusted.text(field.name)}{score}{fixed}"
 
