@@ -470,12 +470,14 @@ class ReviewLedger(LedgerCore):
     def review_claims(self, *, limit: int = 100, now: float | None = None) -> list[ReviewClaim]:
         """The documents reviewers hold right now (longest held first), at most ``limit``."""
         now = now_ts() if now is None else now
-        in_scope, scope_args = self.scope.uploads_named("r.upload_id")
+        # The claimed_by index holds the few live claims: "> ''" lets the planner range over it
+        # (a name is never empty), and the unary + keeps it from scanning the upload index instead.
+        in_scope, scope_args = self.scope.uploads_named("+r.upload_id")
         with self.reading() as db:
             rows = db.execute(
                 "SELECT r.document, d.document_id, r.claimed_by, r.claim_expires_at FROM reviews r"
                 " JOIN documents d ON d.id = r.document"
-                f" WHERE r.claimed_by IS NOT NULL AND r.claim_expires_at > :now AND {in_scope}"
+                f" WHERE r.claimed_by > '' AND r.claim_expires_at > :now AND {in_scope}"
                 " ORDER BY r.claim_expires_at LIMIT :limit",
                 {"now": now, "limit": limit, **scope_args},
             ).fetchall()
