@@ -52,6 +52,7 @@ def moves(db: Path, workdir: Path, count: int) -> dict[str, list[float]]:
     at.text_input(key="reviewer_input").input("bench").run()
     times["first"].append(time.perf_counter() - start)
     shown = _document(at)
+    assert shown, f"no document on the page: {[e.value for e in at.error]}"
     for n in range(count):
         kind = "confirm" if n % 2 == 0 else "next"
         button = at.button(key="review_confirm" if kind == "confirm" else "review_next")
