@@ -58,7 +58,7 @@ def image_panel(file_url: str | None, document_id: str, now: datetime | None = N
     if problem:
         st.info(problem, icon=":material/hide_image:")
         if file_url:
-            untrusted.caption(f"Link: {file_url}")
+            untrusted.caption(f"Link: {short_link(file_url)}")
         return
     assert file_url is not None
     st.html(image_tag(file_url, f"Image of document {printable_id(document_id)}"))
@@ -73,3 +73,9 @@ def image_panel(file_url: str | None, document_id: str, now: datetime | None = N
 def printable_id(document_id: str) -> str:
     """A document id for an attribute (escaped by the caller), on one line."""
     return " ".join(str(document_id).split())[:200]
+
+
+def short_link(file_url: str) -> str:
+    """The link without its query (a pre-signed link's signature is long and says nothing)."""
+    base, _, query = file_url.strip().partition("?")
+    return f"{base[:300]} (signed query left out)" if query else base[:300]
