@@ -20,7 +20,7 @@ from ..printable import PrintableStream
 from . import exitcodes, paths
 
 # Each module registers its own sub-commands; the order is the order of ``--help``.
-COMMAND_MODULES = ("validate", "jobs", "sandbox")
+COMMAND_MODULES = ("validate", "jobs", "review", "sandbox")
 
 
 class _Parser(argparse.ArgumentParser):

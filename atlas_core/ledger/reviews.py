@@ -204,6 +204,12 @@ class ReviewLedger(LedgerCore):
         with self.reading() as db:
             return self._item(db, document, policy)
 
+    def review_items(self, documents: Sequence[int], policy: ReviewPolicy | None = None) -> dict[int, ReviewItem]:
+        """Many documents as ``review_item`` gives them, in one read ({document: item}; unknown ones left out)."""
+        with self.reading() as db:
+            items = {document: self._item(db, document, policy) for document in dict.fromkeys(documents)}
+        return {document: item for document, item in items.items() if item is not None}
+
     def _item(self, db: sqlite_utils.Database, document: int, policy: ReviewPolicy | None) -> ReviewItem | None:
         from ..results.corrections import review_fields
         from ..review.models import ReviewField, ReviewItem

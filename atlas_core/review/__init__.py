@@ -15,13 +15,18 @@ from .._lazy import lazy_exports
 if TYPE_CHECKING:
     from .models import ReviewCounts, ReviewField, ReviewItem
     from .queue import ReviewPolicy, why_review
+    from .workbook import ImportCheck, apply_import, check_import, write_queue
 
 __all__ = [
+    "ImportCheck",
     "ReviewCounts",
     "ReviewField",
     "ReviewItem",
     "ReviewPolicy",
+    "apply_import",
+    "check_import",
     "why_review",
+    "write_queue",
 ]
 
 # Lazily, so the ledger may import queue.py without loading the workbook code.
@@ -30,5 +35,6 @@ __getattr__, __dir__ = lazy_exports(
     {
         "models": ("ReviewCounts", "ReviewField", "ReviewItem"),
         "queue": ("ReviewPolicy", "why_review"),
+        "workbook": ("ImportCheck", "apply_import", "check_import", "write_queue"),
     },
 )
