@@ -7,19 +7,22 @@ the ledger file, read independently of the app.
 
 from __future__ import annotations
 
+import io
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
+import openpyxl
 import pytest
 from review_page_support import fill_reviews, presigned
 from streamlit.elements.lib.shortcut_utils import normalize_shortcut
 from test_pages_markup import MARKDOWN_ELEMENTS, live_markup
-from test_pages_support import ledger_of, open_app, released_runtimes, texts  # noqa: F401 (a fixture)
+from test_pages_support import Downloads, ledger_of, open_app, released_runtimes, texts  # noqa: F401 (a fixture)
 
 from atlas_core.ledger import Interpreted
 from atlas_core.ledger import states as S
 from atlas_core.review import ReviewPolicy
 from ui import review_keys
+from ui.review_excel import XLSX
 from ui.review_form import WEAK_MARK
 
 pytestmark = pytest.mark.usefixtures("released_runtimes")
@@ -264,3 +267,56 @@ def test_markup_from_atlas_or_the_sheet_is_shown_as_text(tmp_path, monkeypatch):
     ledger = ledger_of(tmp_path)
     (row,) = ledger.documents_page(upload_id=1)[0]
     assert ledger.review_item(int(row["id"])).corrections == {f"name <img src={BEACON}>": "A SHARMA"}
+
+
+def frame_with(at, column: str):
+    """The first table on the page with that column, or None."""
+    return next((d.value for d in at.dataframe if column in d.value.columns), None)
+
+
+def _edited_queue(data: bytes, edits: dict[int, str], formula_row: int) -> tuple[bytes, dict[int, tuple[str, str]]]:
+    """The downloaded queue with the first non-empty field of some rows changed, and a formula typed
+    in another; returns the file and {sheet row: (document_id, field)} of the changed cells."""
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    sheet = book["review"]
+    header = [c.value for c in sheet[1]]
+    first_field = header.index("weak_fields") + 1
+    changed = {}
+    for row, value in {**edits, formula_row: "=HYPERLINK(\"http://x.invalid\")"}.items():
+        cells = sheet[row]
+        column = next(i for i in range(first_field, len(header) - 1) if cells[i].value not in (None, ""))
+        cells[column].value = value
+        changed[row] = (cells[header.index("document_id")].value, header[column])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue(), changed
+
+
+def test_a_corrected_queue_file_is_shown_cell_by_cell_before_it_is_applied(reviews, monkeypatch):
+    downloads = Downloads(monkeypatch)
+    at = open_review(reviews, monkeypatch)
+    ledger = ledger_of(reviews)
+    data, changed = _edited_queue(downloads.data(at, "review_download"), {2: "ASHA RAO", 3: "MUMBAI"}, 4)
+    at.file_uploader[0].set_value(("review-queue.xlsx", data, XLSX)).run()
+    assert not at.exception, [e.value for e in at.exception]
+    diff = frame_with(at, "Your file")
+    assert list(diff.columns) == ["Row", "Document", "Field", "Now", "Your file"]
+    assert sorted(diff["Your file"]) == ["ASHA RAO", "MUMBAI"]
+    assert {(r.Document, r.Field) for r in diff.itertuples()} == {changed[2], changed[3]}
+    refused = frame_with(at, "Why")
+    assert list(refused["Row"]) == [4] and "formula" in refused["Why"][0]
+    assert "Nothing is saved until you press Apply" in texts(at, "markdown")
+    assert ledger.review_counts().done == 0  # checked, not applied
+    # Meanwhile Ravi reviews the document of row 3: applying must not overwrite his decision.
+    late = row_of(ledger, changed[3][0])
+    ravi = ledger.claim_next_review("Ravi", POLICY, exclude=[d for d in range(1, DOCUMENTS + 1) if d != late])
+    assert ravi is not None and ravi.document == late
+    ledger.decide_review(late, "Ravi", "confirm", version=ravi.version)
+    at.button(key="review_apply").click().run()
+    assert "Applied 1 change(s) to 1 document(s)" in texts(at, "warning")
+    assert "1 cell(s) were not applied" in texts(at, "warning")
+    applied = ledger.review_item(row_of(ledger, changed[2][0]), POLICY)
+    assert (applied.state, applied.decided_by, applied.corrections) == (S.CORRECTED, "Asha", {changed[2][1]: "ASHA RAO"})
+    kept = ledger.review_item(late, POLICY)
+    assert (kept.state, kept.decided_by, kept.corrections) == (S.CONFIRMED, "Ravi", {})
+    assert frame_with(at, "Your file") is None  # a fresh uploader: the file is not offered again
