@@ -182,3 +182,41 @@ def test_expired_links_and_the_panels_pass_the_audit(tmp_path, page: Page):
         assert blocking_violations(page) == []
     finally:
         app.stop()
+
+
+def test_a_corrected_queue_file_shows_its_changes_before_apply(review_app, page: Page, tmp_path):
+    """Download the queue, change two cells offline, upload it: the difference, then Apply."""
+    import openpyxl
+
+    app, _ = review_app
+    page.goto(f"{app.url}/review")
+    settle(page)
+    name = page.get_by_label("Your name (recorded with each decision)")
+    name.fill("Ravi")
+    name.press("Enter")
+    settle(page)
+    page.get_by_text("Review in Excel").click()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the review queue (Excel)").click()
+    path = tmp_path / "queue.xlsx"
+    download.value.save_as(path)
+    book = openpyxl.load_workbook(path)
+    sheet = book["review"]
+    header = [c.value for c in sheet[1]]
+    column = header.index("weak_fields") + 1
+    edits = {2: "PRIYA NAIR", 3: "=1+1"}  # a value, and a formula (refused)
+    for row, value in edits.items():
+        cells = sheet[row]
+        target = next(i for i in range(column, len(header) - 1) if cells[i].value not in (None, ""))
+        cells[target].value = value
+    book.save(path)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(path)
+    settle(page)
+    expect(page.get_by_text("1 changed cell(s) in 1 document(s)")).to_be_visible()
+    expect(page.get_by_text("Cells that will not be applied")).to_be_visible()
+    page.get_by_role("button", name="Apply 1 checked change(s)").scroll_into_view_if_needed()
+    screenshot(page, "review-excel-diff")
+    assert blocking_violations(page) == []
+    page.get_by_role("button", name="Apply 1 checked change(s)").click()
+    settle(page)
+    expect(page.get_by_text("Applied 1 change(s) to 1 document(s) from your file.")).to_be_visible()
