@@ -127,7 +127,7 @@ def test_ten_documents_reviewed_with_the_keyboard_only(review_app, page: Page):
         else:
             decided[doc] = (S.CONFIRMED, None)
             doc = press(page, "Control+Enter", leaving=doc)
-        if n == CORRECTED_AT and n == 1:
+        if n == 1:  # the page right after a correction was saved
             screenshot(page, "review-after-correction")
 
     expect(page.get_by_test_id("stException")).to_have_count(0)
