@@ -1,6 +1,6 @@
 """Review page speed at scale (a script, not a test): the next document at 100,000 documents.
 
-    python benchmarks/bench_review_page.py [--documents 100000] [--moves 30] [--keep PATH]
+    python benchmarks/bench_review_page.py [--documents 100000] [--moves 30] [--keep PATH] [--browser]
 
 The target: the Review page moves to the next document in under 300 ms with 100,000 documents
 in the ledger. A ledger is filled through the ledger's own API with the sandbox's realistic
@@ -11,6 +11,10 @@ each "move" is one key press's run, Confirm (decide, claim the next, count, draw
 first run (the queue chosen once over the whole ledger), then the median, 90th percentile and
 slowest move of each kind, and the same on a 300-document ledger for comparison. The time spent
 inside Ledger calls is printed too (bench_pages.LedgerClock), so the page's own share shows.
+
+--browser also times it as a reviewer sees it: `streamlit run` on the large ledger, headless
+Chromium (Debian's), Ctrl+Enter and Ctrl+Down pressed in turns, each timed from the key press
+until the next document's heading is on the screen (a requestAnimationFrame after it changed).
 """
 
 from __future__ import annotations
@@ -69,6 +73,50 @@ def moves(db: Path, workdir: Path, count: int) -> dict[str, list[float]]:
     return times
 
 
+def browser_moves(db: Path, count: int) -> dict[str, list[float]]:
+    """Seconds from a key press to the next document on screen, in real Chromium."""
+    sys.path.insert(0, str(ROOT / "tests" / "browser"))
+    from conftest import CHROMIUM, CHROMIUM_ARGS, start_dashboard  # the browser tests' harness
+    from playwright.sync_api import sync_playwright
+
+    workdir = db.parent / "browser"
+    workdir.mkdir(exist_ok=True)
+    (workdir / "atlas.db").unlink(missing_ok=True)
+    os.link(db, workdir / "atlas.db")  # the same ledger file, under the dashboard's folder
+    app = start_dashboard(workdir)
+    times: dict[str, list[float]] = {"confirm": [], "next": []}
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.goto(f"{app.url}/review")
+            name = page.get_by_label("Your name (recorded with each decision)")
+            name.fill("bench-browser")
+            name.press("Enter")
+            heading = page.get_by_role("heading", name="Document ", exact=False).first
+            heading.wait_for(timeout=120_000)
+            for n in range(count):
+                kind, keys = ("confirm", "Control+Enter") if n % 2 == 0 else ("next", "Control+ArrowDown")
+                before = heading.inner_text()
+                page.evaluate("() => document.activeElement && document.activeElement.blur()")
+                start = time.perf_counter()
+                page.keyboard.press(keys)
+                page.wait_for_function(
+                    """before => new Promise(done => {
+                        const h = [...document.querySelectorAll('h3')].find(e => e.innerText.startsWith('Document '));
+                        if (!h || h.innerText === before) return done(false);
+                        requestAnimationFrame(() => done(true));
+                    })""",
+                    arg=before, timeout=30_000, polling=5,
+                )
+                times[kind].append(time.perf_counter() - start)
+            browser.close()
+    finally:
+        app.stop()
+        (workdir / "atlas.db").unlink(missing_ok=True)
+    return times
+
+
 def _document(at) -> str | None:  # type: ignore[no-untyped-def]
     heads = [s.value for s in at.subheader if s.value.startswith("Document ")]
     return heads[0] if heads else None
@@ -99,6 +147,7 @@ def main() -> None:
     parser.add_argument("--documents", type=int, default=100_000)
     parser.add_argument("--moves", type=int, default=30)
     parser.add_argument("--keep", type=Path, help="fill this ledger file once and reuse it after")
+    parser.add_argument("--browser", action="store_true", help="also time the moves in Chromium")
     args = parser.parse_args()
     CLOCK.install()
     with tempfile.TemporaryDirectory() as tmp:
@@ -119,6 +168,11 @@ def main() -> None:
         fill(work / "small.db", SMALL, uploads=1)
         small_median = report(f"{SMALL} documents", moves(work / "small.db", work, args.moves))
         large_median = report(f"{args.documents:,} documents", moves(large, work, args.moves))
+        if args.browser:
+            seen = browser_moves(large, args.moves)
+            print(f"\n{args.documents:,} documents, in Chromium (key press to the next document on screen)")
+            for kind in ("confirm", "next"):
+                print(_line(kind, seen[kind]))
     verdict = "within" if large_median < TARGET_MS else "OVER"
     print(
         f"\nnext document at {args.documents:,} documents: {large_median:.0f} ms median "
