@@ -320,3 +320,26 @@ def test_a_corrected_queue_file_is_shown_cell_by_cell_before_it_is_applied(revie
     kept = ledger.review_item(late, POLICY)
     assert (kept.state, kept.decided_by, kept.corrections) == (S.CONFIRMED, "Ravi", {})
     assert frame_with(at, "Your file") is None  # a fresh uploader: the file is not offered again
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        (b"document_id,file_url\nD1,https://x/1.jpg\n", "not an Excel workbook"),  # a CSV renamed .xlsx
+        (None, "not a review queue export"),  # a workbook of something else
+    ],
+)
+def test_a_file_that_is_not_a_review_queue_is_refused_in_words(reviews, monkeypatch, data, said):
+    if data is None:
+        book = openpyxl.Workbook()
+        book.active.append(["Applicant Ref", "name"])
+        book.active.append(["A-1", "ASHA"])
+        out = io.BytesIO()
+        book.save(out)
+        data = out.getvalue()
+    at = open_review(reviews, monkeypatch)
+    at.file_uploader[0].set_value(("queue.xlsx", data, XLSX)).run()
+    assert not at.exception, [e.value for e in at.exception]
+    message = texts(at, "error")
+    assert said in message and "Something went wrong" not in message
+    assert frame_with(at, "Your file") is None

@@ -21,6 +21,8 @@ from atlas_core.review import ReviewCounts, ReviewItem, ReviewPolicy
 
 from . import review_queue as queue
 
+MAX_EXCLUDED = 500
+
 
 def policy_in_use(ledger: Ledger, settings: Settings) -> ReviewPolicy:
     """The rule the queue is chosen by now (shared by every reviewer), else the settings' rule."""
@@ -66,7 +68,9 @@ def shown_item(ledger: Ledger, who: str, rule: ReviewPolicy) -> ReviewItem | Non
         del history[queue.position()]  # gone, or another reviewer holds it now: never shown twice
         if item is not None and item.claimed_by:
             queue.say("info", f"{item.claimed_by} is reviewing document {item.document_id} now.")
-    item = ledger.claim_next_review(who, rule, exclude=[*queue.skipped(), *history])
+    # Decided documents are out of the queue anyway: only the skipped ones need excluding (the
+    # latest few hundred, well inside any engine's limit on a statement's parameters).
+    item = ledger.claim_next_review(who, rule, exclude=queue.skipped()[-MAX_EXCLUDED:])
     if item is not None:
         history.append(item.document)
         queue.move(len(history) - 1)
