@@ -38,6 +38,7 @@ if not who:
     st.info("Type your name and press Enter to start reviewing.", icon=":material/badge:")
     st.stop()
 
+untrusted.caption(f"Reviewing as {who}: your name goes with each decision.")
 rule = review_panels.controls(ledger, rt.settings)
 figures, notice = st.container(), st.container()  # filled after the claim below
 

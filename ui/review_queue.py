@@ -1,10 +1,10 @@
-"""Review page glue: who reviews, which document is shown, and the buttons' callbacks.
+"""Review page session state: who reviews, where the session is, messages and errors in words.
 
-The queue itself (claims, decisions, counts) is atlas_core.review's; this keeps only what one
-browser session needs: the documents it was shown, in order, so Previous can go back, and a
-message of what the last key press did. Callbacks run before the page is drawn, so a decision
-and the move to the next document cost one run, not two; they never raise (a callback's error
-would reach the screen as a traceback), they leave a plain message instead.
+The queue itself (claims, decisions, counts) is the ledger's; this keeps only what one browser
+session needs: the documents it was shown, in order, so Previous can go back, the ones it
+skipped, the boxes' keys, and a message of what the last key press did. The callbacks
+(ui/review_actions.py) never raise, as a callback's error would reach the screen as a
+traceback: they leave a plain message here instead.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def remember_reviewer() -> None:
 
 
 def history() -> list[int]:
-    """Document row ids this session was shown, oldest first."""
+    """Document row ids this session decided, then the one it holds, oldest first."""
     return st.session_state.setdefault(state.REVIEW_HISTORY, [])
 
 
