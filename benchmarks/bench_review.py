@@ -5,7 +5,8 @@
 Fills a ledger with --documents finished documents (the sandbox's realistic results, through the
 ledger's own API, as bench_pages does), then times, with the sandbox's mix of confidences and
 the default policy (threshold 0.8, 2% sample):
-  first sync     the first claim on a ledger nobody reviewed yet (the queue is chosen once)
+  first claim    the first claim on a ledger nobody reviewed yet (the queue is chosen once)
+  new rule       a claim under another threshold, then the first again (the queue chosen again)
   claim          claim_next_review with the queue up to date (the page's "next document")
   decide         decide_review with one correction
   counts         review_counts (to review, done today, by whom)
@@ -52,7 +53,13 @@ def main() -> None:
         policy = ReviewPolicy()
         started = time.perf_counter()
         first = ledger.claim_next_review("bench-0", policy)
-        print(f"first sync + claim  {(time.perf_counter() - started) * 1000:7.1f} ms")
+        print(f"first claim         {(time.perf_counter() - started) * 1000:7.1f} ms"
+              " (the whole queue chosen, on a ledger nobody reviewed yet)")
+        for other in (ReviewPolicy(threshold=0.7), policy):  # a changed rule chooses the queue again
+            started = time.perf_counter()
+            first = ledger.claim_next_review("bench-0", other)
+            print(f"new rule + claim    {(time.perf_counter() - started) * 1000:7.1f} ms"
+                  f" (threshold {other.threshold})")
         counts = ledger.review_counts(policy)
         print(f"queue: {counts.to_review:,} to review of {args.documents:,} documents")
         claims, decisions, reads = [], [], []

@@ -198,3 +198,17 @@ def test_the_policy_comes_from_the_settings_and_bad_values_are_refused():
     for bad in ({"ATLAS_REVIEW_THRESHOLD": "80"}, {"ATLAS_REVIEW_SAMPLE_RATE": "nan"}, {"ATLAS_REVIEW_LEASE": "0"}):
         with pytest.raises(ConfigError):
             Settings.from_mapping(bad)
+
+
+def test_a_new_rule_keeps_decisions_and_the_document_a_reviewer_holds(ledger):
+    docs = extracted_upload(ledger, [0.3, 0.5, 0.7])
+    ledger.decide_review(docs[0], "asha", "reject")
+    held = ledger.claim_next_review("ravi", NO_SAMPLE)
+    assert held.document == docs[1]
+    strict = ReviewPolicy(threshold=0.4, sample_rate=0.0)  # now only 0.3 is under it, and decided
+    counts = ledger.review_counts(strict)
+    assert (counts.to_review, counts.in_review, counts.done) == (1, 1, 1)  # Ravi's stays his
+    assert ledger.review_item(docs[0]).state == S.REVIEW_REJECTED
+    assert ledger.decide_review(held.document, "ravi", "confirm").state == S.CONFIRMED
+    assert ledger.claim_next_review("ravi", strict) is None
+    assert ledger.review_counts(NO_SAMPLE).to_review == 1  # the old rule again: 0.7 waits

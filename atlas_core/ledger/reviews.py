@@ -84,53 +84,58 @@ class ReviewLedger(LedgerCore):
         mark = db.execute("SELECT policy FROM review_sync WHERE id = 1").fetchone()
         fresh = mark is None or mark[0] != policy.key
         if fresh:
-            # A new rule (or the first look): the waiting documents are chosen again from every
-            # current result; decided ones and ones a reviewer holds right now stay as they are.
-            db.execute(
-                "DELETE FROM reviews WHERE state = ? AND why != ?"
-                " AND (claim_expires_at IS NULL OR claim_expires_at <= ?)",
-                [S.TO_REVIEW, S.CHOSEN, now],
-            )
-            source = "documents d"
+            # A new rule (or the first look): every current result is chosen again. Read in table
+            # order: a scan reads 100,000 documents in about half the time the state index takes
+            # (it visits each row out of order); the reviews are read apart, not joined per row.
+            kept = {row[0]: tuple(row[1:]) for row in db.execute(
+                "SELECT document, state, why, priority, claim_expires_at FROM reviews")}
+            candidates: list[Any] = [
+                (*row, *kept.pop(row[0], (None, None, None, None)), True) for row in db.execute(
+                    "SELECT d.id, d.document_id, d.upload_id, d.min_confidence FROM documents d"
+                    f" WHERE +d.state = {S.sql_literals(S.EXTRACTED)} AND d.superseded = 0"
+                )
+            ]
+            # the waiting ones whose document is no longer a current result
+            candidates += [(doc, None, None, None, *rest, False) for doc, rest in kept.items()]
         elif db.execute("SELECT 1 FROM review_inbox LIMIT 1").fetchone() is None:
             return 0  # nothing stored since: the usual claim pays one lookup here
         else:
-            source = "review_inbox i JOIN documents d ON d.id = i.document"
-        candidates = db.execute(
-            "SELECT d.id, d.document_id, d.upload_id, d.min_confidence, r.state, r.why,"
-            f" ({_CURRENT}) AS current FROM {source}"
-            " LEFT JOIN reviews r ON r.document = d.id"
-            + (f" WHERE {_CURRENT}" if fresh else "")
-        ).fetchall()
-        queued, dropped = [], []
-        for doc, document_id, upload_id, lowest, state, was, current in candidates:
+            candidates = db.execute(
+                "SELECT d.id, d.document_id, d.upload_id, d.min_confidence, r.state, r.why, r.priority,"
+                f" r.claim_expires_at, ({_CURRENT}) AS current FROM review_inbox i"
+                " JOIN documents d ON d.id = i.document LEFT JOIN reviews r ON r.document = d.id"
+            ).fetchall()
+        added, changed, dropped = [], [], []
+        for doc, document_id, upload_id, lowest, state, was, priority, held_until, current in candidates:
             if state is not None and state != S.TO_REVIEW:
                 continue  # decided: a person's decision stands
             why = why_review(document_id, lowest, policy) if current else None
             if why is not None:
-                queued.append((doc, upload_id, S.TO_REVIEW, why, 1.0 if lowest is None else lowest, now, now))
+                rank = 1.0 if lowest is None else lowest
+                if state is None:
+                    added.append((doc, upload_id, S.TO_REVIEW, why, rank, now, now))
+                elif (was, priority) != (why, rank):  # a new answer or rule: a new place
+                    changed.append((why, rank, now, doc))
             elif state is not None and (was != S.CHOSEN or not current):
-                # a new answer that needs no person, or failed now: out of the waiting count
-                dropped.append((doc, S.TO_REVIEW))
-        # A waiting document whose answer changed keeps its place, with the new priority.
+                # needs no person now (or failed): out of the queue, unless a reviewer holds it
+                if not current or held_until is None or held_until <= now:
+                    dropped.append((doc,))
+        # Only what changed is written: each row written costs its four index entries.
         db.conn.executemany(
             "INSERT INTO reviews (document, upload_id, state, why, priority, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (document) DO UPDATE SET"
-            " why = excluded.why, priority = excluded.priority, updated_at = excluded.updated_at"
-            f" WHERE reviews.state = {S.sql_literals(S.TO_REVIEW)}",
-            queued,
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            added,
         )
-        db.conn.executemany(
-            "DELETE FROM reviews WHERE document = ? AND state = ?",
-            dropped,
-        )
+        db.conn.executemany("UPDATE reviews SET why = ?, priority = ?, updated_at = ? WHERE document = ?", changed)
+        db.conn.executemany(f"DELETE FROM reviews WHERE document = ? AND state = {S.sql_literals(S.TO_REVIEW)}",
+                            dropped)
         db.execute("DELETE FROM review_inbox")
         db.execute(
             "INSERT INTO review_sync (id, policy, synced_at) VALUES (1, ?, ?)"
             " ON CONFLICT (id) DO UPDATE SET policy = excluded.policy, synced_at = excluded.synced_at",
             [policy.key, now],
         )
-        return len(queued)
+        return len(added) + len(changed)
 
     # --- one reviewer, one document ---------------------------------------------------------
 
@@ -265,7 +270,8 @@ class ReviewLedger(LedgerCore):
         """Confirm, correct or reject a document; ``corrections`` ({field: value}) replace its earlier ones.
 
         The state stored is ``rejected`` for a rejection, else ``corrected`` when a value differs
-        from Atlas's, else ``confirmed``. Refused (ReviewError) when another reviewer holds the
+        from Atlas's, else ``confirmed``. A page passes ``version=item.version`` of the item it
+        showed (a rerun's claim renews the claim to the answer as it is then). Refused (ReviewError) when another reviewer holds the
         document, when Atlas's answer changed since ``version`` (or since it was claimed), for a
         document that is not a current extracted one, and for a field the document does not have.
         """
