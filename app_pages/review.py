@@ -18,7 +18,7 @@ from ui.runtime import runtime
 rt = runtime()
 ledger = rt.ledger
 
-st.header("Review")
+st.header("Review", anchor=False)
 st.caption(
     "Documents Atlas was unsure of (a field below the threshold), plus a random sample of the "
     "rest as a quality check. Confirm each one, correct its fields, or reject it. Atlas's answer "
@@ -67,6 +67,7 @@ else:
         review_image.image_panel(item.file_url, item.document_id)
     with fields:
         review_form.fields_form(ledger, item, who)
+        review_form.focus_first_field(item)
     review_form.navigation(ledger, item, who)
 review_keys.legend()
 

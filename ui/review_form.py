@@ -26,7 +26,7 @@ def heading(item: ReviewItem) -> None:
         why = f"lowest confidence {item.min_confidence:.2f}"
     else:
         why = "opened by a person"
-    st.subheader(f"Document {untrusted.text(item.document_id)}")
+    st.subheader(f"Document {untrusted.text(item.document_id)}", anchor=False)
     where = f" · upload {item.upload_id}" + (f", row {item.row_number}" if item.row_number else "")
     st.markdown(f"{untrusted.text(kind)} · {why}{where}")
     if item.state in DECISION_WORDS:
@@ -77,6 +77,30 @@ def fields_form(ledger: Ledger, item: ReviewItem, who: str) -> None:
         st.caption(f":material/warning: {weak} weak field{'s' if weak != 1 else ''}, marked **weak**: Atlas was unsure of them.")
 
 
+# Put the cursor in the first weak field (else the first) when a new document appears, so a
+# reviewer types a correction, or confirms with Ctrl+Enter, without a dozen Tabs past the
+# sidebar and the sliders. Once per document: a rerun never pulls the cursor back. Only our own
+# widget key goes in (a number), never a value from Atlas or the sheet.
+_FOCUS = """<script>(() => {
+  const key = "%s";
+  if (window.__atlasReviewFocus === key) return;
+  const place = (tries) => {
+    const box = document.querySelector(".st-key-" + key + " input");
+    if (box) { window.__atlasReviewFocus = key; box.focus(); }
+    else if (tries > 0) setTimeout(() => place(tries - 1), 50);
+  };
+  place(40);
+})();</script>"""
+
+
+def focus_first_field(item: ReviewItem) -> None:
+    """Move the cursor into the document's first weak field (else its first) when it appears."""
+    if not item.fields:
+        return
+    index = next((i for i, f in enumerate(item.fields) if f.weak), 0)
+    st.html(_FOCUS % queue.field_key(item.document, index), unsafe_allow_javascript=True)
+
+
 def navigation(ledger: Ledger, item: ReviewItem, who: str) -> None:
     """Previous and Next (skip), with where this document sits in the session."""
     back, ahead, where = st.columns([1, 1, 3], vertical_alignment="center")
@@ -112,15 +136,13 @@ def _label(field: ReviewField) -> str:
 
 
 def _help(field: ReviewField) -> str | None:
-    parts = []
-    if isinstance(field.confidence, int | float):
-        parts.append(f"Atlas's confidence in this value: {field.confidence:.2f}.")
-    if field.corrected is not None:
-        parts.append(
-            f"Corrected by {untrusted.text(field.corrected_by or 'a person')}; Atlas said "
-            f"“{untrusted.text(value_text(field.value))}”, which the ledger keeps."
-        )
-    return " ".join(parts) or None
+    # Only a corrected field has help (Atlas's own value): each help icon is one more Tab stop.
+    if field.corrected is None:
+        return None
+    return (
+        f"Corrected by {untrusted.text(field.corrected_by or 'a person')}; Atlas said "
+        f"“{untrusted.text(value_text(field.value))}”, which the ledger keeps."
+    )
 
 
 def _clock(when: float | None) -> str:
