@@ -29,4 +29,7 @@ LEGEND = (
 def legend() -> None:
     """The keys on the page, so a reviewer learns them without a manual (Cmd on a Mac)."""
     keys = " · ".join(f"**{key}** {what}" for key, what in LEGEND)
-    st.caption(f":material/keyboard: Keys: {keys}. On a Mac, use Cmd instead of Ctrl.")
+    st.caption(
+        f":material/keyboard: Keys: {keys}. The cursor starts in the first weak field. "
+        "On a Mac, use Cmd instead of Ctrl."
+    )
