@@ -61,8 +61,8 @@ def counts(ledger: Ledger, who: str, rule: ReviewPolicy) -> None:
     figures = review_actions.counts(ledger, rule)
     a, b, c, d = st.columns(4)
     a.metric("To review", f"{figures.to_review:,}")
-    b.metric("Done today", f"{figures.done:,}")
-    c.metric("Done today by you", f"{figures.by_reviewer.get(who, 0):,}")
+    b.metric("Done today", f"{figures.done:,}", help="Decided since 00:00 UTC.")
+    c.metric("Done today by you", f"{figures.by_reviewer.get(who, 0):,}", help="Decided since 00:00 UTC.")
     d.metric("Held by reviewers now", f"{figures.in_review:,}")
     if figures.by_reviewer:
         ranked = sorted(figures.by_reviewer.items(), key=lambda pair: (-pair[1], pair[0]))
