@@ -354,3 +354,16 @@ def test_a_file_that_is_not_a_review_queue_is_refused_in_words(reviews, monkeypa
     message = texts(at, "error")
     assert said in message and "Something went wrong" not in message
     assert frame_with(at, "Your file") is None
+
+
+def test_a_signed_in_reviewer_decides_under_their_email(reviews, monkeypatch):
+    email = "meera@bank.example"
+    at = open_app(
+        reviews, monkeypatch, "Review", user={"is_logged_in": True, "email": email},
+        allowed_domains=["bank.example"],
+    )  # fmt: skip
+    assert not [t for t in at.text_input if t.key == "reviewer_input"]  # no name to type
+    doc = shown_document(at)
+    at.button(key="review_confirm").click().run()
+    ledger = ledger_of(reviews)
+    assert ledger.review_item(row_of(ledger, doc), POLICY).decided_by == email
