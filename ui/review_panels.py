@@ -29,10 +29,7 @@ def controls(ledger: Ledger, settings: Settings) -> ReviewPolicy:
     st.session_state[state.REVIEW_PAGE_THRESHOLD] = rule.threshold
     st.session_state[state.REVIEW_QC_RATE] = rule.sample_rate
     left, right = st.columns(2)
-    change = dict(
-        on_change=review_actions.change_policy,
-        args=(ledger, settings, state.REVIEW_PAGE_THRESHOLD, state.REVIEW_QC_RATE),
-    )
+    args = (ledger, settings, state.REVIEW_PAGE_THRESHOLD, state.REVIEW_QC_RATE)
     left.slider(
         "Review threshold (confidence)",
         0.0,
@@ -41,7 +38,8 @@ def controls(ledger: Ledger, settings: Settings) -> ReviewPolicy:
         key=state.REVIEW_PAGE_THRESHOLD,
         help="A document with any field below this confidence needs a person. Changing it "
         "changes the queue for every reviewer.",
-        **change,
+        on_change=review_actions.change_policy,
+        args=args,
     )
     right.slider(
         "Quality check: share of the other documents to review too",
@@ -51,7 +49,8 @@ def controls(ledger: Ledger, settings: Settings) -> ReviewPolicy:
         key=state.REVIEW_QC_RATE,
         help="A random sample (the same for everyone) of the documents Atlas was sure of. "
         "Changing it changes the queue for every reviewer.",
-        **change,
+        on_change=review_actions.change_policy,
+        args=args,
     )
     return rule
 
