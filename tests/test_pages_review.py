@@ -367,3 +367,25 @@ def test_a_signed_in_reviewer_decides_under_their_email(reviews, monkeypatch):
     at.button(key="review_confirm").click().run()
     ledger = ledger_of(reviews)
     assert ledger.review_item(row_of(ledger, doc), POLICY).decided_by == email
+
+
+def test_going_back_to_a_corrected_document_keeps_its_correction(reviews, monkeypatch):
+    """Previous shows the corrected value; confirming again keeps it, Atlas's value back drops it."""
+    at = open_review(reviews, monkeypatch)
+    ledger = ledger_of(reviews)
+    doc = shown_document(at)
+    box = next(t for t in at.text_input if t.key and t.key.startswith("review_field_"))
+    atlas_value, key = box.value, box.key
+    box.input("FIXED BY ASHA")
+    at.button(key="review_confirm").click().run()
+    at.button(key="review_previous").click().run()
+    assert shown_document(at) == doc
+    assert at.text_input(key=key).value == "FIXED BY ASHA"
+    at.button(key="review_confirm").click().run()  # confirmed again, nothing typed
+    item = ledger.review_item(row_of(ledger, doc), POLICY)
+    assert (item.state, list(item.corrections.values())) == (S.CORRECTED, ["FIXED BY ASHA"])
+    at.button(key="review_previous").click().run()
+    at.text_input(key=key).input(atlas_value)
+    at.button(key="review_confirm").click().run()
+    item = ledger.review_item(row_of(ledger, doc), POLICY)
+    assert (item.state, item.corrections) == (S.CONFIRMED, {})

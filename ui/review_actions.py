@@ -17,6 +17,7 @@ from atlas_core.errors import ReviewError
 from atlas_core.ledger import Ledger
 from atlas_core.ledger import states as S
 from atlas_core.ledger.rows import ReviewClaim
+from atlas_core.results.corrections import value_text
 from atlas_core.review import ReviewCounts, ReviewItem, ReviewPolicy
 
 from . import review_queue as queue
@@ -84,8 +85,9 @@ def _still_ours(item: ReviewItem, who: str) -> bool:
 
 
 def confirm(ledger: Ledger, item: ReviewItem, who: str, shown: dict[str, str]) -> None:
-    """Confirm (callback): the changed boxes become corrections, then on to the next document."""
-    _decide(ledger, item, who, "confirm", queue.edited_values(item.document, shown))
+    """Confirm (callback): boxes that differ from Atlas's value are the corrections; then the next."""
+    atlas = {f.name: value_text(f.value) for f in item.fields}
+    _decide(ledger, item, who, "confirm", queue.corrections(item.document, shown, atlas))
 
 
 def reject(ledger: Ledger, item: ReviewItem, who: str) -> None:

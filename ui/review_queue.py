@@ -110,14 +110,20 @@ def _is_busy(exc: LedgerError) -> bool:
     return "locked" in text or "busy" in text
 
 
-def edited_values(item_id: int, shown: dict[str, str]) -> dict[str, str]:
-    """The fields whose box now holds something other than what was shown: field -> new text."""
-    changed = {}
+def corrections(item_id: int, shown: dict[str, str], atlas: dict[str, str]) -> dict[str, str]:
+    """Each field whose box differs from Atlas's own value: field -> text.
+
+    Compared with Atlas's value, not with what the box showed: a decision replaces the
+    document's corrections, so confirming again a document corrected earlier (Previous) keeps
+    them, and putting Atlas's value back in a box drops that one.
+    """
+    found = {}
     for index, (field, before) in enumerate(shown.items()):
         now = st.session_state.get(field_key(item_id, index))
-        if now is not None and str(now) != before:
-            changed[field] = str(now)
-    return changed
+        text = before if now is None else str(now)
+        if text != atlas.get(field):
+            found[field] = text
+    return found
 
 
 def field_key(item_id: int, index: int) -> str:
