@@ -81,7 +81,8 @@ class ReviewError(AtlasError):
     """A review decision or correction is refused: another reviewer holds the document, it changed
     since it was opened, it is not in the ledger, or a field it names does not exist.
 
-    ``reason`` is one word a caller can branch on: held, changed, missing, field, decision.
+    ``reason`` is one word a caller can branch on: held, changed, missing, field, decision,
+    decided (someone decided the document after the caller read it: ``decide_review(revision=)``).
     """
 
     default_hint = "Open the document again to see its current state; nothing was changed."

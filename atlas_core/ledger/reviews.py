@@ -15,7 +15,7 @@ a reviewer who walks away does not keep it forever.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import ReviewError
 from . import states as S
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from ..review.models import ReviewCounts, ReviewItem
     from ..review.queue import ReviewPolicy
+    from .rows import ReviewClaim
 
 _DECISIONS = {
     "confirm": S.CONFIRMED, S.CONFIRMED: S.CONFIRMED,
@@ -264,6 +265,7 @@ class ReviewLedger(LedgerCore):
     def decide_review(
         self, document: int, reviewer: str, decision: str, corrections: Mapping[str, Any] | None = None,
         *, version: float | None = None, policy: ReviewPolicy | None = None, now: float | None = None,
+        revision: int | None = None,
     ) -> ReviewItem:
         """Confirm, correct or reject a document; ``corrections`` ({field: value}) replace its earlier ones.
 
@@ -281,6 +283,12 @@ class ReviewLedger(LedgerCore):
         now = now_ts() if now is None else now
         with self.transaction() as db:
             row = self._decidable(db, document, reviewer, version, now)
+            if revision is not None and (row["revision"] or 0) != revision:  # added for the Review page
+                raise ReviewError(
+                    f"{row['decided_by'] or 'Someone'} decided document {row['document_id']} meanwhile"
+                    f" ({row['state']}).", reason="decided",
+                    hint="Your decision was not saved; open the document again to see theirs.",
+                )
             wanted = self._corrections_to_store(db, row, dict(corrections or {}))
             if state != S.REVIEW_REJECTED:
                 state = S.CORRECTED if wanted else S.CONFIRMED
@@ -468,6 +476,38 @@ class ReviewLedger(LedgerCore):
             if len(ids) < page_size:
                 return
             last = ids[-1]
+
+    # --- added for the Review page: who holds what, the rule in use ------------------------
+
+    def review_claims(self, *, limit: int = 100, now: float | None = None) -> list[ReviewClaim]:
+        """The documents reviewers hold right now (longest held first), at most ``limit``."""
+        now = now_ts() if now is None else now
+        # The claimed_by index holds the few live claims: "> ''" lets the planner range over it
+        # (a name is never empty), and the unary + keeps it from scanning the upload index instead.
+        in_scope, scope_args = self.scope.uploads_named("+r.upload_id")
+        with self.reading() as db:
+            rows = db.execute(
+                "SELECT r.document, d.document_id, r.claimed_by, r.claim_expires_at FROM reviews r"
+                " JOIN documents d ON d.id = r.document"
+                f" WHERE r.claimed_by > '' AND r.claim_expires_at > :now AND {in_scope}"
+                " ORDER BY r.claim_expires_at LIMIT :limit",
+                {"now": now, "limit": limit, **scope_args},
+            ).fetchall()
+        return [cast("ReviewClaim", dict(row)) for row in rows]
+
+    def review_policy(self, default: ReviewPolicy) -> ReviewPolicy:
+        """The rule the queue was last chosen by (threshold, sample rate), else ``default``."""
+        from ..review.queue import ReviewPolicy
+
+        with self.reading() as db:
+            mark = db.execute("SELECT policy FROM review_sync WHERE id = 1").fetchone()
+        if mark is None:
+            return default
+        try:
+            values = dict(part.split("=", 1) for part in str(mark[0]).split())
+            return ReviewPolicy(float(values["threshold"]), float(values["sample_rate"]), default.lease)
+        except (KeyError, ValueError):  # a key written by another version: the settings' rule
+            return default
 
 
 def _who(reviewer: str) -> str:

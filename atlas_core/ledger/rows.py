@@ -282,3 +282,12 @@ class FinishedBucket(TypedDict):
     bucket: float
     extracted: int
     failed: int
+
+
+class ReviewClaim(TypedDict):
+    """A document a reviewer holds right now (``review_claims``)."""
+
+    document: int
+    document_id: str
+    claimed_by: str
+    claim_expires_at: float
