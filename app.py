@@ -19,6 +19,7 @@ page = st.navigation(
         st.Page("app_pages/upload.py", title="Upload", icon=":material/upload_file:", default=True),
         st.Page("app_pages/batches.py", title="Batches", icon=":material/view_list:"),
         st.Page("app_pages/results.py", title="Results", icon=":material/table_view:"),
+        st.Page("app_pages/review.py", title="Review", icon=":material/fact_check:"),
         st.Page("app_pages/connection.py", title="Connection", icon=":material/cable:"),
     ]
 )

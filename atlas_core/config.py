@@ -37,6 +37,8 @@ DEFAULT_STALLED_AFTER = 30 * 60.0  # a batch with no progress for this long is "
 DEFAULT_MAX_FILE_MB = 50
 DEFAULT_MAX_ROWS = 2_000_000
 DEFAULT_REVIEW_THRESHOLD = 0.80
+DEFAULT_REVIEW_SAMPLE_RATE = 0.02  # share of the confident documents a person checks anyway (QC)
+DEFAULT_REVIEW_LEASE = 15 * 60.0  # seconds a reviewer holds a document before others may take it
 # Issue 13: requests in flight to Atlas across every worker sharing the ledger (two workers' lanes),
 # so adding workers never multiplies the load Atlas sees.
 DEFAULT_MAX_IN_FLIGHT = 8
@@ -69,6 +71,9 @@ class Settings:
     stalled_after: float = DEFAULT_STALLED_AFTER
     max_file_mb: int = DEFAULT_MAX_FILE_MB
     max_rows: int = DEFAULT_MAX_ROWS
+    review_threshold: float = DEFAULT_REVIEW_THRESHOLD
+    review_sample_rate: float = DEFAULT_REVIEW_SAMPLE_RATE
+    review_lease: float = DEFAULT_REVIEW_LEASE
     # issue 13: the ledger on PostgreSQL (postgresql://user:password@host/db); unset, SQLite at
     # db_path. Never in repr: its password is a secret like client_secret.
     database_url: str | None = field(default=None, repr=False)
@@ -150,6 +155,11 @@ class Settings:
                      "max_in_flight"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"ATLAS_{name.upper()} must be at least 1.")
+        for name in ("review_threshold", "review_sample_rate"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"ATLAS_{name.upper()} must be between 0 and 1.")
+        if not self.review_lease > 0 or self.review_lease == float("inf"):
+            raise ConfigError("ATLAS_REVIEW_LEASE must be a number of seconds above 0.")
         if self.chunk_size > 1000:
             raise ConfigError("ATLAS_CHUNK_SIZE must be at most 1000 documents per request.")
 

@@ -5,6 +5,7 @@
     ├── IntakeError                 a spreadsheet cannot be read at all
     ├── LedgerError                 the ledger cannot be opened or is inconsistent
     ├── PathError                   a file or folder given to a command cannot be used
+    ├── ReviewError                 a review decision is refused (held by another, changed, unknown field)
     ├── ProtocolError               Atlas answered 2xx with something the contract does not allow
     ├── TransportError              no HTTP answer; ``retry_safe`` says if resending is harmless
     │   ├── ConnectFailedError      the request certainly never reached Atlas (retry_safe)
@@ -74,6 +75,21 @@ class LedgerError(AtlasError):
 
 class PathError(AtlasError):
     """A file or folder named by the user (an output file, ATLAS_DB_PATH, a journal) is unusable."""
+
+
+class ReviewError(AtlasError):
+    """A review decision or correction is refused: another reviewer holds the document, it changed
+    since it was opened, it is not in the ledger, or a field it names does not exist.
+
+    ``reason`` is one word a caller can branch on: held, changed, missing, field, decision,
+    decided (someone decided the document after the caller read it: ``decide_review(revision=)``).
+    """
+
+    default_hint = "Open the document again to see its current state; nothing was changed."
+
+    def __init__(self, message: str, *, reason: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.reason = reason
 
 
 class ProtocolError(AtlasError):

@@ -31,6 +31,7 @@ EXPECTED_SUBHEADERS = {
     "Upload": [],
     "Batches": ["Uploads", "All batches (0)"],
     "Results": ["Documents (0)", "Downloads", "Charts"],
+    "Review": [],  # asks the reviewer's name first
     "Connection": ["Atlas service", "Test the connection", "Product types", "Limits in force"],
 }
 

@@ -164,9 +164,8 @@ def test_safe_url_drops_credentials_and_query(url, shown):
 
 
 def test_download_names_hold_only_safe_characters_of_a_hostile_batch_id():
-    from ui import results_view
-
     from atlas_core.results.downloads import DocumentFilters
+    from ui import results_view
 
     hostile = "B-1 ![b](http://x/y.png)\x1b]0;t\x07/../"
     makers = results_view.download_makers(

@@ -100,7 +100,7 @@ def test_csv_downloads_hold_every_document_of_the_upload(processed):
     long = csv_frame(downloads.data(at, "download_csv_long"))
     assert list(long.columns) == [
         "document_id", "row", "status", "needs_review", "lowest_confidence", "document_type",
-        "error", "field", "value", "confidence", "file_url", "batch_id",
+        "error", "corrected_fields", "field", "atlas_value", "value", "confidence", "file_url", "batch_id",
     ]
     extracted_ids = set(wide.loc[wide["status"] == "extracted", "document_id"])
     assert set(long.loc[long["field"] != "", "document_id"]) == extracted_ids

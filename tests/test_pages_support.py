@@ -30,6 +30,7 @@ PAGES = {
     "Upload": "app_pages/upload.py",
     "Batches": "app_pages/batches.py",
     "Results": "app_pages/results.py",
+    "Review": "app_pages/review.py",
     "Connection": "app_pages/connection.py",
 }
 TIMEOUT = 30  # seconds per script run; two shared cores

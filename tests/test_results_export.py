@@ -31,8 +31,10 @@ FORMULAS = [
 ]
 
 
-FRONT = ["document_id", "row", "status", "needs_review", "lowest_confidence", "document_type", "error"]
-LONG_HEADER = [*FRONT, "field", "value", "confidence", "file_url", "batch_id"]
+FRONT = ["document_id", "row", "status", "needs_review", "lowest_confidence", "document_type", "error",
+         "corrected_fields"]
+LONG_HEADER = [*FRONT, "field", "atlas_value", "value", "confidence", "file_url", "batch_id"]
+F = len(FRONT)  # the first field column
 # The wide fields of one type: its common meanings first, under the meaning's name.
 WIDE_FIELDS = {
     "AADHAAR": [
@@ -132,8 +134,8 @@ def test_a_field_already_named_for_the_meaning_is_never_overwritten():
 def test_result_columns_hold_the_row_and_status_is_the_outcome_word():
     rows = [_failed_row(), document_row(sample("PAN"), state="submitted", document_id="S1")]
     records = _csv_records(export_documents(rows))
-    assert records[1][:7] == ["F1", "2", "failed", "", "", "", "INVALID_DOC"]
-    assert set(records[1][7:-2]) == {""}  # the PAN document's fields
+    assert records[1][:F] == ["F1", "2", "failed", "", "", "", "INVALID_DOC", ""]
+    assert set(records[1][F:-2]) == {""}  # the PAN document's fields
     assert records[1][-2:] == ["https://bucket.example/doc-1.jpg", "BATCH-30732-SIYKJ-20251121113228"]
     assert records[2][2] == "pending"
 
@@ -186,7 +188,7 @@ def test_csv_round_trips_devanagari_and_numbers_through_pandas():
     assert (
         frame.loc[0, "formatted_address.postcode"] == 400001
     )  # text of digits, read as pandas likes
-    assert list(frame.columns[:7]) == FRONT
+    assert list(frame.columns[:F]) == FRONT
 
 
 def test_csv_quotes_text_and_leaves_numbers_bare():
@@ -204,15 +206,15 @@ def test_csv_neutralises_formula_text_in_values_errors_and_headers(formula):
         export_documents([document_row(data, error=formula, document_id=formula)])
     )
     header, row = records
-    assert header[7] == "'" + formula
-    assert row[0] == "'" + formula and row[6] == "'" + formula and row[7] == "'" + formula
-    assert row[8] == "0.5"
+    assert header[F] == "'" + formula
+    assert row[0] == "'" + formula and row[6] == "'" + formula and row[F] == "'" + formula
+    assert row[F + 1] == "0.5"
 
 
 def test_a_real_negative_number_is_not_neutralised():
     data = {"document_type": "X", "amount": {"value": -5, "confidence_score": -0.0}}
     row = _csv_records(export_documents([document_row(data)]))[1]
-    assert row[7:9] == ["-5", "-0.0"]
+    assert row[F:F + 2] == ["-5", "-0.0"]
 
 
 def test_xlsx_keeps_numbers_numeric_and_neutralises_formulas():
@@ -259,7 +261,7 @@ def test_xlsx_takes_every_hostile_value(name):
 )
 def test_xlsx_respects_excel_limits(value, expected):
     _, sheet = _sheet(export_documents([document_row({"f": {"value": value}})], fmt="xlsx"))
-    cell = sheet.cell(row=2, column=8)
+    cell = sheet.cell(row=2, column=F + 1)
     assert cell.data_type == expected[0]
     if expected[1] is not None:
         assert len(cell.value) == expected[1]
@@ -302,7 +304,7 @@ def test_long_layout_has_one_row_per_document_and_field(fmt):
     assert table[0] == LONG_HEADER
     expected = [name for doc in rows for name, _, _ in field_entries(doc["file_data"]) or [(None,)*3]]
     assert len(table) - 1 == len(expected)
-    assert [r[7] for r in table[1:]] == [name or ("" if fmt == "csv" else None) for name in expected]
+    assert [r[F] for r in table[1:]] == [name or ("" if fmt == "csv" else None) for name in expected]
 
 
 def test_json_holds_the_raw_file_data_and_stays_valid_with_nan():
@@ -416,8 +418,8 @@ def test_a_lone_surrogate_from_upstream_does_not_break_the_file(fmt):
     }
     out = export_documents([document_row(data)], fmt=fmt)
     if fmt == "csv":
-        assert _csv_records(out)[1][7] == "ab?cd"
+        assert _csv_records(out)[1][F] == "ab?cd"
     elif fmt == "xlsx":
-        assert _sheet(out)[1].cell(row=2, column=8).value == "ab\ufffdcd"
+        assert _sheet(out)[1].cell(row=2, column=F + 1).value == "ab\ufffdcd"
     else:
         assert json.loads(out)[0]["file_data"]["name_as_per_pan"]["value"] == "ab?cd"

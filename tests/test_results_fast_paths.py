@@ -115,7 +115,7 @@ def test_wide_rows_through_the_shape_cache_equal_the_walker_on_every_document():
     got = list(wide_table(rows))
     header = got[0]
     front = {"document_id", "row", "status", "needs_review", "lowest_confidence",
-             "document_type", "error", "file_url", "batch_id"}
+             "document_type", "error", "corrected_fields", "file_url", "batch_id"}
     fields = [c for c in header if c not in front]
     assert sorted(fields) == sorted(columns)
     assert [c for c in fields if not c.endswith("_url")] == [c for c in columns if not c.endswith("_url")]

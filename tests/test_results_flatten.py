@@ -282,6 +282,7 @@ def test_a_failed_document_gives_one_long_row_with_its_error():
             "document_type": None,
             "error": "UNRECOGNISED",
             "field": None,
+            "atlas_value": None,
             "value": None,
             "confidence": None,
         }

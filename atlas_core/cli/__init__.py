@@ -20,7 +20,7 @@ from ..printable import PrintableStream
 from . import exitcodes, paths
 
 # Each module registers its own sub-commands; the order is the order of ``--help``.
-COMMAND_MODULES = ("validate", "jobs", "reports", "sandbox", "ledger_copy")
+COMMAND_MODULES = ("validate", "jobs", "reports", "review", "sandbox", "ledger_copy")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from ..config import DEFAULT_REVIEW_THRESHOLD, Settings
-from ..errors import AtlasError, ConfigError, PathError
+from ..errors import AtlasError, ConfigError, LedgerError, PathError
 from ..ledger import Ledger
 from ..ledger import states as S
 from ..ledger.balance import UploadBalance
@@ -143,9 +143,6 @@ def runtime_for(args: argparse.Namespace, *, ledger_only: bool = False) -> Itera
     try:
         opened = open_runtime(settings, ledger_only=ledger_only)
     except paths.OPENING_ERRORS as exc:
-        # Imported here, not at the top, so the shared import line stays as it was.
-        from ..errors import LedgerError
-
         if settings.database_url and isinstance(exc, LedgerError):
             raise  # the database's own plain message (which server, and why), not a file's
         raise paths.runtime_path_error(settings.db_path, settings.sandbox_state_path, exc) from None

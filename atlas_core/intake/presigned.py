@@ -8,6 +8,8 @@ second, slower look. Parameter names are case-sensitive for S3 and GCS, and so i
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import numpy as np
 
 from .textops import Strings, contains, distinct_rows, extract, find, gather, subset
@@ -121,3 +123,13 @@ def _leading_number(raw: np.ndarray) -> np.ndarray:
         take = k < count
         value[take] = value[take] * 10 + d[take, k]
     return np.where(count > 0, value, -1)
+
+
+def expiry_of(url: str) -> datetime | None:
+    """The UTC expiry of one pre-signed URL (aware datetime), or None when it carries none."""
+    import pyarrow as pa  # the column reader's input type; loaded with the rest of intake anyway
+
+    found = expiry_times(pa.chunked_array([pa.array([url], pa.large_string())]), np.ones(1, bool))[0]
+    if np.isnat(found):
+        return None
+    return datetime.fromtimestamp(int(found.astype("int64")), tz=UTC)

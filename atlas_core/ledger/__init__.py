@@ -13,6 +13,7 @@ from .chunks import ChunkLedger
 from .leases import LeaseLedger
 from .queries import QueryLedger
 from .records import CellFix, ClaimedChunk, Interpreted, QueuedUpload, RowRecord, UploadRecord
+from .reviews import ReviewLedger
 from .signals import SignalLedger
 from .store import now_ts
 from .streams import StreamLedger
@@ -21,7 +22,7 @@ from .workers import WorkerLedger
 
 
 class Ledger(UploadLedger, ChunkLedger, BatchLedger, QueryLedger, StreamLedger, WorkerLedger,
-             LeaseLedger, SignalLedger, BalanceLedger):
+             LeaseLedger, SignalLedger, BalanceLedger, ReviewLedger):
     """The ledger file and every operation on it."""
 
 

@@ -12,6 +12,7 @@ from ..errors import redact
 from . import states as S
 from .jsontext import dump_standard
 from .records import Interpreted
+from .reviews import note_results_for_review
 from .rows import BatchRow
 from .store import LedgerCore, now_ts
 from .targets import SANDBOX_TARGET, UNKNOWN_TARGET, TargetScope
@@ -159,6 +160,8 @@ class BatchLedger(LedgerCore):
             " min_confidence = ?, updated_at = ?, finished_at = ? WHERE id = ?",
             updates,
         )
+        # The review queue takes the new results through its rule on its next look.
+        note_results_for_review(db, [update[-1] for update in updates])
         return len(updates)
 
     @staticmethod

@@ -166,6 +166,7 @@ class DocumentRow(TypedDict):
     file_uuid: str | None
     submitted_at: float | None
     finished_at: float | None
+    corrections: NotRequired[dict[str, str]]  # a person's corrections {field: value}, when any
     original: NotRequired[dict[str, Any]]  # its sheet row's cells (iter_documents(with_sheet=True))
 
 
@@ -281,3 +282,12 @@ class FinishedBucket(TypedDict):
     bucket: float
     extracted: int
     failed: int
+
+
+class ReviewClaim(TypedDict):
+    """A document a reviewer holds right now (``review_claims``)."""
+
+    document: int
+    document_id: str
+    claimed_by: str
+    claim_expires_at: float

@@ -198,6 +198,65 @@ def m003_record_the_target(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+_V4 = [
+    # One row per document a person is to look at (to_review) or has looked at (confirmed,
+    # corrected, rejected). Atlas's answer stays verbatim in documents.file_data; corrections sit
+    # beside it. priority is the lowest confidence (1.0 when Atlas sent none): lowest first.
+    """
+    CREATE TABLE reviews (
+        document INTEGER PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
+        upload_id INTEGER NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,
+        state TEXT NOT NULL,
+        why TEXT NOT NULL,
+        priority REAL NOT NULL,
+        revision INTEGER NOT NULL DEFAULT 0,
+        claimed_by TEXT,
+        claim_expires_at REAL,
+        claimed_version REAL,
+        decided_by TEXT,
+        decided_at REAL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    )
+    """,
+    # The next document to review is the first entry of this index past the held ones; with an
+    # upload chosen, of the second.
+    "CREATE INDEX reviews_queue ON reviews(state, priority, document)",
+    "CREATE INDEX reviews_upload_queue ON reviews(upload_id, state, priority, document)",
+    "CREATE INDEX reviews_claimed_by ON reviews(claimed_by)",
+    "CREATE INDEX reviews_decided ON reviews(decided_at)",
+    """
+    CREATE TABLE corrections (
+        id INTEGER PRIMARY KEY,
+        document INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        field TEXT NOT NULL,
+        atlas_value TEXT,
+        corrected_value TEXT NOT NULL,
+        corrected_by TEXT NOT NULL,
+        corrected_at REAL NOT NULL,
+        UNIQUE (document, field)
+    )
+    """,
+    # Results stored since the queue last looked (filled where results are stored, drained by
+    # the next claim or count), and the rule the queue was chosen by (one row, id 1).
+    "CREATE TABLE review_inbox (document INTEGER PRIMARY KEY)",
+    """
+    CREATE TABLE review_sync (
+        id INTEGER PRIMARY KEY,
+        policy TEXT NOT NULL,
+        synced_at REAL NOT NULL
+    )
+    """,
+]
+
+
+@_migration
+def m004_review_queue(db: sqlite_utils.Database) -> None:
+    """The review queue, its claims and decisions, and the corrections beside Atlas's answer (see _V4)."""
+    for statement in _V4:
+        db.execute(statement)
+
+
 _V5 = [
     # The cells an analyst fixed on the Upload page before sending: the sheet's value and the
     # typed one, who and when. The reconciliation report lists them; upload_rows.original keeps

@@ -34,6 +34,19 @@ ROW_HELD = "held"  # left out by a pilot run; can be queued later
 ROW_CANCELLED = "cancelled"  # held, then cancelled
 ROW_DISPOSITIONS = (ROW_QUEUED, ROW_INVALID, ROW_DUPLICATE, ROW_HELD, ROW_CANCELLED)
 
+# Reviews (reviews.state): one row per document a person looks at; decided ones stay.
+TO_REVIEW = "to_review"
+CONFIRMED = "confirmed"
+CORRECTED = "corrected"
+REVIEW_REJECTED = "rejected"  # a person rejected the document (not Atlas refusing an upload)
+REVIEW_STATES = (TO_REVIEW, CONFIRMED, CORRECTED, REVIEW_REJECTED)
+REVIEW_DECIDED = (CONFIRMED, CORRECTED, REVIEW_REJECTED)
+# Why a document is in the review queue (reviews.why).
+BELOW_THRESHOLD = "below_threshold"  # its lowest confidence is under the threshold
+SAMPLE = "sample"  # the quality-control sample of the rest
+CHOSEN = "chosen"  # a person opened it outside the queue (from Results, or a file import)
+REVIEW_REASONS = (BELOW_THRESHOLD, SAMPLE, CHOSEN)
+
 
 def sql_literals(*states: str) -> str:
     """The states as SQL string literals, comma-separated: ``'extracted', 'failed'``.

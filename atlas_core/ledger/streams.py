@@ -12,6 +12,7 @@ import orjson
 
 from . import states as S
 from .jsontext import load_stored
+from .reviews import corrections_for
 from .rows import DocumentRow, SheetRowRead, UploadRowRead
 from .store import LedgerCore
 
@@ -119,11 +120,15 @@ class StreamLedger(LedgerCore):
                     " ORDER BY d.id LIMIT :size",
                     params | {"last": last, "size": page_size},
                 ).fetchall()
+                # A person's corrections ride along ({field: value}); exports lay them over file_data.
+                corrected = corrections_for(db, [row[0] for row in rows])
             for row in rows:
                 item = dict(zip(names, row, strict=True))
                 item["file_data"] = load_stored(row[_FILE_DATA])
                 if with_sheet:
                     item["original"] = _parsed_original(row[-1])
+                if corrected and row[0] in corrected:
+                    item["corrections"] = corrected[row[0]]
                 yield cast(DocumentRow, item)
             if len(rows) < page_size:
                 return
@@ -190,10 +195,13 @@ class StreamLedger(LedgerCore):
                 f"SELECT {_SELECT} FROM documents d WHERE d.id IN (SELECT value FROM json_each(?))",
                 [json.dumps(ids)],
             ).fetchall()
+            corrected = corrections_for(db, ids)
         found: dict[int, DocumentRow] = {}
         for row in rows:
             item = dict(zip(_DOCUMENT_COLUMNS, row, strict=True))
             item["file_data"] = load_stored(row[_FILE_DATA])
+            if row[0] in corrected:
+                item["corrections"] = corrected[row[0]]
             found[row[0]] = cast(DocumentRow, item)
         return found
 

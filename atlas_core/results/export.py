@@ -47,6 +47,7 @@ from ..neutralise import (
     xlsx_cell,
     xlsx_cells,
 )
+from .corrections import with_corrections
 from .flatten import Cell, field_entries, fixed_cells, to_cell
 from .layout import (
     BATCH_COLUMN,
@@ -69,7 +70,8 @@ MIME_TYPES: dict[str, str] = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "json": "application/json",
 }
-LONG_FIELD_COLUMNS: tuple[str, ...] = ("field", "value", "confidence")
+# value is the final one (a person's correction where there is one); atlas_value is Atlas's
+LONG_FIELD_COLUMNS: tuple[str, ...] = ("field", "atlas_value", "value", "confidence")
 Row = Mapping[str, Any]
 SheetRow = Mapping[str, Any]
 row_outcome = states.row_outcome
@@ -103,6 +105,7 @@ def write_documents(
     if isinstance(target, str | os.PathLike):
         with open(target, "wb") as handle:
             return write_documents(rows, handle, fmt=fmt, layout=layout, sheet=sheet)
+    rows = with_corrections(rows)  # the final values: a person's corrections over Atlas's
     if fmt == "json":
         if layout == "wide":
             return _write_json((_json_object(row, sheet) for row in rows), target)
@@ -154,7 +157,7 @@ def wide_table(rows: Iterable[Row], sheet: SheetColumns | None = None) -> Iterat
     """The wide layout as a header list followed by one list of cells per document."""
     front = _WideFront(sheet or SheetColumns())
     with WideTable(list) as table:
-        table.fill(front.entries(rows))
+        table.fill(front.entries(with_corrections(rows)))
         items = front.items(table)
         yield front.header(items)
         for page in table.rows(items, front.size):
@@ -243,7 +246,7 @@ class _SheetFront:
             else:
                 file_data = None
                 results = [row_outcome(None, row.get("disposition")), None, None, None,
-                           left_out_reason(row)]
+                           left_out_reason(row), None]
             front = cells_of(row.get("original"))
             front += results
             front.append(row.get("row_number"))
@@ -351,11 +354,19 @@ def _long_table(rows: Iterable[Row], sheet: SheetColumns) -> Iterator[list[Cell]
     names = [*front.names[: size - 2], *unclashed(LONG_FIELD_COLUMNS, front.taken),
              *front.names[size - 2:]]  # fmt: skip
     yield names
-    for cells, file_data, doc_type in front.entries(rows):
+    atlas: dict[str, Any] = {}
+
+    def noting(rows: Iterable[Row]) -> Iterator[Row]:
+        nonlocal atlas  # Atlas's values of the row front.entries is on (it takes one at a time)
+        for row in with_corrections(rows):
+            atlas = row.get("atlas_values") or {}
+            yield row
+
+    for cells, file_data, doc_type in front.entries(noting(rows)):
         head, tail = cells[: size - 2], cells[size - 2:]
         entries = field_entries(file_data, doc_type) or [(None, None, None)]
         for name, value, confidence in entries:
-            yield [*head, name, value, confidence, *tail]
+            yield [*head, name, atlas[name] if name in atlas else value, value, confidence, *tail]
 
 
 def _long_objects(rows: Iterable[Row], sheet: SheetColumns) -> Iterator[dict[str, Cell]]:
@@ -428,10 +439,12 @@ def _write_xlsx_table(
 def _json_object(row: Row, sheet: SheetColumns) -> dict[str, Any]:
     file_data = fields_of(row)
     obj: dict[str, Any] = fixed_cells(row, file_data)
-    status, review, lowest, _, _ = result_cells(row, file_data, sheet.review_below)
-    obj.update(status=status, row=row.get("row_number"), needs_review=review)
+    status, review, lowest, _, _, corrected = result_cells(row, file_data, sheet.review_below)
+    obj.update(status=status, row=row.get("row_number"), needs_review=review, corrected_fields=corrected)
     obj["min_confidence"] = to_cell(lowest)
-    obj["file_data"] = file_data
+    obj["file_data"] = file_data  # with a person's corrections laid over Atlas's values
+    if row.get("atlas_values"):
+        obj["atlas_values"] = row["atlas_values"]
     return obj
 
 

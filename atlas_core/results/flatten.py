@@ -35,6 +35,7 @@ FIXED_COLUMNS: tuple[str, ...] = (
     "status",
     "document_type",
     "error",
+    "corrected_fields",  # the fields a person corrected (corrections.with_corrections)
 )
 LONG_COLUMNS: tuple[str, ...] = (
     "document_id",
@@ -43,6 +44,7 @@ LONG_COLUMNS: tuple[str, ...] = (
     "document_type",
     "error",
     "field",
+    "atlas_value",  # Atlas's value; "value" is the final one (a person's correction, if any)
     "value",
     "confidence",
 )
@@ -298,6 +300,7 @@ def fixed_cells(row: Mapping[str, Any], file_data: Any = None) -> dict[str, Cell
         "status": to_cell(row.get("state", row.get("status"))),
         "document_type": document_type_of(row, file_data),
         "error": to_cell(row.get("error")),
+        "corrected_fields": to_cell(row.get("corrected_fields")),
     }
 
 
@@ -310,6 +313,7 @@ def fixed_line(row: Mapping[str, Any], file_data: Any = None) -> list[Cell]:
                 row.get("state", row.get("status")), row.get("document_type"), row.get("error")]
     if line[4] is None and isinstance(file_data, Mapping):
         line[4] = file_data.get("document_type")
+    line.append(row.get("corrected_fields"))
     # nearly every value is text or None, which to_cell gives back as it is
     return [v if v is None or type(v) is str else to_cell(v) for v in line]
 
@@ -325,8 +329,10 @@ def long_rows(doc_row: Mapping[str, Any]) -> list[dict[str, Cell]]:
     entries: Sequence[tuple[str | None, Cell, Cell]] = (
         field_entries(file_data, fixed["document_type"]) or [(None, None, None)]
     )
+    atlas = doc_row.get("atlas_values") or {}
     return [
-        {**base, "field": name, "value": value, "confidence": confidence}
+        {**base, "field": name, "atlas_value": atlas.get(name, value) if name in atlas else value,
+         "value": value, "confidence": confidence}
         for name, value, confidence in entries
     ]
 

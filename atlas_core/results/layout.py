@@ -23,6 +23,7 @@ from typing import Any
 
 from ..config import DEFAULT_REVIEW_THRESHOLD
 from ..ledger.states import EXTRACTED, OUTCOME_OF_DOCUMENT, row_outcome
+from .corrections import apply_corrections, review_fields
 from .flatten import parse_file_data, to_cell
 
 ROW_COLUMN = "row"
@@ -34,6 +35,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "lowest_confidence",
     "document_type",
     "error",
+    "corrected_fields",  # the fields a person corrected (results/corrections.py)
 )
 CLASH_PREFIX = "atlas_"
 YES, NO = "yes", "no"
@@ -115,7 +117,17 @@ def fields_of(row: Mapping[str, Any]) -> Any:
     file_data = row.get("file_data")
     if type(file_data) is not dict:  # the ledger gives it parsed; other callers may not
         file_data = parse_file_data(file_data)
-    return file_data
+    corrections = row.get("corrections")  # rows with_corrections has not taken (the sheet's)
+    return apply_corrections(file_data, corrections) if corrections else file_data
+
+
+def corrected_fields(row: Mapping[str, Any], file_data: Any = None) -> str | None:
+    """The fields a person corrected, comma-separated in field order (None when none)."""
+    named = row.get("corrected_fields")
+    corrections = row.get("corrections")
+    if named is None and corrections:
+        named = ", ".join(s.name for s in review_fields(file_data, row.get("document_type")) if s.name in corrections)
+    return named or None
 
 
 _OUTCOMES = OUTCOME_OF_DOCUMENT
@@ -124,7 +136,7 @@ _RESULT_KEYS = itemgetter("state", "min_confidence", "document_type", "error")
 
 def result_cells(row: Mapping[str, Any], file_data: Any, review_below: float) -> list[Any]:
     """``RESULT_COLUMNS`` of one document row: status word, needs_review, lowest confidence,
-    document type, error."""
+    document type, error, corrected fields."""
     try:  # a ledger row has every key: one call takes the four
         state, lowest, doc_type, error = _RESULT_KEYS(row)
     except KeyError:
@@ -138,6 +150,7 @@ def result_cells(row: Mapping[str, Any], file_data: Any, review_below: float) ->
         lowest if lowest is None or type(lowest) is float else to_cell(lowest),
         doc_type if doc_type is None or type(doc_type) is str else to_cell(doc_type),
         error if error is None or type(error) is str else to_cell(error),
+        corrected_fields(row, file_data),
     ]
 
 
