@@ -40,46 +40,37 @@ if not who:
 
 untrusted.caption(f"Reviewing as {who}: your name goes with each decision.")
 rule = review_panels.controls(ledger, rt.settings)
+# Not an st.fragment: tried, a key press was no faster in Chromium at 100,000 documents (the
+# decision, the claim and the counts dominate), and a fragment must re-read the shared rule itself.
+figures, notice = st.container(), st.container()  # filled after the claim below
 
 
-@st.fragment
-def document_area() -> None:
-    """The counts and the document with its keys: a key press reruns only this, not the page.
+item, found = None, False
+with queue.shown_errors("finding the next document to review"):
+    item, found = review_actions.shown_item(ledger, who, rule), True
+with figures, queue.shown_errors("counting the review queue"):
+    review_panels.counts(ledger, who, rule)  # after the claim: "held now" counts this reviewer's
+if message := queue.take_message():
+    with notice:
+        review_panels.message(*message)
 
-    Every decision and move is a callback on a button in here, so a press redraws the document,
-    its fields and the counts without the sidebar, the sliders and the panels below (the page's
-    speed at 100,000 documents). A slider or the Excel panel still reruns the whole page.
-    """
-    figures, notice = st.container(), st.container()  # filled after the claim below
-    item, found = None, False
-    with queue.shown_errors("finding the next document to review"):
-        item, found = review_actions.shown_item(ledger, who, rule), True
-    with figures, queue.shown_errors("counting the review queue"):
-        review_panels.counts(ledger, who, rule)  # after the claim: "held now" counts this reviewer's
-    if message := queue.take_message():
-        with notice:
-            review_panels.message(*message)
-
-    if not found:
-        pass  # the error is on the page already
-    elif item is None:
-        st.success(
-            "Nothing left to review at this threshold and sample rate. New results join the queue "
-            "as Atlas finishes them.",
-            icon=":material/task_alt:",
-        )
-    else:
-        review_form.heading(item)
-        picture, fields = st.columns(2, gap="large")
-        with picture:
-            review_image.image_panel(item.file_url, item.document_id)
-        with fields:
-            review_form.fields_form(ledger, item, who)
-            review_form.focus_first_field(item)
-        review_form.navigation(ledger, item, who)
-
-
-document_area()
+if not found:
+    pass  # the error is on the page already
+elif item is None:
+    st.success(
+        "Nothing left to review at this threshold and sample rate. New results join the queue "
+        "as Atlas finishes them.",
+        icon=":material/task_alt:",
+    )
+else:
+    review_form.heading(item)
+    picture, fields = st.columns(2, gap="large")
+    with picture:
+        review_image.image_panel(item.file_url, item.document_id)
+    with fields:
+        review_form.fields_form(ledger, item, who)
+        review_form.focus_first_field(item)
+    review_form.navigation(ledger, item, who)
 review_keys.legend()
 
 with st.expander("Who is reviewing what", icon=":material/group:"):
