@@ -635,6 +635,7 @@ def _wait_for_database(args: argparse.Namespace, received: list[int]) -> bool:
     import threading
 
     from ..engine.runtime import refuse_private_sandbox
+    from ..errors import LedgerError
     from ..ledger import Ledger
 
     settings = settings_from(args)

@@ -101,7 +101,11 @@ def wait_until_settled(page: Page, ledger: Ledger, upload_id: int) -> None:
     pytest.fail(f"upload {upload_id} did not settle: {ledger.upload(upload_id)}")
 
 
-def download(page: Page, label: str) -> bytes:
+# The one-row-per-document CSV of the upload on screen (the label counts its documents).
+WIDE_CSV = re.compile(r"^Download [\d,]+ documents \(CSV, one row each\)$")
+
+
+def download(page: Page, label: str | re.Pattern[str]) -> bytes:
     with page.expect_download(timeout=WAIT) as info:
         page.get_by_role("button", name=label).click()
     return open(info.value.path(), "rb").read()
@@ -150,7 +154,7 @@ def test_upload_fix_submit_and_download(dashboard, page: Page, tmp_path):
     screenshot(page, "results")
 
     frame = pd.read_csv(
-        io.BytesIO(download(page, "CSV (one row per document)")), encoding="utf-8-sig", dtype=str
+        io.BytesIO(download(page, WIDE_CSV)), encoding="utf-8-sig", dtype=str
     )
     assert sorted(frame["document_id"]) == ids
     assert set(frame["status"]) == {"extracted"}
@@ -191,7 +195,7 @@ def test_with_faults_failures_are_visible_retried_and_listed(
         io.BytesIO(download(page, "Failed documents (CSV)")), encoding="utf-8-sig", dtype=str
     )
     wide = pd.read_csv(
-        io.BytesIO(download(page, "CSV (one row per document)")), encoding="utf-8-sig", dtype=str
+        io.BytesIO(download(page, WIDE_CSV)), encoding="utf-8-sig", dtype=str
     )
     assert set(failed["document_id"]) == set(wide.loc[wide["status"] == "failed", "document_id"])
     assert set(wide["document_id"]) == set(ids)
