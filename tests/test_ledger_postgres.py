@@ -3,6 +3,7 @@ a connection the server dropped. The shared behaviour runs on both engines in te
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -261,3 +262,26 @@ def test_a_threads_connection_closes_when_the_thread_ends(url):
     assert [w for w in seen if issubclass(w.category, ResourceWarning)] == []  # closed, not dropped
     open_now = query(url, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
     assert open_now[0][0] <= 2  # this thread's connection and the query's own
+
+
+# JSON texts of every shape the server can hand back, numbers above all (a field's confidence).
+JSON_TEXTS = ["0", "-0", "7", "-12", "123456789012345678901234567890", "0.93", "1.0", "-2.5e-3",
+              "1E5", "1e+2", "1e400", "-1e400", "0.1234567890123456789", '"0.5"', '"1e5"', "true",
+              "false", "null", "[1, 2.5]", '{"a": 0.5}', " 3.25 "]
+
+
+def test_json_from_the_server_reads_exactly_as_json_loads_would(url):
+    from atlas_core.ledger.pgstore import PgStore, load_json
+
+    store = PgStore(url)
+    with store.reading() as db:  # the ledger's own connection, with its JSON loader
+        for text in JSON_TEXTS:
+            whole, inner = db.execute(
+                "SELECT CAST(? AS json), json_extract(?, '$.a') AS value",
+                [text, '{"a": ' + text + "}"]).fetchone()
+            expected = json.loads(text)
+            for got in (whole, inner):
+                assert got == expected and type(got) is type(expected), (text, got)
+    for text in JSON_TEXTS:  # and the parser alone, on the bytes the server sends
+        assert load_json(text.strip().encode()) == json.loads(text)
+    store.close()
