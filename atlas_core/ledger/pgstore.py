@@ -9,8 +9,8 @@ PostgreSQL type such a parameter.
 Writers take one transaction-level advisory lock first: the same single-writer order SQLite's
 ``BEGIN IMMEDIATE`` gives, so every check-then-write of the ledger (the duplicate-ID check at
 intake, a chunk's next sequence number, retry-failed, resolve-uncertain) stays atomic across
-processes and machines. The send path (claiming a chunk, recording its receipts) takes that
-lock shared instead, so lanes of every worker claim side by side: a claim locks its chunk's row
+processes and machines. The send path (claiming a chunk, recording its receipts) and storing
+results (each store updates only its page's document rows, by id) take that lock shared instead, so lanes of every worker claim side by side: a claim locks its chunk's row
 with ``FOR UPDATE SKIP LOCKED`` (dialect.py), never the chunk another lane is claiming, and never
 answers "nothing to do" while an unclaimed chunk is due. Readers take a REPEATABLE READ snapshot
 and never wait for writers.
@@ -394,11 +394,12 @@ class PgStore:
 
     @contextmanager
     def sending(self) -> Iterator[PgDatabase]:
-        """A write transaction of the send path (claim a chunk, record its receipts).
+        """A write transaction of the send path (claim, receipts) or one storing a page of results.
 
-        These hold the write lock shared: they run side by side (each touches only the chunk it
-        claims with FOR UPDATE SKIP LOCKED, and that chunk's documents), while every other
-        writer (intake, cancel, retry, resolve, results) still runs alone.
+        These hold the write lock shared: they run side by side (a claim touches only the chunk
+        it locks with FOR UPDATE SKIP LOCKED and that chunk's documents; a store only its page's
+        document rows, by id), while every other writer (intake, cancel, retry, resolve, a
+        batch's recount) still runs alone.
         """
         with self._unit("BEGIN ISOLATION LEVEL READ COMMITTED", "shared", "written") as db:
             yield db
