@@ -3,10 +3,13 @@ a connection the server dropped. The shared behaviour runs on both engines in te
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -15,7 +18,7 @@ from pg_support import ledger_env
 
 from atlas_core.config import Settings
 from atlas_core.errors import LedgerError, redact
-from atlas_core.ledger import Ledger, RowRecord, UploadRecord
+from atlas_core.ledger import Interpreted, Ledger, RowRecord, UploadRecord
 from atlas_core.ledger import states as S
 from atlas_core.ledger.dialect import to_postgres
 from atlas_core.ledger.pgstore import MIGRATIONS_TABLE
@@ -261,3 +264,116 @@ def test_a_threads_connection_closes_when_the_thread_ends(url):
     assert [w for w in seen if issubclass(w.category, ResourceWarning)] == []  # closed, not dropped
     open_now = query(url, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
     assert open_now[0][0] <= 2  # this thread's connection and the query's own
+
+
+# JSON texts of every shape the server can hand back, numbers above all (a field's confidence).
+JSON_TEXTS = ["0", "-0", "7", "-12", "123456789012345678901234567890", "0.93", "1.0", "-2.5e-3",
+              "1E5", "1e+2", "1e400", "-1e400", "0.1234567890123456789", '"0.5"', '"1e5"', "true",
+              "false", "null", "[1, 2.5]", '{"a": 0.5}', " 3.25 "]
+
+
+def test_json_from_the_server_reads_exactly_as_json_loads_would(url):
+    from atlas_core.ledger.pgstore import PgStore, load_json
+
+    store = PgStore(url)
+    with store.reading() as db:  # the ledger's own connection, with its JSON loader
+        for text in JSON_TEXTS:
+            whole, inner = db.execute(
+                "SELECT CAST(? AS json), json_extract(?, '$.a') AS value",
+                [text, '{"a": ' + text + "}"]).fetchone()
+            expected = json.loads(text)
+            for got in (whole, inner):
+                assert got == expected and type(got) is type(expected), (text, got)
+    for text in JSON_TEXTS:  # and the parser alone, on the bytes the server sends
+        assert load_json(text.strip().encode()) == json.loads(text)
+    store.close()
+
+
+def sent_batch(ledger: Ledger, n: int, batch_id: str) -> list[str]:
+    """A new upload of n documents, all sent in one batch; their document ids."""
+    ledger.record_upload(UploadRecord(f"{batch_id}.csv", "POC_CDL"), rows(n, batch_id), chunk_size=n)
+    chunk = ledger.claim_chunk("w")
+    ledger.record_sent(chunk.chunk_id, [(batch_id, d, "u") for _, d, _ in chunk.documents])
+    return [d for _, d, _ in chunk.documents]
+
+
+def extracted(document_id: str) -> Interpreted:
+    """An extracted result with one scored field."""
+    data = {"document_type": "PAN", "name": {"value": "A", "confidence_score": 0.9}}
+    return Interpreted(document_id, S.EXTRACTED, "PAN", None, data, 0.9)
+
+
+def test_pages_of_results_are_stored_side_by_side_not_one_worker_at_a_time(url):
+    ledger, other = Ledger(url), Ledger(url)
+    docs = sent_batch(ledger, 20, "B1")
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def store_second_page() -> None:
+        try:
+            other.record_documents("B1", [extracted(d) for d in docs[10:]])
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            done.set()
+
+    with ledger.sending() as db:  # one worker's store of the first page, not yet committed
+        ledger._store_documents(db, "B1", [extracted(d) for d in docs[:10]], time.time())
+        thread = threading.Thread(target=store_second_page)
+        thread.start()
+        # The other worker's page is stored meanwhile (it waited for the whole write lock before).
+        stored_beside = done.wait(30)
+    thread.join(60)
+    assert stored_beside and not errors
+    progress = ledger.finish_poll("B1", 20)
+    assert (progress.extracted, progress.state) == (20, S.COMPLETE)
+
+
+def test_two_workers_storing_one_page_at_once_store_it_once_without_deadlock(url):
+    ledgers = [Ledger(url) for _ in range(2)]
+    for round_ in range(5):
+        batch = f"R{round_}"
+        docs = sent_batch(ledgers[0], 200, batch)
+        page = [extracted(d) for d in docs]
+        start = threading.Barrier(2)
+
+        def store(ledger: Ledger, results: list[Interpreted], batch: str = batch,
+                  start: threading.Barrier = start) -> int:
+            start.wait()
+            return ledger.record_documents(batch, results)
+
+        # The same page from both (a poll lease ran out), one in Atlas's order, one reversed.
+        with ThreadPoolExecutor(2) as pool:
+            changed = list(pool.map(store, ledgers, [page, page[::-1]]))
+        assert 200 <= sum(changed) <= 400
+        assert ledgers[0].finish_poll(batch, sum(changed)).extracted == 200
+    assert query(url, "SELECT count(*), count(DISTINCT document) FROM review_inbox") == [(1000, 1000)]
+    assert query(url, "SELECT state, count(*) FROM documents GROUP BY state") == [(S.EXTRACTED, 1000)]
+
+
+def test_retry_failed_racing_a_store_sees_the_page_whole_or_not_at_all(url):
+    ledger, other = Ledger(url), Ledger(url)
+    for round_ in range(5):
+        batch = f"F{round_}"
+        docs = sent_batch(ledger, 50, batch)
+        failures = [Interpreted(d, S.FAILED, error="UNRECOGNISED") for d in docs]
+        start = threading.Barrier(2)
+
+        def store(batch: str = batch, failures: list[Interpreted] = failures,
+                  start: threading.Barrier = start) -> int:
+            start.wait()
+            return other.record_documents(batch, failures)
+
+        def retry(batch: str = batch, start: threading.Barrier = start) -> int:
+            start.wait()
+            return ledger.retry_failed(batch_id=batch)[0]
+
+        with ThreadPoolExecutor(2) as pool:
+            stored, retried = pool.submit(store), pool.submit(retry)
+            assert stored.result() == 50
+            assert retried.result() in (0, 50)  # never part of a page
+        if retried.result() == 0:
+            assert ledger.retry_failed(batch_id=batch)[0] == 50
+        assert ledger.retry_failed(batch_id=batch)[0] == 0  # each failure queued again once
+    assert query(url, "SELECT count(*), count(DISTINCT retry_of) FROM documents"
+                      " WHERE retry_of IS NOT NULL") == [(250, 250)]

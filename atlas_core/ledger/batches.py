@@ -97,9 +97,14 @@ class BatchLedger(LedgerCore):
         ``finish_poll``, which recounts the batch from its documents. A refresh that dies in
         between keeps the stored results; the batch's (and so the upload's) counters lag until
         the next poll, which comes when its lease ends.
+
+        On PostgreSQL pages are stored beside each other and beside the send path (the write
+        lock shared, see pgstore.py): a store only updates its documents' own rows, by id, so two
+        stores of one page wait on those rows, never lose one; retry, resolve and cancel still
+        run alone, so they see a page stored whole or not at all.
         """
         now = now_ts() if now is None else now
-        with self.transaction() as db:
+        with self.sending() as db:
             return self._store_documents(db, batch_id, results, now)
 
     def finish_poll(
@@ -155,6 +160,9 @@ class BatchLedger(LedgerCore):
                     continue
                 updates.append((res.state, res.error, res.document_type, data, res.min_confidence,
                                 now, now, row[0]))
+        # In id order: two stores of one page (a lease that ran out) lock its rows in the same
+        # order, so on PostgreSQL one waits for the other instead of deadlocking.
+        updates.sort(key=lambda update: update[-1])
         db.conn.executemany(
             "UPDATE documents SET state = ?, error = ?, document_type = ?, file_data = ?,"
             " min_confidence = ?, updated_at = ?, finished_at = ? WHERE id = ?",

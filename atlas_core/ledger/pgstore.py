@@ -9,8 +9,8 @@ PostgreSQL type such a parameter.
 Writers take one transaction-level advisory lock first: the same single-writer order SQLite's
 ``BEGIN IMMEDIATE`` gives, so every check-then-write of the ledger (the duplicate-ID check at
 intake, a chunk's next sequence number, retry-failed, resolve-uncertain) stays atomic across
-processes and machines. The send path (claiming a chunk, recording its receipts) takes that
-lock shared instead, so lanes of every worker claim side by side: a claim locks its chunk's row
+processes and machines. The send path (claiming a chunk, recording its receipts) and storing
+results (each store updates only its page's document rows, by id) take that lock shared instead, so lanes of every worker claim side by side: a claim locks its chunk's row
 with ``FOR UPDATE SKIP LOCKED`` (dialect.py), never the chunk another lane is claiming, and never
 answers "nothing to do" while an unclaimed chunk is due. Readers take a REPEATABLE READ snapshot
 and never wait for writers.
@@ -18,6 +18,7 @@ and never wait for writers.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -35,6 +36,35 @@ WRITE_LOCK_KEY = 0x61746C6173_01  # every write transaction: the ledger's single
 MIGRATE_LOCK_KEY = 0x61746C6173_02  # applying migrations, once, whoever opens the database first
 MIGRATIONS_TABLE = "atlas_migrations"
 MANY_ROWS = 1_000  # parameter sets an executemany sends per statement
+
+
+_NUMBER_START = frozenset(b"-0123456789")
+
+
+def load_json(data: bytes) -> Any:
+    """A JSON value from the server; a bare number read as json.loads would, without its overhead.
+
+    Queries hand back many single numbers as JSON (a field's confidence per sampled document):
+    json.loads costs several times float()/int() there. The server only sends valid JSON, whose
+    number grammar both read identically (a fraction or exponent makes a float, else an int).
+    """
+    if data[:1] and data[0] in _NUMBER_START:
+        try:
+            return float(data) if (b"." in data or b"e" in data or b"E" in data) else int(data)
+        except ValueError:
+            pass  # not a bare number after all (e.g. JSON text with spaces): the full parser
+    return json.loads(data)
+
+
+def _json_loader() -> type:
+    from psycopg.types.json import JsonLoader
+
+    class FastJsonLoader(JsonLoader):
+        """psycopg's text-format ``json`` loader, with ``load_json`` as its parser."""
+
+        _loads = staticmethod(load_json)
+
+    return FastJsonLoader
 
 
 class Row(tuple):  # type: ignore[type-arg]
@@ -281,6 +311,7 @@ class PgStore:
                 row_factory=_row_factory, connect_timeout=max(1, int(self.connect_timeout)),
                 application_name="atlas-bulk-ops",
             )
+            conn.adapters.register_loader("json", _json_loader())
         except psycopg.Error as exc:
             raise LedgerError(
                 f"The ledger database at {self.label} cannot be reached: {_reason(exc)}.",
@@ -363,11 +394,12 @@ class PgStore:
 
     @contextmanager
     def sending(self) -> Iterator[PgDatabase]:
-        """A write transaction of the send path (claim a chunk, record its receipts).
+        """A write transaction of the send path (claim, receipts) or one storing a page of results.
 
-        These hold the write lock shared: they run side by side (each touches only the chunk it
-        claims with FOR UPDATE SKIP LOCKED, and that chunk's documents), while every other
-        writer (intake, cancel, retry, resolve, results) still runs alone.
+        These hold the write lock shared: they run side by side (a claim touches only the chunk
+        it locks with FOR UPDATE SKIP LOCKED and that chunk's documents; a store only its page's
+        document rows, by id), while every other writer (intake, cancel, retry, resolve, a
+        batch's recount) still runs alone.
         """
         with self._unit("BEGIN ISOLATION LEVEL READ COMMITTED", "shared", "written") as db:
             yield db
