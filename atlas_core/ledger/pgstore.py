@@ -41,14 +41,14 @@ MANY_ROWS = 1_000  # parameter sets an executemany sends per statement
 _NUMBER_START = frozenset(b"-0123456789")
 
 
-def load_json(data: bytes) -> Any:
+def load_json(data: str | bytes) -> Any:
     """A JSON value from the server; a bare number read as json.loads would, without its overhead.
 
     Queries hand back many single numbers as JSON (a field's confidence per sampled document):
     json.loads costs several times float()/int() there. The server only sends valid JSON, whose
     number grammar both read identically (a fraction or exponent makes a float, else an int).
     """
-    if data[:1] and data[0] in _NUMBER_START:
+    if isinstance(data, bytes) and data[:1] and data[0] in _NUMBER_START:
         try:
             return float(data) if (b"." in data or b"e" in data or b"E" in data) else int(data)
         except ValueError:
