@@ -213,6 +213,8 @@ def test_an_uploads_documents_come_in_id_order_with_or_without_superseded_attemp
 def test_the_csv_text_spool_writes_what_csv_writer_writes_of_the_wide_table():
     # the CSV export places text already quoted per entry; it must be the file csv.writer makes
     file_datas = _variants() + [{"name": {"value": v}} for v in HOSTILE_VALUES]
+    # the spool's own separators (NUL CR LF ","), and what only the file's quoting must catch
+    file_datas += [{"name": {"value": v}, "s": v} for v in ("a\r\n,b", "a\0\r\n,b", ",", "\r", "x\x01y", '"')]
     rows = [document_row(fd, document_id=f"D{i}", error="=x" if i % 3 else None)
             for i, fd in enumerate(file_datas * 700)]  # past one spool page
     buffer = io.StringIO(newline="")
