@@ -14,6 +14,8 @@ from test_cli_jobs import cli, sheet, submit
 
 from atlas_core.cli import exitcodes
 from atlas_core.config import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+from atlas_core.ledger import Ledger
+from atlas_core.review import ReviewPolicy
 
 
 @pytest.fixture
@@ -115,3 +117,26 @@ def test_export_refuses_another_suffix_and_an_unknown_upload(reviewed_env, capsy
     assert code == exitcodes.UNREADABLE and ".xlsx" in err
     code, _, err = cli(capsys, "review", "export", "--output", str(reviewed_env / "q.xlsx"), "--upload", "77")
     assert code == exitcodes.UNREADABLE and "no upload 77" in err
+
+
+def test_export_and_import_keep_the_rule_the_review_page_set(reviewed_env, capsys):
+    """The settings say 1.0 (every document); the Review page chose 0.0 (none): the CLI follows the
+    page and leaves its rule in place, rather than choosing the queue again with the settings."""
+    code, result, _ = submit(capsys, sheet(reviewed_env, [f"R{i}" for i in range(4)]))
+    assert code == exitcodes.OK and result["submitted"] == 4
+    assert cli(capsys, "refresh", "--wait", "--timeout", "60")[0] == exitcodes.OK
+    ledger = Ledger(reviewed_env / "atlas.db")
+    page_rule = ReviewPolicy(0.0, 0.0)
+    ledger.sync_reviews(page_rule)  # what the page's threshold slider does (ui/review_actions.py)
+
+    path = reviewed_env / "queue.xlsx"
+    code, out, err = cli(capsys, "review", "export", "--output", str(path))
+    assert code == exitcodes.OK, err
+    assert "Wrote 0 document(s) waiting for review" in out
+    assert openpyxl.load_workbook(path)["review"].max_row == 1  # the header only
+    assert ledger.review_policy(ReviewPolicy(1.0, 0.0)).key == page_rule.key
+    assert ledger.review_counts(page_rule).to_review == 0
+
+    code, out, _ = cli(capsys, "review", "import", str(path), "--json")
+    assert code == exitcodes.OK and json.loads(out)["changes"] == []
+    assert ledger.review_policy(ReviewPolicy(1.0, 0.0)).key == page_rule.key

@@ -101,3 +101,24 @@ def test_the_sheet_layout_gives_final_values_too(reviewed):
     sheet = SheetColumns.of_uploads([reviewed.upload(1)])
     first = _wide_csv(export_sheet(reviewed.iter_sheet(1), "csv", sheet))[0]  # D0000's row
     assert "Pune City" in first.values() and first["corrected_fields"] == "name_as_per_pan, formatted_address.city"
+
+
+def test_needs_review_follows_a_persons_decision_in_every_layout(tmp_path):
+    """Reviewed documents leave the "needs review" list of every file: confirmed or corrected
+    ones say "no", a rejected one says "rejected" (Atlas's values stay, so the file must say so)."""
+    from atlas_core.results.downloads import write_upload_sheet
+
+    ledger = Ledger(tmp_path / "atlas.db")
+    docs = extracted_upload(ledger, [0.3, 0.5, 0.4, 0.95])
+    ledger.decide_review(docs[0], "asha", "correct", {"formatted_address.city": "Pune City"})
+    ledger.decide_review(docs[1], "ravi", "confirm")
+    ledger.decide_review(docs[2], "ravi", "reject")
+    wide = _wide_csv(export_documents(ledger.iter_documents(), "csv", "wide"))
+    assert [r["needs_review"] for r in wide] == ["no", "no", "rejected", "no"]
+    objects = json.loads(export_documents(ledger.iter_documents(), "json"))
+    assert [o["needs_review"] for o in objects] == ["no", "no", "rejected", "no"]
+    out = io.BytesIO()
+    write_upload_sheet(ledger, 1, out, fmt="csv")
+    sheet = _wide_csv(out.getvalue())
+    assert [r["needs_review"] for r in sheet] == ["no", "no", "rejected", "no"]
+    ledger.close()

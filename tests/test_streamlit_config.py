@@ -87,7 +87,10 @@ def raw_html_calls(source: str) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("path", DASHBOARD_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+# ui/untrusted.py is the one module that renders raw HTML: an escaped <img> and a focus script
+# naming a checked widget key (tested in tests/test_review_image.py and below).
+@pytest.mark.parametrize("path", [p for p in DASHBOARD_FILES if p.name != "untrusted.py"],
+                         ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_page_feeds_data_to_raw_html(path):
     assert raw_html_calls(path.read_text(encoding="utf-8")) == []
 
@@ -145,3 +148,16 @@ def test_every_requirement_is_pinned_to_the_installed_version(path):
             f"{path.name}: {name} is pinned to {version} but {importlib.metadata.version(name)} "
             "is installed (the suite ran with the installed one)"
         )
+
+
+@pytest.mark.parametrize("key", ['a"; alert(1); "', "x y", "", "k" * 121, "</script>"])
+def test_the_focus_script_takes_only_a_widget_key(key):
+    from ui import untrusted
+
+    with pytest.raises(ValueError):
+        untrusted.focus_input(key)
+
+
+def test_the_html_module_renders_raw_html_only_through_its_two_helpers():
+    source = (ROOT / "ui" / "untrusted.py").read_text(encoding="utf-8")
+    assert len(raw_html_calls(source)) == 2  # html_block and focus_input, nothing else

@@ -6,8 +6,9 @@ The sheet, its expected outcome and the walk's steps live in tests/walk_support.
 the Chromium walk (tests/browser/test_walk_issue11_browser.py). "My sheet with results" (the
 `sheet` layout, merged from i11-exports) is checked cell for cell against the sheet as uploaded:
 every original column in its order, every row in its order, a fixed cell holding what was sent.
-LEAD, TO EXTEND: the review step (ten documents by keyboard, two corrected, one rejected) and the
-corrections in every export go after ``walked``.
+Then ten documents are reviewed on the Review page through its buttons (two corrected, one
+rejected; the Chromium walk does it with the keyboard only), and the corrections are found in
+every download and the balance is unchanged on the Batches and Results pages.
 """
 
 from __future__ import annotations
@@ -26,9 +27,18 @@ from test_pages_support import (  # noqa: F401 (released_runtimes: a fixture, fo
     released_runtimes,
     texts,
 )
-from walk_support import WALK_SUBMITTER, WalkSheet
+from walk_support import (
+    CORRECTED_AT,
+    REVIEWED,
+    WALK_SUBMITTER,
+    Reviewed,
+    WalkSheet,
+    check_corrections_everywhere,
+)
 
+from atlas_core.ledger import states as S
 from atlas_core.neutralise import neutralise_text
+from atlas_core.review import ReviewPolicy
 
 pytestmark = pytest.mark.usefixtures("released_runtimes")
 
@@ -138,3 +148,53 @@ def test_my_sheet_with_results_is_the_sheet_cell_for_cell_then_its_results(walke
     assert {n for n, s in status.items() if s == "failed"} == set(sheet.failing)
     assert {n for n, s in status.items() if s == "left out"} == set(sheet.left_out_rows())
     assert set(status.values()) == {"extracted", "failed", "left out"}
+
+
+def _shown_document(at) -> str:
+    heads = [s.value for s in at.subheader if s.value.startswith("Document ")]
+    assert heads, texts(at)
+    return heads[0].removeprefix("Document ").replace("\\", "")
+
+
+def test_ten_reviewed_then_the_corrections_are_in_every_download_and_the_balance_holds(walked):
+    at, ledger, downloads, sheet, _ = walked
+    expected = sheet.expected_balance()
+    at.switch_page(PAGES["Review"]).run()
+    # the name typed on the Upload page is the reviewer's name too (one person, one session)
+    assert not [t for t in at.text_input if t.key == "reviewer_input"]
+    assert at.exception == [], [e.value for e in at.exception]
+    rule = ledger.review_policy(ReviewPolicy())
+    rows = {r["document_id"]: int(r["id"]) for r in ledger.iter_documents(upload_id=1)}
+    done = Reviewed()
+    for n in range(REVIEWED):
+        doc = _shown_document(at)
+        assert doc not in done.decisions
+        decision = done.decision_at(n)
+        if decision == "correct":
+            fields = ledger.review_item(rows[doc], rule).fields
+            weak = next(i for i, f in enumerate(fields) if f.weak)
+            box = at.text_input(key=f"review_field_{rows[doc]}_{weak}")
+            done.corrections[doc] = (fields[weak].name, box.value, CORRECTED_AT[n])
+            box.input(CORRECTED_AT[n])
+        at.button(key="review_reject" if decision == "reject" else "review_confirm").click().run()
+        assert at.exception == [], [e.value for e in at.exception]
+        done.decisions[doc] = decision
+    states = {d: ledger.review_item(rows[d], rule) for d in done.decisions}
+    assert {d: i.state for d, i in states.items()} == {
+        d: {"correct": S.CORRECTED, "reject": S.REVIEW_REJECTED, "confirm": S.CONFIRMED}[x]
+        for d, x in done.decisions.items()}
+    assert {d: states[d].corrections for d in done.corrections} == {
+        d: {name: new} for d, (name, _, new) in done.corrections.items()}
+    assert {i.decided_by for i in states.values()} == {WALK_SUBMITTER}
+
+    files = {"review_download": downloads.data(at, "review_download")}
+    at.switch_page(PAGES["Results"]).run()
+    at.selectbox(key="results_upload").select_index(1).run()
+    assert f"**Did every row come back?** {expected}" in texts(at, "markdown")
+    for key in ("download_sheet_csv", "download_sheet_xlsx", "download_csv_wide", "download_xlsx",
+                "download_csv_long", "download_json"):
+        files[key] = downloads.data(at, key)
+    check_corrections_everywhere(files, sheet, done)
+    at.switch_page(PAGES["Batches"]).run()
+    assert f"**Did every row come back?** {expected}" in texts(at, "markdown")
+    assert at.exception == []

@@ -108,3 +108,93 @@ class WalkSheet:
         import pandas as pd
 
         return pd.DataFrame(self.rows, columns=self.columns, dtype=str)
+
+
+# --- the review step: ten documents after the results, two corrected, one rejected -----------
+
+REVIEWER = "Meena"
+REVIEWED = 10
+CORRECTED_AT = {1: "RAVI KUMAR (checked)", 4: "PRIYA NAIR (checked)"}  # the 2nd and 5th documents
+REJECTED_AT = 6  # the 7th
+
+
+@dataclass
+class Reviewed:
+    """What the reviewer did: document id -> decision, and the corrections with Atlas's value."""
+
+    decisions: dict[str, str] = field(default_factory=dict)  # document id -> confirm/correct/reject
+    corrections: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # id -> (field, atlas, new)
+
+    def decision_at(self, n: int) -> str:
+        """The n-th document's decision (0-based)."""
+        return "correct" if n in CORRECTED_AT else "reject" if n == REJECTED_AT else "confirm"
+
+
+def _frame(data: bytes, fmt: str, sheet_name: str | int = 0):  # noqa: ANN202 - pandas, see frame
+    import pandas as pd
+
+    if fmt == "csv":
+        return pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    return pd.read_excel(io.BytesIO(data), sheet_name=sheet_name, dtype=str, keep_default_na=False,
+                         engine="openpyxl")
+
+
+def check_sheet_cells(frame, sheet: WalkSheet) -> None:  # noqa: ANN001 - a DataFrame
+    """The sheet's own columns, in order, every row in order, cell for cell (fixed cells as sent)."""
+    from atlas_core.neutralise import neutralise_text
+
+    assert list(frame.columns[: len(sheet.columns)]) == sheet.columns
+    expected = sheet.frame.copy()
+    for row, url in sheet.fixed.items():  # a fixed cell holds what was sent
+        expected.loc[row - 2, sheet.url_column] = url
+    expected = expected.map(neutralise_text)
+    got = frame[sheet.columns].reset_index(drop=True)
+    differing = (got != expected).to_numpy().nonzero()
+    assert len(differing[0]) == 0, [
+        (int(r) + 2, sheet.columns[c], got.iat[r, c], expected.iat[r, c])
+        for r, c in zip(*differing, strict=True)][:5]
+
+
+def check_corrections_everywhere(files: dict[str, bytes], sheet: WalkSheet, done: Reviewed) -> None:
+    """Every export gives the corrected values and names the corrected fields; long has both
+    values; the queue workbook no longer holds a decided document. ``files`` by download key."""
+    import json
+
+    assert len(done.decisions) == REVIEWED and len(done.corrections) == len(CORRECTED_AT)
+    by_id_column = sheet.id_column
+    tables = {
+        "download_sheet_csv": _frame(files["download_sheet_csv"], "csv"),
+        "download_sheet_xlsx": _frame(files["download_sheet_xlsx"], "xlsx"),
+        "download_csv_wide": _frame(files["download_csv_wide"], "csv"),
+        "download_xlsx": _frame(files["download_xlsx"], "xlsx"),
+    }
+    for key, frame in tables.items():
+        assert by_id_column in frame.columns, (key, list(frame.columns)[:8])
+        rows = frame.set_index(by_id_column)
+        for document_id, (name, atlas, new) in done.corrections.items():
+            row = rows.loc[document_id]
+            assert new in set(row.values), (key, document_id, name)
+            assert atlas not in set(row.values) or atlas == new, (key, document_id, name)
+            assert row["corrected_fields"] == name, (key, document_id)
+        others = [d for d in done.decisions if d not in done.corrections]
+        assert set(rows.loc[others, "corrected_fields"]) == {""}, key
+        if key.startswith("download_sheet"):
+            check_sheet_cells(frame, sheet)  # the corrections leave the sheet's own cells alone
+            assert [int(n) for n in frame.index + 2] == sheet.row_numbers()
+        else:
+            # the other downloads start with the sheet's ID header and row number, its columns carried
+            assert list(frame.columns[:2]) == [by_id_column, "row"], (key, list(frame.columns)[:4])
+            assert sheet.columns[1] in frame.columns, key
+    long = _frame(files["download_csv_long"], "csv")
+    for document_id, (name, atlas, new) in done.corrections.items():
+        lines = long[(long[by_id_column] == document_id) & (long["field"] == name)]
+        assert list(zip(lines["atlas_value"], lines["value"], strict=True)) == [(atlas, new)], document_id
+    unchanged = long[long[by_id_column].isin([d for d in done.decisions if d not in done.corrections])]
+    assert len(unchanged) and (unchanged["atlas_value"] == unchanged["value"]).all()
+    objects = {o["document_id"]: o for o in json.loads(files["download_json"])}
+    for document_id, (name, atlas, new) in done.corrections.items():
+        obj = objects[document_id]
+        assert obj["corrected_fields"] == name and obj["atlas_values"] == {name: atlas}, obj
+        assert json.dumps(new, ensure_ascii=False) in json.dumps(obj["file_data"], ensure_ascii=False)
+    queue = _frame(files["review_download"], "xlsx", "review")
+    assert not set(done.decisions) & set(queue["document_id"])  # the queue got shorter

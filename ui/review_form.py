@@ -81,16 +81,6 @@ def fields_form(ledger: Ledger, item: ReviewItem, who: str) -> None:
 # reviewer types a correction, or confirms with Ctrl+Enter, without a dozen Tabs past the
 # sidebar and the sliders. Once per document: a rerun never pulls the cursor back. Only our own
 # widget key goes in (a number), never a value from Atlas or the sheet.
-_FOCUS = """<script>(() => {
-  const key = "%s";
-  if (window.__atlasReviewFocus === key) return;
-  const place = (tries) => {
-    const box = document.querySelector(".st-key-" + key + " input");
-    if (box) { window.__atlasReviewFocus = key; box.focus(); }
-    else if (tries > 0) setTimeout(() => place(tries - 1), 50);
-  };
-  place(40);
-})();</script>"""
 
 
 def focus_first_field(item: ReviewItem) -> None:
@@ -98,7 +88,7 @@ def focus_first_field(item: ReviewItem) -> None:
     if not item.fields:
         return
     index = next((i for i, f in enumerate(item.fields) if f.weak), 0)
-    st.html(_FOCUS % queue.field_key(item.document, index), unsafe_allow_javascript=True)
+    untrusted.focus_input(queue.field_key(item.document, index))
 
 
 def navigation(ledger: Ledger, item: ReviewItem, who: str) -> None:

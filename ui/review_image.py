@@ -61,7 +61,7 @@ def image_panel(file_url: str | None, document_id: str, now: datetime | None = N
             untrusted.caption(f"Link: {short_link(file_url)}")
         return
     assert file_url is not None
-    st.html(image_tag(file_url, f"Image of document {printable_id(document_id)}"))
+    untrusted.html_block(image_tag(file_url, f"Image of document {printable_id(document_id)}"))
     expires = expiry_of(file_url.strip())
     when = f" The link works until {expires:%d %b %Y %H:%M} UTC." if expires else ""
     st.caption(

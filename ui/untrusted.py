@@ -61,3 +61,32 @@ def error(message: object, icon: str = ":material/error:") -> None:
 def warning(message: object, icon: str | None = None) -> None:
     """A warning box whose message may quote Atlas or a spreadsheet."""
     st.warning(text(message), icon=icon)
+
+
+# The only raw HTML the dashboard renders lives below, each piece built from escaped values or
+# checked names (tests/test_streamlit_config.py lets no other module call st.html).
+_WIDGET_KEY = re.compile(r"[A-Za-z0-9_-]{1,120}")
+
+
+def html_block(markup: str) -> None:
+    """Render HTML built by ``image_tag``-style helpers that escape every value they carry."""
+    st.html(markup)
+
+
+def focus_input(widget_key: str) -> None:
+    """Put the cursor in one of our own text boxes (found by its widget key) once per key."""
+    if not _WIDGET_KEY.fullmatch(widget_key):
+        raise ValueError(f"not a widget key of ours: {widget_key!r}")
+    st.html(_FOCUS % widget_key, unsafe_allow_javascript=True)
+
+
+_FOCUS = """<script>(() => {
+  const key = "%s";
+  if (window.__atlasReviewFocus === key) return;
+  const place = (tries) => {
+    const box = document.querySelector(".st-key-" + key + " input");
+    if (box) { window.__atlasReviewFocus = key; box.focus(); }
+    else if (tries > 0) setTimeout(() => place(tries - 1), 50);
+  };
+  place(40);
+})();</script>"""

@@ -14,6 +14,9 @@ from ..errors import PathError
 from . import exitcodes, paths
 
 if TYPE_CHECKING:
+    from ..config import Settings
+    from ..ledger import Ledger
+    from ..review.queue import ReviewPolicy
     from ..review.workbook import ImportCheck
 
 
@@ -43,7 +46,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_review_export(args: argparse.Namespace) -> int:
     """Write the waiting documents (all, or one upload's) to an .xlsx file."""
-    from ..review.queue import ReviewPolicy
     from ..review.workbook import write_queue
     from .jobs import _missing, runtime_for
 
@@ -55,7 +57,7 @@ def run_review_export(args: argparse.Namespace) -> int:
         if _missing(runtime, upload=args.upload):
             return exitcodes.UNREADABLE
         try:
-            count = write_queue(runtime.ledger, args.output, ReviewPolicy.from_settings(runtime.settings),
+            count = write_queue(runtime.ledger, args.output, _shared_policy(runtime.ledger, runtime.settings),
                                 upload_id=args.upload)
         except OSError as exc:
             raise paths.path_error("--output", args.output, exc) from None
@@ -66,19 +68,26 @@ def run_review_export(args: argparse.Namespace) -> int:
 
 def run_review_import(args: argparse.Namespace) -> int:
     """Check a review file against the ledger, show every change and refusal, apply with --apply."""
-    from ..review.queue import ReviewPolicy
     from ..review.workbook import apply_import, check_import
     from .jobs import runtime_for
 
     reviewer = args.by or _login()
     with runtime_for(args, ledger_only=True) as runtime:
-        policy = ReviewPolicy.from_settings(runtime.settings)
+        policy = _shared_policy(runtime.ledger, runtime.settings)
         check = check_import(runtime.ledger, args.file, policy)
         shown = list(check.changes)
         if args.apply and check.changes:
             apply_import(runtime.ledger, check, reviewer)
     _report(check, shown, args.apply, reviewer, args.json)
     return exitcodes.INCOMPLETE if args.apply and check.refused else exitcodes.OK
+
+
+def _shared_policy(ledger: Ledger, settings: Settings) -> ReviewPolicy:
+    # The rule the Review page last set (shared by every reviewer), else the settings' rule: the
+    # command must not re-choose the queue with its own settings under the reviewers' feet.
+    from ..review.queue import ReviewPolicy
+
+    return ledger.review_policy(ReviewPolicy.from_settings(settings))
 
 
 def _login() -> str:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import orjson
 
-from ..errors import redact
+from ..errors import LedgerError, redact
 from . import states as S
 from .records import ClaimedChunk
 from .rows import ChunkRow, QueuedWork, SendingChunk
@@ -107,7 +107,13 @@ class ChunkLedger(LedgerCore):
             claimed = self._claim(db, worker_id, upload_id, now, self.scope)
         try:
             following = self._claimed(claimed)
-        except Exception:  # the receipts are recorded; the next chunk went back to the queue
+        except LedgerError as exc:  # the receipts are recorded; the next chunk went back to the queue
+            # An outage (a database restart), handled: one line, no traceback. Other errors are
+            # bugs and keep theirs.
+            log.warning("reading the documents of the next chunk failed; it waits in the queue: %s",
+                        exc)
+            following = None
+        except Exception:
             log.exception("reading the documents of the next chunk failed")
             following = None
         return batches, following

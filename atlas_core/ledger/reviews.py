@@ -67,6 +67,22 @@ def corrections_for(db: sqlite_utils.Database, ids: Sequence[int]) -> dict[int, 
     return found
 
 
+def decisions_for(db: sqlite_utils.Database, ids: Sequence[int]) -> dict[int, str]:
+    """A person's decision on each of these documents that has one ({document: state})."""
+    if not ids:
+        return {}
+    wanted = set(ids)
+    return {
+        document: state
+        for document, state in db.execute(
+            "SELECT document, state FROM reviews WHERE document BETWEEN ? AND ?"
+            f" AND state IN ({S.sql_literals(*S.REVIEW_DECIDED)})",
+            [min(wanted), max(wanted)],
+        )
+        if document in wanted
+    }
+
+
 class ReviewLedger(LedgerCore):
     """The review queue: claim, read, decide, release, count (only this ledger's target's work)."""
 

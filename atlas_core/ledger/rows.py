@@ -167,6 +167,7 @@ class DocumentRow(TypedDict):
     submitted_at: float | None
     finished_at: float | None
     corrections: NotRequired[dict[str, str]]  # a person's corrections {field: value}, when any
+    review: NotRequired[str]  # a person's decision (confirmed, corrected, rejected), when any
     original: NotRequired[dict[str, Any]]  # its sheet row's cells (iter_documents(with_sheet=True))
 
 

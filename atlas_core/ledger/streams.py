@@ -12,7 +12,7 @@ import orjson
 
 from . import states as S
 from .jsontext import load_stored
-from .reviews import corrections_for
+from .reviews import corrections_for, decisions_for
 from .rows import DocumentRow, SheetRowRead, UploadRowRead
 from .store import LedgerCore
 
@@ -122,6 +122,7 @@ class StreamLedger(LedgerCore):
                 ).fetchall()
                 # A person's corrections ride along ({field: value}); exports lay them over file_data.
                 corrected = corrections_for(db, [row[0] for row in rows])
+                decided = decisions_for(db, [row[0] for row in rows])
             for row in rows:
                 item = dict(zip(names, row, strict=True))
                 item["file_data"] = load_stored(row[_FILE_DATA])
@@ -129,6 +130,8 @@ class StreamLedger(LedgerCore):
                     item["original"] = _parsed_original(row[-1])
                 if corrected and row[0] in corrected:
                     item["corrections"] = corrected[row[0]]
+                if decided and row[0] in decided:
+                    item["review"] = decided[row[0]]
                 yield cast(DocumentRow, item)
             if len(rows) < page_size:
                 return
@@ -196,12 +199,15 @@ class StreamLedger(LedgerCore):
                 [json.dumps(ids)],
             ).fetchall()
             corrected = corrections_for(db, ids)
+            decided = decisions_for(db, ids)
         found: dict[int, DocumentRow] = {}
         for row in rows:
             item = dict(zip(_DOCUMENT_COLUMNS, row, strict=True))
             item["file_data"] = load_stored(row[_FILE_DATA])
             if row[0] in corrected:
                 item["corrections"] = corrected[row[0]]
+            if row[0] in decided:
+                item["review"] = decided[row[0]]
             found[row[0]] = cast(DocumentRow, item)
         return found
 

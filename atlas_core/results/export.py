@@ -351,8 +351,8 @@ def _long_table(rows: Iterable[Row], sheet: SheetColumns) -> Iterator[list[Cell]
     front = _WideFront(sheet)
     size = front.size
     # the front's names, with field, value and confidence before the file URL and batch id
-    names = [*front.names[: size - 2], *unclashed(LONG_FIELD_COLUMNS, front.taken),
-             *front.names[size - 2:]]  # fmt: skip
+    names: list[Cell] = [*front.names[: size - 2], *unclashed(LONG_FIELD_COLUMNS, front.taken),
+                         *front.names[size - 2:]]  # fmt: skip
     yield names
     atlas: dict[str, Any] = {}
 
@@ -364,14 +364,15 @@ def _long_table(rows: Iterable[Row], sheet: SheetColumns) -> Iterator[list[Cell]
 
     for cells, file_data, doc_type in front.entries(noting(rows)):
         head, tail = cells[: size - 2], cells[size - 2:]
-        entries = field_entries(file_data, doc_type) or [(None, None, None)]
-        for name, value, confidence in entries:
+        # a document without fields still gets one line, with empty field cells
+        entries: list[tuple[str | None, Cell, Cell]] = list(field_entries(file_data, doc_type))
+        for name, value, confidence in entries or [(None, None, None)]:
             yield [*head, name, atlas[name] if name in atlas else value, value, confidence, *tail]
 
 
 def _long_objects(rows: Iterable[Row], sheet: SheetColumns) -> Iterator[dict[str, Cell]]:
     table = _long_table(rows, sheet)
-    header = next(table)
+    header = [str(name) for name in next(table)]  # the first line is the column names
     for line in table:
         yield dict(zip(header, line, strict=True))
 

@@ -22,7 +22,7 @@ from operator import itemgetter
 from typing import Any
 
 from ..config import DEFAULT_REVIEW_THRESHOLD
-from ..ledger.states import EXTRACTED, OUTCOME_OF_DOCUMENT, row_outcome
+from ..ledger.states import EXTRACTED, OUTCOME_OF_DOCUMENT, REVIEW_REJECTED, row_outcome
 from .corrections import apply_corrections, review_fields
 from .flatten import parse_file_data, to_cell
 
@@ -39,6 +39,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
 )
 CLASH_PREFIX = "atlas_"
 YES, NO = "yes", "no"
+REJECTED_BY_REVIEWER = "rejected"  # needs_review of a document a person rejected
 URL_SUFFIX = "_url"
 
 
@@ -98,11 +99,17 @@ def unclashed(names: Iterable[str], taken: Iterable[str]) -> list[str]:
     return out
 
 
-def needs_review(state: Any, lowest: Any, review_below: float) -> str | None:
+def needs_review(state: Any, lowest: Any, review_below: float, decided: Any = None) -> str | None:
     """"yes" when an extracted document's lowest confidence is under the threshold, "no" for
-    another extracted one, None for a document with no result (as the page's filter decides)."""
+    another extracted one, None for a document with no result (as the page's filter decides).
+
+    A person's decision wins: "no" once they confirmed or corrected it, "rejected" when they
+    rejected it (Atlas's values stay in the file, so the rejection must show beside them).
+    """
     if state != EXTRACTED:
         return None
+    if decided is not None:
+        return REJECTED_BY_REVIEWER if decided == REVIEW_REJECTED else NO
     if type(lowest) is float or type(lowest) is int:
         return YES if lowest < review_below else NO
     return NO
@@ -146,7 +153,7 @@ def result_cells(row: Mapping[str, Any], file_data: Any, review_below: float) ->
         doc_type = file_data.get("document_type")
     return [
         _OUTCOMES.get(state) or (row_outcome(state) if state is not None else None),
-        needs_review(state, lowest, review_below),
+        needs_review(state, lowest, review_below, row.get("review")),
         lowest if lowest is None or type(lowest) is float else to_cell(lowest),
         doc_type if doc_type is None or type(doc_type) is str else to_cell(doc_type),
         error if error is None or type(error) is str else to_cell(error),

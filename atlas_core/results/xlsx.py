@@ -71,12 +71,14 @@ def write_xlsx(sheets: Sequence[XlsxSheet], target: IO[bytes]) -> int:
                 text[title] = ids
     titles = [title for title, _ in entries]
     as_text = rustpy_xlsxwriter.Format().set_num_format("@")
+    # the writer takes a list of columns or a dict of cell ranges per sheet; we give columns
+    ignored: dict[str, list[str] | dict[str, str]] = {title: ids for title, ids in text.items()}
     rustpy_xlsxwriter.write_worksheets(
         entries,
         cast(BinaryIO, target),  # it only writes
         freeze_panes={"general": {"row": 1, "col": 0}},  # the header stays in view
         autofilter=dict.fromkeys(titles, True),  # and filters on it
-        ignore_errors=text or None,
+        ignore_errors=ignored or None,
         column_formats={title: dict.fromkeys(ids, as_text) for title, ids in text.items()} or None,
     )
     return sheets[0].count if sheets else 0

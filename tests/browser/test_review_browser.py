@@ -222,3 +222,27 @@ def test_a_corrected_queue_file_shows_its_changes_before_apply(review_app, page:
     page.get_by_role("button", name="Apply 1 checked change(s)").click()
     settle(page)
     expect(page.get_by_text("Applied 1 change(s) to 1 document(s) from your file.")).to_be_visible()
+
+
+def test_a_key_press_keeps_the_rule_another_reviewer_just_set(tmp_path, page: Page):
+    """A key press reruns only the document area (a fragment): it must still follow the shared
+    rule as it is now, not as it was when the page last ran whole, or it would choose the queue
+    again with the old rule under the reviewer who moved the slider."""
+    ledger = fill_reviews(tmp_path / "atlas.db", 12)
+    app = start_dashboard(tmp_path)
+    try:
+        page.goto(f"{app.url}/review")
+        settle(page)
+        name = page.get_by_label("Your name (recorded with each decision)")
+        name.fill("Asha")
+        name.press("Enter")
+        settle(page)
+        first = shown_document(page)
+        moved = ReviewPolicy(1.0, 1.0)  # another reviewer's slider: every document now
+        ledger.sync_reviews(moved)
+        press(page, "Control+ArrowDown", leaving=first)
+        assert ledger.review_policy(ReviewPolicy()).key == moved.key
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+    finally:
+        app.stop()
+        ledger.close()
