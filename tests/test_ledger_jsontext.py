@@ -20,6 +20,9 @@ from atlas_core.ledger.jsontext import load_stored
         '{"s": "\\ud800"}',  # a lone surrogate, which orjson refuses
         '{"x": 1e400}',  # past a float: json reads infinity
         '{"v": "0012345678901234567890123"}',  # a long run of digits in text
+        '{"v": "नाम", "n": 98765432109876543210}',  # a long number after non-ASCII text
+        '{"v": "\u0966\u0967\u0968", "n": 1.5}',  # Devanagari digits are not ASCII digits
+        '{"s": "\ud83d", "n": 18446744073709551617}',  # a raw lone surrogate, a long number
     ],
 )
 def test_stored_json_reads_as_json_reads_it(text):

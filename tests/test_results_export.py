@@ -191,12 +191,17 @@ def test_csv_round_trips_devanagari_and_numbers_through_pandas():
     assert list(frame.columns[:F]) == FRONT
 
 
-def test_csv_quotes_text_and_leaves_numbers_bare():
+def test_csv_quotes_text_only_where_needed_and_leaves_numbers_bare():
+    # minimal quoting, as pandas writes it: a comma, a quote or a line break inside a cell
     data = sample("PAN")
     data["dob"]["value"] = -5.5
-    line = export_documents([document_row(data)]).decode("utf-8-sig").splitlines()[1]
-    assert '"PRIYA VERMA",0.93,' in line
-    assert ",-5.5,0.9," in line
+    data["father_name"]["value"] = 'S "K", VERMA\r\nJR'
+    text = export_documents([document_row(data)]).decode("utf-8-sig")
+    assert ',PRIYA VERMA,0.93,' in text
+    assert ",-5.5,0.9," in text
+    assert ',"S ""K"", VERMA\r\nJR",' in text
+    header, row = _csv_records(export_documents([document_row(data)]))
+    assert row[header.index("father_name")] == 'S "K", VERMA\r\nJR'
 
 
 @pytest.mark.parametrize("formula", FORMULAS)

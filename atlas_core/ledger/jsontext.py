@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import re
 from typing import Any
 
 import orjson  # reads stored results about twice as fast as json: exports read every one
@@ -23,8 +22,12 @@ import orjson  # reads stored results about twice as fast as json: exports read 
 log = logging.getLogger(__name__)
 
 # orjson reads an integer past 64 bits as a float (json keeps every digit): text holding a run
-# of 19 or more digits goes to json. (A lookahead finds it faster than ``\d{19}`` does.)
-_LONG_DIGITS = re.compile(r"[0-9](?=[0-9]{18})")
+# of 19 or more ASCII digits goes to json. The run is found by turning every digit into "0" in
+# the UTF-8 bytes (a table lookup per byte, about 4x cheaper than a regex scan, which cost 6% of
+# a wide export) and looking for 19 zeros; a digit is one byte in UTF-8 and no byte of a
+# multi-byte character is a digit, so the two agree.
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_RUN = b"0" * 19
 
 _NON_FINITE = {"NaN": "NaN", "Infinity": "Infinity", "-Infinity": "-Infinity"}
 
@@ -49,11 +52,16 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def _has_long_digit_run(text: str) -> bool:
+    # surrogatepass: a lone surrogate (old rows) encodes to non-digit bytes instead of raising
+    return _LONG_RUN in text.encode("utf-8", "surrogatepass").translate(_DIGITS_TO_ZERO)
+
+
 def load_stored(text: str | bytes | None) -> Any:
     """Stored JSON text parsed (non-finite numbers as text, as stored now); None if unreadable."""
     if not text:
         return None
-    if type(text) is str and not _LONG_DIGITS.search(text):
+    if type(text) is str and not _has_long_digit_run(text):
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:

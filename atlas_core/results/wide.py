@@ -196,13 +196,18 @@ def _odd_line(items: Sequence[Item], front: list[Any], flat: dict[str, Any], mis
 
 
 # The CSV text spool: each page of entries is written by csv.writer (in C) at once, cells apart
-# by NUL and entries by NUL + SOH. A NUL never survives into a cell (``neutralise`` replaces
-# it) and every text cell is quoted, so both split back exactly; placing an entry under the
-# header is then a split, an itemgetter and a join on text already quoted, instead of pickling
-# a list of cells per document and quoting every cell of every column again at the end.
+# by NUL and entries by NUL CR LF ",". A NUL never survives into a cell (``neutralise`` replaces
+# it), so both split back exactly; placing an entry under the header is then a split, an
+# itemgetter and a join on text already quoted, instead of pickling a list of cells per document
+# and quoting every cell of every column again at the end.
+# Quoting is minimal, as pandas writes it (a quarter smaller file than quoting all text; formula
+# neutralising does not depend on quotes, ``neutralise`` prefixes the cell itself). csv.writer
+# quotes a cell holding the delimiter, the quote or any character of the line terminator; the
+# file's delimiter is "," and its terminator CR LF, which are not the spool's, so all three are
+# put in the spool's terminator to have such a cell quoted exactly as the file needs.
 _CELL_END = "\0"
-_ENTRY_END = "\0\x01"
-_QUOTED_EMPTY = '""'  # how csv.writer (QUOTE_NONNUMERIC) writes an empty cell
+_ENTRY_END = "\0\r\n,"
+_EMPTY = ""  # how csv.writer (QUOTE_MINIMAL) writes an empty cell among others
 
 
 class CsvWideTable(WideTable):
@@ -214,7 +219,7 @@ class CsvWideTable(WideTable):
         convert, flatten = self.convert, self.shapes.flatten
         types = self.document_types
         buffer = io.StringIO(newline="")
-        writer = csv.writer(buffer, delimiter=_CELL_END, quoting=csv.QUOTE_NONNUMERIC,
+        writer = csv.writer(buffer, delimiter=_CELL_END, quoting=csv.QUOTE_MINIMAL,
                             lineterminator=_ENTRY_END)
         lines: list[list[Any]] = []
         ids: list[int] = []
@@ -263,7 +268,7 @@ class CsvWideTable(WideTable):
                 lines = []
                 for n, (shape_id, entry) in enumerate(zip(ids, text.split(_ENTRY_END), strict=False)):
                     cells = entry.split(_CELL_END)
-                    cells.append(_QUOTED_EMPTY)
+                    cells.append(_EMPTY)
                     getter = getters[shape_id] if shape_id >= 0 else _placing(items, odd[n], front_size)
                     lines.append(",".join(getter(cells)))
                 lines.append("")
@@ -273,7 +278,7 @@ class CsvWideTable(WideTable):
 def write_csv_text(header: Sequence[Any], pages: Iterable[str], target: IO[bytes]) -> None:
     """The header (cells made by ``csv_cells``) and pages of CSV text, as UTF-8 with a BOM."""
     buffer = io.StringIO(newline="")
-    csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC).writerow(header)
+    csv.writer(buffer, quoting=csv.QUOTE_MINIMAL).writerow(header)
     target.write(codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8", errors="replace"))
     held: list[str] = []
     size = 0
