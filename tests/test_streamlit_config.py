@@ -160,4 +160,4 @@ def test_the_focus_script_takes_only_a_widget_key(key):
 
 def test_the_html_module_renders_raw_html_only_through_its_two_helpers():
     source = (ROOT / "ui" / "untrusted.py").read_text(encoding="utf-8")
-    assert len(raw_html_calls(source)) == 2  # html_block and focus_input, nothing else
+    assert len(raw_html_calls(source)) == 2  # image and focus_input, nothing else

@@ -77,14 +77,11 @@ def fields_form(ledger: Ledger, item: ReviewItem, who: str) -> None:
         st.caption(f":material/warning: {weak} weak field{'s' if weak != 1 else ''}, marked **weak**: Atlas was unsure of them.")
 
 
-# Put the cursor in the first weak field (else the first) when a new document appears, so a
-# reviewer types a correction, or confirms with Ctrl+Enter, without a dozen Tabs past the
-# sidebar and the sliders. Once per document: a rerun never pulls the cursor back. Only our own
-# widget key goes in (a number), never a value from Atlas or the sheet.
-
-
 def focus_first_field(item: ReviewItem) -> None:
     """Move the cursor into the document's first weak field (else its first) when it appears."""
+    # So a reviewer types a correction, or confirms with Ctrl+Enter, without a dozen Tabs past
+    # the sidebar and the sliders. Once per document (untrusted.focus_input): a rerun never pulls
+    # the cursor back. Only our own widget key goes in, never a value from Atlas or the sheet.
     if not item.fields:
         return
     index = next((i for i, f in enumerate(item.fields) if f.weak), 0)

@@ -9,7 +9,6 @@ Only http(s) links are drawn; an expired pre-signed link is said to be expired i
 
 from __future__ import annotations
 
-import html
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -45,11 +44,7 @@ def image_problem(file_url: str | None, now: datetime | None = None) -> str | No
 
 def image_tag(file_url: str, alt: str) -> str:
     """The ``<img>`` for a link that passed ``image_problem``: escaped, sent without a referrer."""
-    return (
-        f'<img src="{html.escape(file_url.strip(), quote=True)}" alt="{html.escape(alt, quote=True)}" '
-        f'referrerpolicy="no-referrer" style="max-width:100%;max-height:{IMAGE_HEIGHT}px;'
-        'object-fit:contain;border:1px solid #d0d0d0;border-radius:4px">'
-    )
+    return untrusted.image_tag(file_url, alt, IMAGE_HEIGHT)
 
 
 def image_panel(file_url: str | None, document_id: str, now: datetime | None = None) -> None:
@@ -61,7 +56,7 @@ def image_panel(file_url: str | None, document_id: str, now: datetime | None = N
             untrusted.caption(f"Link: {short_link(file_url)}")
         return
     assert file_url is not None
-    untrusted.html_block(image_tag(file_url, f"Image of document {printable_id(document_id)}"))
+    untrusted.image(file_url, f"Image of document {printable_id(document_id)}", IMAGE_HEIGHT)
     expires = expiry_of(file_url.strip())
     when = f" The link works until {expires:%d %b %Y %H:%M} UTC." if expires else ""
     st.caption(

@@ -9,6 +9,7 @@ that image, and a link would look like ours. Every value that comes from Atlas o
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Protocol
 
@@ -68,9 +69,18 @@ def warning(message: object, icon: str | None = None) -> None:
 _WIDGET_KEY = re.compile(r"[A-Za-z0-9_-]{1,120}")
 
 
-def html_block(markup: str) -> None:
-    """Render HTML built by ``image_tag``-style helpers that escape every value they carry."""
-    st.html(markup)
+def image_tag(url: str, alt: str, max_height: int) -> str:
+    """An ``<img>`` of a link from a sheet: every value escaped, sent without a referrer."""
+    return (
+        f'<img src="{html.escape(url.strip(), quote=True)}" alt="{html.escape(alt, quote=True)}" '
+        f'referrerpolicy="no-referrer" style="max-width:100%;max-height:{int(max_height)}px;'
+        'object-fit:contain;border:1px solid #d0d0d0;border-radius:4px">'
+    )
+
+
+def image(url: str, alt: str, max_height: int) -> None:
+    """Show the image at ``url`` as the viewer's browser loads it (never through this server)."""
+    st.html(image_tag(url, alt, max_height))
 
 
 def focus_input(widget_key: str) -> None:
